@@ -1,0 +1,1 @@
+"""lyo-hello: the smallest complete third-party Lyo plugin."""

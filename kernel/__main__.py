@@ -1,0 +1,5 @@
+"""``python -m kernel`` is ``lyo``."""
+
+from kernel.cli import main
+
+main()

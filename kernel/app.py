@@ -1,0 +1,160 @@
+"""``create_app()``: the Quart app factory."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from quart import Blueprint, Quart
+from quart.ctx import RequestContext
+from quart.globals import request_ctx
+from quart.typing import ResponseReturnValue
+from quart_cors import cors
+from quart_schema import QuartSchema
+
+from kernel.config import Settings
+from kernel.errors import PluginError, Unauthorized
+from kernel.http import REQUEST_ID_KEY, ROUTE_KEY, KernelMiddleware
+from kernel.identity import Credentials, set_identity
+from kernel.kernel import Kernel
+from kernel.logs import configure_logging
+from kernel.plugins import Plugin, owner_of
+from kernel.problems import ProblemOpenAPIProvider, register_error_handlers
+from kernel.routes import blueprint as kernel_blueprint
+
+
+class App(Quart):
+    """Quart, plus the kernel, the route template for metrics, and authentication."""
+
+    kernel: Kernel
+
+    async def preprocess_request(
+        self, request_context: RequestContext | None = None
+    ) -> ResponseReturnValue | None:
+        request = (request_context or request_ctx).request
+        if request.url_rule is not None:
+            request.scope[ROUTE_KEY] = request.url_rule.rule  # type: ignore[literal-required]
+        header = request.headers.get("Authorization")
+        if header and self.kernel.authenticates:
+            scheme, _, token = header.partition(" ")
+            if scheme.lower() != "bearer" or not token.strip():
+                raise Unauthorized("Send 'Authorization: Bearer <token>'.")
+            credentials = Credentials(
+                token=token.strip(),
+                transport="http",
+                remote_addr=request.remote_addr,
+                user_agent=request.headers.get("User-Agent"),
+                request_id=str(request.scope.get(REQUEST_ID_KEY, "")),
+            )
+            set_identity(await self.kernel.authenticate(credentials))
+        return await super().preprocess_request(request_context)
+
+
+def create_app(
+    settings: Settings | None = None,
+    plugins: Iterable[Any] = (),
+    *,
+    discover: bool = True,
+) -> App:
+    """Build the web app: load settings and plugins, mount routes, wire middleware.
+
+    ``plugins`` are plugin objects (usually modules) loaded in addition to the
+    installed ones; ``discover=False`` loads only those. Configuration and plugin
+    problems raise :class:`kernel.ConfigError` / :class:`kernel.PluginError` here,
+    before anything is served; plugin ``startup`` hooks run when serving begins.
+    """
+    kernel = Kernel.load(settings, plugins, discover=discover)
+    settings = kernel.settings
+    configure_logging(settings.log_level, settings.json_logs)
+
+    app = App("lyo")
+    app.kernel = kernel
+    app.extensions["lyo"] = kernel
+    app.config.update(MAX_CONTENT_LENGTH=settings.max_body_size, DEBUG=settings.debug)
+    QuartSchema(
+        app,
+        openapi_path="/openapi.json" if settings.docs_enabled else None,
+        swagger_ui_path="/docs",
+        redoc_ui_path=None,
+        scalar_ui_path=None,
+        info={"title": "Lyo", "version": kernel.version},
+        security_schemes={"bearer": {"type": "http", "scheme": "bearer", "bearer_format": "JWT"}},
+        openapi_provider_class=ProblemOpenAPIProvider,
+    )
+    register_error_handlers(app, production=settings.env == "production")
+    app.register_blueprint(kernel_blueprint)
+    for plugin in kernel.usable():
+        _mount(app, kernel, plugin)
+    if settings.cors_origins:
+        cors(
+            app,
+            allow_origin="*" if "*" in settings.cors_origins else settings.cors_origins,
+            allow_credentials=settings.cors_credentials,
+            allow_headers=["Authorization", "Content-Type", "X-Request-ID"],
+            expose_headers=["X-Request-ID", "Retry-After"],
+        )
+
+    @app.before_serving
+    async def start_plugins() -> None:
+        await kernel.start()
+
+    @app.after_serving
+    async def stop_plugins() -> None:
+        await kernel.stop()
+
+    app.asgi_app = KernelMiddleware(  # type: ignore[method-assign, assignment]
+        app.asgi_app,  # type: ignore[arg-type]
+        trusted_hosts=settings.trusted_hosts,
+        gzip_min_size=settings.gzip_min_size,
+        hsts=settings.is_production_like,
+        access_log=settings.access_log,
+        unavailable=lambda path: _unavailable(kernel, path),
+    )
+    return app
+
+
+def _mount(app: App, kernel: Kernel, plugin: Plugin) -> None:
+    """Register the plugin's blueprints; a plugin whose hook raises is marked failed."""
+    try:
+        blueprints: list[Blueprint] = list(
+            kernel.call_sync(plugin, "blueprints", kernel=kernel) or []
+        )
+    except PluginError:
+        raise
+    except Exception as exc:
+        if plugin.required:
+            raise PluginError(
+                f"required plugin {plugin.name!r} failed to build routes: {exc}"
+            ) from exc
+        plugin.fail(exc)
+        return
+    for bp in blueprints:
+        try:
+            app.register_blueprint(bp, url_prefix=bp.url_prefix or f"/api/{plugin.name}")
+        except ValueError as exc:
+            raise PluginError(f"plugin {plugin.name!r}: {exc}; rename the blueprint") from None
+    names = {bp.name for bp in blueprints}
+    for rule in app.url_map.iter_rules():
+        if rule.endpoint.split(".", 1)[0] not in names:
+            continue
+        if owner_of(rule.rule, [plugin]) is None:
+            raise PluginError(
+                f"plugin {plugin.name!r} serves {rule.rule}, outside its URL prefixes "
+                f"{', '.join(plugin.url_prefixes)}; move the route or claim the prefix in "
+                "its manifest"
+            )
+        methods = ",".join(sorted((rule.methods or set()) - {"HEAD", "OPTIONS"}))
+        plugin.routes.append(f"{methods} {rule.rule}" if methods else f"WS {rule.rule}")
+
+
+def _unavailable(kernel: Kernel, path: str) -> dict[str, Any] | None:
+    for plugin in kernel.plugins.values():
+        if plugin.state in ("failed", "skipped") and owner_of(path, [plugin]):
+            return {
+                "status": 503,
+                "title": "Service Unavailable",
+                "type": "urn:lyo:problem:plugin-unavailable",
+                "detail": f"Plugin {plugin.name!r} is {plugin.state}: {plugin.error}",
+                "plugin": plugin.name,
+            }
+    return None

@@ -1,0 +1,198 @@
+"""The ``lyo`` command: serve, check, plugins, and every plugin's own commands."""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import json
+import os
+import shutil
+import sys
+import tempfile
+from collections.abc import Awaitable, Callable
+from typing import Any, Concatenate, ParamSpec, TypeVar
+
+import click
+
+from kernel.config import load_settings
+from kernel.errors import KernelError
+from kernel.kernel import Kernel
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+APP_FACTORY = "kernel.app:create_app"
+
+
+def with_kernel(
+    func: Callable[Concatenate[Kernel, P], Awaitable[R]],
+) -> Callable[P, R]:
+    """Run an async CLI command with a loaded, started kernel as its first argument.
+
+    Put it below click's decorators::
+
+        @click.command()
+        @click.argument("email")
+        @with_kernel
+        async def create_admin(kernel: Kernel, email: str) -> None: ...
+    """
+
+    @functools.wraps(func)
+    def command(*args: P.args, **kwargs: P.kwargs) -> R:
+        async def run() -> R:
+            kernel = Kernel.load()
+            await kernel.start()
+            try:
+                return await func(kernel, *args, **kwargs)
+            finally:
+                await kernel.stop()
+
+        return asyncio.run(run())
+
+    return command
+
+
+class LyoGroup(click.Group):
+    """Built-in commands, plus one group per plugin that has CLI commands.
+
+    Plugins are loaded only when a command that is not built in is asked for, and a
+    broken plugin setup never hides the built-in commands (``lyo check`` reports it).
+    """
+
+    def _plugin_groups(self) -> dict[str, click.Group]:
+        if not hasattr(self, "_groups"):
+            self._groups: dict[str, click.Group] = {}
+            try:
+                kernel = Kernel.load()
+            except KernelError:
+                return self._groups
+            for plugin in kernel.usable():
+                commands = kernel.call_sync(plugin, "cli_commands")
+                if commands:
+                    group = click.Group(plugin.name, help=f"Commands of plugin {plugin.name}.")
+                    for command in commands:
+                        group.add_command(command)
+                    self._groups[plugin.name] = group
+        return self._groups
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return [*super().list_commands(ctx), *sorted(self._plugin_groups())]
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        return super().get_command(ctx, cmd_name) or self._plugin_groups().get(cmd_name)
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except KernelError as exc:
+            click.echo(f"lyo: {exc.detail}", err=True)
+            ctx.exit(2)
+
+
+@click.group(cls=LyoGroup)
+@click.version_option(package_name="lyo-kernel", prog_name="lyo")
+def main() -> None:
+    """Lyo: a plugin-based application kernel for learning platforms."""
+
+
+@main.command()
+@click.option("--host", default=None, help="Interface to bind [LYO_HOST, 127.0.0.1].")
+@click.option("--port", type=int, default=None, help="Port to bind [LYO_PORT, 8000].")
+@click.option("--workers", type=int, default=1, show_default=True, help="Worker processes.")
+@click.option(
+    "--server",
+    type=click.Choice(["hypercorn", "granian"]),
+    default="hypercorn",
+    show_default=True,
+    help="granian needs the extra: pip install 'lyo-kernel[granian]'.",
+)
+def serve(host: str | None, port: int | None, workers: int, server: str) -> None:
+    """Serve the API."""
+    settings = load_settings()
+    Kernel.load(settings)  # fail here, with the message, before any worker starts
+    host = host or settings.host
+    port = port if port is not None else settings.port
+    metrics_dir = None
+    if workers > 1 and not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        metrics_dir = tempfile.mkdtemp(prefix="lyo-metrics-")
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = metrics_dir
+    click.echo(f"lyo: serving on http://{host}:{port} with {server}, {workers} worker(s)", err=True)
+    try:
+        if server == "granian":
+            _serve_granian(host, port, workers)
+        else:
+            _serve_hypercorn(host, port, workers, settings.hook_timeout)
+    finally:
+        if metrics_dir:
+            shutil.rmtree(metrics_dir, ignore_errors=True)
+
+
+def _serve_hypercorn(host: str, port: int, workers: int, graceful: float) -> None:
+    from hypercorn.config import Config
+    from hypercorn.run import run
+
+    config = Config()
+    config.application_path = f"{APP_FACTORY}()"
+    config.bind = [f"[{host}]:{port}" if ":" in host else f"{host}:{port}"]
+    config.workers = workers
+    config.graceful_timeout = graceful
+    config.accesslog = None
+    sys.exit(run(config))
+
+
+def _serve_granian(host: str, port: int, workers: int) -> None:
+    try:
+        from granian import Granian
+    except ImportError:
+        raise click.ClickException(
+            "granian is not installed: pip install 'lyo-kernel[granian]'"
+        ) from None
+    Granian(
+        APP_FACTORY, address=host, port=port, interface="asgi", workers=workers, factory=True
+    ).serve()
+
+
+@main.command()
+def check() -> None:
+    """Validate configuration and plugins without serving."""
+    kernel = Kernel.load()
+    active = [p.name for p in kernel.plugins.values() if p.usable]
+    click.echo(
+        f"ok: {kernel.settings.env}, {len(active)} plugin(s) loadable"
+        + (f": {', '.join(active)}" if active else "")
+    )
+    failed = [p for p in kernel.plugins.values() if p.state in ("failed", "skipped")]
+    for plugin in failed:
+        click.echo(f"  {plugin.name}: {plugin.state}: {plugin.error}", err=True)
+    if failed:
+        sys.exit(1)
+
+
+@main.command("plugins")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+def plugins_command(as_json: bool) -> None:
+    """List plugins with version, state, error, hooks and routes."""
+    from kernel.app import create_app
+
+    async def describe() -> list[dict[str, Any]]:
+        kernel = create_app().kernel  # mounting the blueprints tells the routes
+        await kernel.start()
+        try:
+            return kernel.describe_plugins()
+        finally:
+            await kernel.stop()
+
+    rows = asyncio.run(describe())
+    if as_json:
+        click.echo(json.dumps(rows, indent=2))
+        return
+    for row in rows:
+        line = f"{row['name']:<16} {row['version']:<10} {row['state']:<9}"
+        if row["degraded"]:
+            line += f" degraded: {row['degraded']}"
+        if row["error"]:
+            line += f" error: {row['error']}"
+        click.echo(line)
+        click.echo(f"  hooks:  {', '.join(row['hooks']) or '-'}")
+        for route in row["routes"]:
+            click.echo(f"  route:  {route}")

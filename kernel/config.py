@@ -1,0 +1,138 @@
+"""Configuration: pydantic-settings with the ``LYO_`` prefix and ``__`` as nested delimiter.
+
+Development needs no configuration at all. Staging and production refuse to start on
+settings that are only fit for a laptop (see :meth:`Settings.problems`).
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, BeforeValidator, Field, SecretStr, ValidationError
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from kernel.errors import ConfigError
+
+Environment = Literal["development", "test", "staging", "production"]
+
+
+def _split_commas(value: Any) -> Any:
+    """Accept ``a,b,c`` (and a JSON list) wherever a list of strings is expected."""
+    if isinstance(value, str):
+        text = value.strip()
+        if text.startswith("["):
+            return json.loads(text)
+        return [part.strip() for part in text.split(",") if part.strip()]
+    return value
+
+
+#: A list of strings that reads ``LYO_X=a,b`` as ``["a", "b"]``; plugin settings may use it.
+CommaList = Annotated[list[str], NoDecode, BeforeValidator(_split_commas)]
+
+
+class PluginSelection(BaseModel):
+    """Which plugins load and which of them must start (``LYO_PLUGINS__*``)."""
+
+    enabled: CommaList = Field(default_factory=list, description="Only these load, if set.")
+    disabled: CommaList = Field(default_factory=list, description="These never load.")
+    required: CommaList = Field(
+        default_factory=list, description="Failure stops start-up (development and test)."
+    )
+    optional: CommaList = Field(
+        default_factory=list, description="Failure is tolerated (staging and production)."
+    )
+
+
+class Settings(BaseSettings):
+    """The kernel's settings. Every field reads ``LYO_<FIELD>``."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="LYO_", env_nested_delimiter="__", extra="ignore", validate_default=True
+    )
+
+    env: Environment = "development"
+    debug: bool = False
+    secret_key: SecretStr | None = None
+    database_url: str = "sqlite://./var/lyo.sqlite3"
+    redis_url: str | None = None
+    host: str = "127.0.0.1"
+    port: int = Field(default=8000, ge=0, le=65535)
+    log_level: str = "INFO"
+    log_json: bool | None = Field(default=None, description="Default: JSON outside development.")
+    access_log: bool = True
+    docs: bool | None = Field(default=None, description="Serve /docs; default: not in production.")
+    cors_origins: CommaList = Field(default_factory=list)
+    cors_credentials: bool = False
+    trusted_hosts: CommaList = Field(default_factory=lambda: ["*"])
+    max_body_size: int = Field(default=10 * 1024 * 1024, gt=0)
+    gzip_min_size: int = Field(default=1024, ge=0)
+    hook_timeout: float = Field(default=30.0, gt=0, description="Seconds a startup hook may take.")
+    plugins: PluginSelection = Field(default_factory=PluginSelection)
+
+    @property
+    def is_production_like(self) -> bool:
+        return self.env in ("staging", "production")
+
+    @property
+    def json_logs(self) -> bool:
+        return self.log_json if self.log_json is not None else self.env != "development"
+
+    @property
+    def docs_enabled(self) -> bool:
+        return self.docs if self.docs is not None else self.env != "production"
+
+    def problems(self) -> list[str]:
+        """What makes these settings unfit for their environment; empty when fine."""
+        if not self.is_production_like:
+            return []
+        found = []
+        if self.database_url.startswith("sqlite"):
+            found.append("LYO_DATABASE_URL is SQLite; set a postgres:// URL")
+        key = self.secret_key.get_secret_value() if self.secret_key else ""
+        if len(key) < 32:
+            found.append("LYO_SECRET_KEY is missing or shorter than 32 characters")
+        if self.debug:
+            found.append("LYO_DEBUG is on; unset it")
+        if "*" in self.cors_origins and self.cors_credentials:
+            found.append(
+                "LYO_CORS_ORIGINS is '*' with LYO_CORS_CREDENTIALS on; list the origins instead"
+            )
+        if not self.redis_url:
+            found.append("LYO_REDIS_URL is not set; processes cannot share state without Redis")
+        return found
+
+    def check(self) -> None:
+        """Raise :class:`ConfigError` listing every problem found by :meth:`problems`."""
+        found = self.problems()
+        if found:
+            raise ConfigError(f"refusing to start in {self.env}:\n  - " + "\n  - ".join(found))
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Read settings from the environment; a bad value raises :class:`ConfigError` naming it."""
+    try:
+        return Settings(**overrides)
+    except ValidationError as exc:
+        raise ConfigError(describe_validation_error(exc, "LYO_")) from None
+
+
+def describe_validation_error(exc: ValidationError, prefix: str) -> str:
+    """One line per bad value, named as the environment variable that sets it."""
+    lines = []
+    for error in exc.errors():
+        name = prefix + "__".join(str(part) for part in error["loc"]).upper()
+        lines.append(f"{name}: {error['msg']}")
+    return "invalid configuration:\n  - " + "\n  - ".join(lines)
+
+
+def load_plugin_settings(plugin: str, model: type[BaseModel]) -> BaseModel:
+    """Validate ``model`` from ``LYO_<PLUGIN>__*``; a bad value raises ``ConfigError``."""
+    prefix = f"LYO_{plugin.upper()}__"
+    config = SettingsConfigDict(env_prefix=prefix, env_nested_delimiter="__", extra="ignore")
+    bases: tuple[type, ...] = (model,) if issubclass(model, BaseSettings) else (model, BaseSettings)
+    reader = type(model.__name__, bases, {"model_config": {**model.model_config, **config}})
+    try:
+        return reader()  # type: ignore[no-any-return]
+    except ValidationError as exc:
+        raise ConfigError(f"plugin {plugin!r}: " + describe_validation_error(exc, prefix)) from None

@@ -1,0 +1,121 @@
+"""Every hook a plugin can implement. Read this file to learn the extension surface.
+
+Implement a hook with ``@kernel.hookimpl`` on a function of the same name in the
+module your ``lyo.plugins`` entry point names. Any hook may be a plain function or
+a coroutine function: the kernel calls each plugin's implementation itself, awaits
+what needs awaiting, and times it (``lyo_plugin_hook_seconds`` in ``/metrics``).
+Hooks that pick one answer (``authenticate``) are awaited in plugin load order
+and the first answer that is not ``None`` wins.
+
+A function marked ``@hookimpl`` whose name is not below stops start-up, so a
+misspelled hook fails loudly.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import TYPE_CHECKING, Any
+
+import pluggy
+
+if TYPE_CHECKING:
+    import click
+    from pydantic import BaseModel
+    from quart import Blueprint
+
+    from kernel.health import HealthCheck
+    from kernel.identity import Credentials, Identity
+    from kernel.kernel import Kernel
+    from kernel.manifest import Manifest
+
+PROJECT = "lyo"
+hookspec = pluggy.HookspecMarker(PROJECT)
+hookimpl = pluggy.HookimplMarker(PROJECT)
+
+
+@hookspec
+def manifest() -> Manifest:
+    """Describe the plugin: version, ``requires``, kernel range, extra URL prefixes.
+
+    Called once at load, before any other hook. Plugins passed to
+    ``create_app(plugins=[...])`` must also give their ``name`` here.
+    """
+
+
+@hookspec
+def settings_model() -> type[BaseModel]:
+    """Return the pydantic model of this plugin's settings.
+
+    The kernel reads it from ``LYO_<NAME>__<FIELD>`` at load and stops start-up
+    naming the variable when a value is invalid. The validated instance is
+    ``kernel.settings_for(name)``.
+    """
+
+
+@hookspec
+def blueprints(kernel: Kernel) -> Iterable[Blueprint]:
+    """Return the Quart blueprints serving this plugin's routes.
+
+    Called once while the web app is built (never in workers or CLI commands).
+    A blueprint without ``url_prefix`` is mounted at ``/api/<name>``; every route
+    must lie under ``/api/<name>`` or a prefix the manifest claims.
+    """
+
+
+@hookspec
+def startup(kernel: Kernel) -> None:
+    """Prepare the plugin: open clients, warm caches, register circuit breakers.
+
+    Runs in dependency order before the first request is served, and also in
+    workers and CLI commands. Raising marks the plugin failed (its URLs answer
+    503, its dependents are skipped) or, if it is required, stops start-up.
+    """
+
+
+@hookspec
+def shutdown(kernel: Kernel) -> None:
+    """Release what ``startup`` acquired. Runs in reverse dependency order."""
+
+
+@hookspec
+def health_checks(kernel: Kernel) -> Iterable[HealthCheck]:
+    """Return checks for ``/health/ready``.
+
+    Each check is a function (sync or async) that raises or returns ``False`` or a
+    reason string when unhealthy. A failing ``required`` check makes readiness 503.
+    """
+
+
+@hookspec
+def authenticate(credentials: Credentials) -> Identity | None:
+    """Turn presented credentials into an :class:`Identity`.
+
+    Return ``None`` when the credentials are not yours to judge, so the next
+    plugin may; raise :class:`kernel.Unauthorized` when they are yours and bad.
+    Awaited in plugin order; the first non-``None`` answer wins.
+    """
+
+
+@hookspec
+def permissions() -> Mapping[str, str]:
+    """Declare the permissions this plugin checks, as ``{"name:action": "description"}``.
+
+    Names must start with the plugin's name and a colon.
+    """
+
+
+@hookspec
+def cli_commands() -> Iterable[click.Command]:
+    """Return click commands; they are mounted as ``lyo <plugin> <command>``.
+
+    Use :func:`kernel.cli.with_kernel` for commands that need a started kernel.
+    """
+
+
+def hook_names() -> list[str]:
+    """The names of every hook above, in declaration order."""
+    return [name for name, value in globals().items() if _is_spec(value)]
+
+
+def _is_spec(value: Any) -> bool:
+    return callable(value) and hasattr(value, f"{PROJECT}_spec")

@@ -1,0 +1,226 @@
+"""The kernel's one ASGI middleware: request id, trusted hosts, unavailable plugins,
+security headers, gzip, metrics and the access log.
+
+One lean layer instead of a stack of ``before_request``/``after_request`` functions:
+each of those costs a coroutine per request, and measured here a naive stack kept
+only 0.6 of bare Quart's throughput.
+"""
+
+from __future__ import annotations
+
+import gzip
+import re
+import time
+import uuid
+from collections.abc import Awaitable, Callable, MutableMapping
+from typing import Any
+
+import orjson
+import structlog
+
+from kernel.errors import PROBLEM_JSON
+from kernel.metrics import HTTP_REQUESTS
+
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+
+REQUEST_ID_HEADER = b"x-request-id"
+_SANE_REQUEST_ID = re.compile(rb"^[A-Za-z0-9._:+/=-]{1,128}$")
+#: The scope key holding the route template; the app sets it when a rule matches.
+ROUTE_KEY = "lyo.route"
+REQUEST_ID_KEY = "lyo.request_id"
+
+#: Responses are buffered for gzip up to this size; larger ones stream uncompressed.
+MAX_GZIP_BUFFER = 4 * 1024 * 1024
+_COMPRESSIBLE = (b"application/json", b"application/problem+json", b"text/", b"application/xml")
+
+SECURITY_HEADERS = [
+    (b"x-content-type-options", b"nosniff"),
+    (b"x-frame-options", b"DENY"),
+    (b"referrer-policy", b"no-referrer"),
+    (b"cross-origin-opener-policy", b"same-origin"),
+]
+HSTS = (b"strict-transport-security", b"max-age=63072000; includeSubDomains")
+
+access_log = structlog.get_logger("lyo.access")
+
+
+def request_id_from(headers: list[tuple[bytes, bytes]]) -> str:
+    """The client's ``X-Request-ID`` when it is sane, otherwise a new one."""
+    for name, value in headers:
+        if name == REQUEST_ID_HEADER and _SANE_REQUEST_ID.match(value):
+            return value.decode()
+    return uuid.uuid4().hex
+
+
+def problem_body(
+    status: int, title: str, detail: str, instance: str, request_id: str, **extra: Any
+) -> bytes:
+    return orjson.dumps(
+        {
+            "type": extra.pop("type", "about:blank"),
+            "title": title,
+            "status": status,
+            "detail": detail,
+            "instance": instance,
+            "request_id": request_id,
+            **extra,
+        }
+    )
+
+
+class KernelMiddleware:
+    """Wraps the Quart ASGI app. ``unavailable`` returns the problem members to answer
+    with when a path belongs to a plugin that is not serving, else ``None``."""
+
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        trusted_hosts: list[str],
+        gzip_min_size: int,
+        hsts: bool,
+        access_log: bool,
+        unavailable: Callable[[str], dict[str, Any] | None],
+    ) -> None:
+        self.app = app
+        self.trusted = None if "*" in trusted_hosts else [h.lower() for h in trusted_hosts]
+        self.gzip_min_size = gzip_min_size
+        self.extra_headers = [*SECURITY_HEADERS, HSTS] if hsts else SECURITY_HEADERS
+        self.log_access = access_log
+        self.unavailable = unavailable
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            if scope["type"] == "websocket":
+                scope[REQUEST_ID_KEY] = request_id_from(scope["headers"])
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        request_id = request_id_from(scope["headers"])
+        scope[REQUEST_ID_KEY] = request_id
+        structlog.contextvars.bind_contextvars(request_id=request_id)
+        response_status = 500
+        accepts_gzip = False
+        pending_start: Message | None = None
+        extra_headers = [*self.extra_headers, (REQUEST_ID_HEADER, request_id.encode())]
+        for name, value in scope["headers"]:
+            if name == b"accept-encoding" and b"gzip" in value:
+                accepts_gzip = True
+
+        buffered: list[bytes] = []
+
+        async def send_wrapper(message: Message) -> None:
+            nonlocal response_status, pending_start
+            if message["type"] == "http.response.start":
+                response_status = message["status"]
+                message["headers"] = [*message.get("headers", []), *extra_headers]
+                if accepts_gzip and _compressible(message["headers"], self.gzip_min_size):
+                    pending_start = message  # hold it until the body is complete
+                    return
+            elif message["type"] == "http.response.body" and pending_start is not None:
+                buffered.append(message.get("body", b""))
+                size = sum(map(len, buffered))
+                if message.get("more_body") and size < MAX_GZIP_BUFFER:
+                    return
+                start, pending_start = pending_start, None
+                body = b"".join(buffered)
+                if not message.get("more_body") and size >= self.gzip_min_size:
+                    body = gzip.compress(body, compresslevel=6)
+                    start["headers"] = _gzip_headers(start["headers"], len(body))
+                message = {**message, "body": body}
+                await send(start)
+            await send(message)
+
+        try:
+            problem = self._reject(scope, request_id)
+            if problem is not None:
+                response_status = await _send_problem(send_wrapper, problem)
+            else:
+                await self.app(scope, receive, send_wrapper)
+        finally:
+            elapsed = time.perf_counter() - started
+            route = scope.get(ROUTE_KEY, "<unmatched>")
+            HTTP_REQUESTS.labels(scope["method"], route, response_status).observe(elapsed)
+            if self.log_access:
+                access_log.info(
+                    "request",
+                    method=scope["method"],
+                    path=scope["path"],
+                    route=route,
+                    status=response_status,
+                    duration_ms=round(elapsed * 1000, 2),
+                    client=(scope.get("client") or ("-",))[0],
+                )
+            structlog.contextvars.unbind_contextvars("request_id")
+
+    def _reject(self, scope: Scope, request_id: str) -> dict[str, Any] | None:
+        path = scope["path"]
+        if self.trusted is not None:
+            host = next((v for k, v in scope["headers"] if k == b"host"), b"").decode("latin-1")
+            host = host.rsplit(":", 1)[0].lower() if not host.endswith("]") else host.lower()
+            if not any(_host_matches(host, pattern) for pattern in self.trusted):
+                return {
+                    "status": 400,
+                    "title": "Bad Request",
+                    "detail": f"Host {host!r} is not trusted.",
+                    "instance": path,
+                    "request_id": request_id,
+                }
+        problem = self.unavailable(path)
+        if problem is not None:
+            return {**problem, "instance": path, "request_id": request_id}
+        return None
+
+
+async def _send_problem(send: Send, problem: dict[str, Any]) -> int:
+    body = problem_body(**problem)
+    status: int = problem["status"]
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [
+                (b"content-type", PROBLEM_JSON.encode()),
+                (b"content-length", str(len(body)).encode()),
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": body})
+    return status
+
+
+def _host_matches(host: str, pattern: str) -> bool:
+    if pattern.startswith("*."):
+        return host.endswith(pattern[1:]) or host == pattern[2:]
+    return host == pattern
+
+
+def _compressible(headers: list[tuple[bytes, bytes]], min_size: int) -> bool:
+    """Whether a response with these headers is worth holding back to gzip."""
+    content_type = b""
+    for name, value in headers:
+        if name == b"content-encoding":
+            return False
+        if name == b"content-length" and int(value) < min_size:
+            return False
+        if name == b"content-type":
+            content_type = value
+    return content_type.startswith(_COMPRESSIBLE) and not content_type.startswith(
+        b"text/event-stream"
+    )
+
+
+def _gzip_headers(headers: list[tuple[bytes, bytes]], length: int) -> list[tuple[bytes, bytes]]:
+    kept = [(k, v) for k, v in headers if k not in (b"content-length", b"vary")]
+    vary = [v for k, v in headers if k == b"vary"]
+    vary_value = b", ".join([*vary, b"Accept-Encoding"]) if vary else b"Accept-Encoding"
+    return [
+        *kept,
+        (b"content-encoding", b"gzip"),
+        (b"content-length", str(length).encode()),
+        (b"vary", vary_value),
+    ]

@@ -1,0 +1,267 @@
+"""The :class:`Kernel`: settings, plugins and their lifecycle, shared by every process.
+
+The web app, ``lyo worker`` and CLI commands each build one; lifecycle hooks receive
+it rather than the Quart app, which only the ``blueprints`` hook sees.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import time
+from collections.abc import Iterable
+from typing import Any
+
+import pluggy
+import structlog
+
+from kernel import hookspecs
+from kernel.breaker import CircuitBreaker
+from kernel.config import Settings, load_plugin_settings, load_settings
+from kernel.errors import PluginError
+from kernel.health import HealthCheck, run_check
+from kernel.identity import ANONYMOUS, Credentials, Identity
+from kernel.metrics import HOOK_SECONDS
+from kernel.plugins import Plugin, load_plugins, skip_if_dependency_unusable
+from kernel.version import __version__
+
+log = structlog.get_logger("lyo.kernel")
+
+
+class Kernel:
+    """Everything a plugin's lifecycle hooks may use. Build one with :meth:`load`."""
+
+    def __init__(self, settings: Settings, pm: pluggy.PluginManager, plugins: list[Plugin]):
+        self.settings = settings
+        self.version = __version__
+        self.pm = pm
+        self.plugins = {plugin.name: plugin for plugin in plugins}
+        self.breakers: dict[str, dict[str, CircuitBreaker]] = {}
+        self.permissions: dict[str, str] = {}
+        self.started = False
+        self._impls: dict[str, dict[str, Any]] = {}
+        for name in hookspecs.hook_names():
+            for impl in getattr(pm.hook, name).get_hookimpls():
+                self._impls.setdefault(impl.plugin_name, {})[name] = impl
+
+    @classmethod
+    def load(
+        cls,
+        settings: Settings | None = None,
+        plugins: Iterable[Any] = (),
+        *,
+        discover: bool = True,
+    ) -> Kernel:
+        """Read settings, load and check plugins, read their settings and permissions.
+
+        Raises :class:`kernel.ConfigError` or :class:`kernel.PluginError` with a message
+        for the operator; nothing has started yet.
+        """
+        settings = settings or load_settings()
+        settings.check()
+        pm = pluggy.PluginManager(hookspecs.PROJECT)
+        pm.add_hookspecs(hookspecs)
+        loaded = load_plugins(
+            settings, pm, explicit=plugins, discover_installed=discover, kernel_version=__version__
+        )
+        kernel = cls(settings, pm, loaded)
+        for plugin in kernel.usable():
+            model = kernel.call_sync(plugin, "settings_model")
+            if model is not None:
+                plugin.settings = load_plugin_settings(plugin.name, model)
+            kernel._collect_permissions(plugin)
+        return kernel
+
+    # -- plugins -------------------------------------------------------------------------
+
+    def plugin(self, name: str) -> Plugin:
+        return self.plugins[name]
+
+    def usable(self) -> list[Plugin]:
+        """Plugins whose hooks may run (imported, not failed, skipped or disabled)."""
+        return [p for p in self.plugins.values() if p.usable]
+
+    def settings_for(self, name: str) -> Any:
+        """The validated settings of plugin ``name`` (``None`` if it declares none)."""
+        return self.plugins[name].settings
+
+    def implements(self, plugin: Plugin, hook: str) -> bool:
+        return hook in self._impls.get(plugin.name, {})
+
+    def set_degraded(self, name: str, reason: str | None) -> None:
+        """Mark plugin ``name`` degraded with ``reason`` (``None`` clears it).
+
+        A degraded plugin keeps serving; ``/health/ready`` and ``/-/plugins`` show why.
+        """
+        plugin = self.plugins[name]
+        if reason != plugin.degraded:
+            log.warning(
+                "plugin degraded" if reason else "plugin recovered", plugin=name, reason=reason
+            )
+        plugin.degraded = reason
+
+    def circuit_breaker(self, plugin: str, name: str, **options: Any) -> CircuitBreaker:
+        """The breaker ``name`` of ``plugin``, made on first use with ``options``."""
+        breakers = self.breakers.setdefault(plugin, {})
+        if name not in breakers:
+            breakers[name] = CircuitBreaker(f"{plugin}:{name}", **options)
+        return breakers[name]
+
+    # -- calling hooks ---------------------------------------------------------------------
+
+    def call_sync(self, plugin: Plugin, hook: str, **kwargs: Any) -> Any:
+        """Call one plugin's implementation of a hook that must not be a coroutine."""
+        result, awaitable = self._invoke(plugin, hook, kwargs)
+        if awaitable:
+            result.close()
+            raise PluginError(f"plugin {plugin.name!r}: hook {hook!r} must not be async")
+        return result
+
+    async def call(self, plugin: Plugin, hook: str, **kwargs: Any) -> Any:
+        """Call and await one plugin's implementation of ``hook``; ``None`` if it has none."""
+        started = time.perf_counter()
+        result, awaitable = self._invoke(plugin, hook, kwargs, started)
+        if not awaitable:
+            return result
+        try:
+            return await result
+        finally:
+            HOOK_SECONDS.labels(plugin.name, hook).observe(time.perf_counter() - started)
+
+    def _invoke(
+        self, plugin: Plugin, hook: str, kwargs: dict[str, Any], started: float | None = None
+    ) -> tuple[Any, bool]:
+        impl = self._impls.get(plugin.name, {}).get(hook)
+        if impl is None:
+            return None, False
+        started = started or time.perf_counter()
+        result = impl.function(*[kwargs[arg] for arg in impl.argnames])
+        awaitable = inspect.isawaitable(result)
+        if not awaitable:
+            HOOK_SECONDS.labels(plugin.name, hook).observe(time.perf_counter() - started)
+        return result, awaitable
+
+    async def authenticate(self, credentials: Credentials) -> Identity:
+        """Ask each active plugin in order; the first identity returned wins."""
+        for plugin in self.plugins.values():
+            if plugin.state == "active" and self.implements(plugin, "authenticate"):
+                identity = await self.call(plugin, "authenticate", credentials=credentials)
+                if identity is not None:
+                    return identity  # type: ignore[no-any-return]
+        return ANONYMOUS
+
+    @property
+    def authenticates(self) -> bool:
+        """Whether any active plugin implements ``authenticate``."""
+        return any(
+            p.state == "active" and self.implements(p, "authenticate")
+            for p in self.plugins.values()
+        )
+
+    def _collect_permissions(self, plugin: Plugin) -> None:
+        declared = self.call_sync(plugin, "permissions") or {}
+        for name, description in declared.items():
+            if not name.startswith(plugin.name + ":"):
+                raise PluginError(
+                    f"plugin {plugin.name!r} declares permission {name!r}; "
+                    f"permission names must start with '{plugin.name}:'"
+                )
+            self.permissions[name] = description
+
+    # -- lifecycle -------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        """Run every usable plugin's ``startup`` in dependency order, isolating failures."""
+        for plugin in self.plugins.values():
+            skip_if_dependency_unusable(plugin, self.plugins)
+            if not plugin.usable:
+                if plugin.required and plugin.state != "disabled":
+                    raise PluginError(
+                        f"required plugin {plugin.name!r} is {plugin.state}: {plugin.error}"
+                    )
+                continue
+            try:
+                await asyncio.wait_for(
+                    self.call(plugin, "startup", kernel=self), self.settings.hook_timeout
+                )
+            except Exception as exc:
+                if isinstance(exc, TimeoutError):
+                    exc = TimeoutError(f"startup took longer than {self.settings.hook_timeout} s")
+                plugin.fail(exc)
+                log.error("plugin failed to start", plugin=plugin.name, error=plugin.error)
+                if plugin.required:
+                    raise PluginError(
+                        f"required plugin {plugin.name!r} failed to start: {plugin.error}"
+                    ) from exc
+                continue
+            plugin.state = "active"
+        self.started = True
+
+    async def stop(self) -> None:
+        """Run ``shutdown`` of every started plugin in reverse order; errors are logged."""
+        for plugin in reversed(list(self.plugins.values())):
+            if plugin.state != "active":
+                continue
+            try:
+                await asyncio.wait_for(
+                    self.call(plugin, "shutdown", kernel=self), self.settings.hook_timeout
+                )
+            except Exception as exc:
+                log.error("plugin failed to shut down", plugin=plugin.name, error=repr(exc))
+        self.started = False
+
+    # -- reports ---------------------------------------------------------------------------
+
+    async def health_checks(self) -> list[HealthCheck]:
+        checks = []
+        for plugin in self.plugins.values():
+            if plugin.state == "active":
+                for check in await self.call(plugin, "health_checks", kernel=self) or []:
+                    checks.append(
+                        HealthCheck(
+                            f"{plugin.name}:{check.name}",
+                            check.check,
+                            check.required,
+                            check.timeout,
+                        )
+                    )
+        return checks
+
+    async def readiness(self) -> tuple[bool, list[dict[str, Any]]]:
+        """Run every check; ready unless a required one fails or a required plugin is down."""
+        results = list(await asyncio.gather(*(run_check(c) for c in await self.health_checks())))
+        for plugin in self.plugins.values():
+            if plugin.state == "disabled":
+                continue
+            status = "degraded" if plugin.degraded else plugin.state
+            ok = plugin.state == "active"
+            results.append(
+                {
+                    "name": f"plugin:{plugin.name}",
+                    "status": "ok" if ok and not plugin.degraded else status,
+                    "required": plugin.required,
+                    "latency_ms": 0.0,
+                    "detail": plugin.degraded or plugin.error,
+                }
+            )
+        ready = all(r["status"] in ("ok", "degraded") or not r["required"] for r in results)
+        return ready, results
+
+    def describe_plugins(self) -> list[dict[str, Any]]:
+        return [
+            {
+                "name": p.name,
+                "version": p.version,
+                "state": p.state,
+                "degraded": p.degraded,
+                "error": p.error,
+                "required": p.required,
+                "origin": p.origin,
+                "requires": p.manifest.requires,
+                "url_prefixes": p.url_prefixes,
+                "hooks": p.hooks,
+                "routes": p.routes,
+                "circuit_breakers": [b.describe() for b in self.breakers.get(p.name, {}).values()],
+            }
+            for p in self.plugins.values()
+        ]

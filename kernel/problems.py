@@ -1,0 +1,138 @@
+"""Every error answer is RFC 9457 ``application/problem+json``, and the OpenAPI
+document says so.
+
+quart-schema answers validation errors with 400 and documents only JSON success
+bodies; the handlers here turn them into 422 problems listing each field at fault,
+and :class:`ProblemOpenAPIProvider` documents the problem responses.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+import structlog
+from pydantic import BaseModel, Field, ValidationError
+from quart import Quart, Response, request
+from quart_schema import RequestSchemaValidationError
+from quart_schema.openapi import OpenAPIProvider
+from werkzeug.exceptions import HTTPException, MethodNotAllowed
+from werkzeug.routing import Rule
+
+from kernel.errors import PROBLEM_JSON, KernelError, ValidationFailed, status_problem
+from kernel.http import REQUEST_ID_KEY
+from kernel.identity import REQUIRED_PERMISSION_ATTRIBUTE
+
+log = structlog.get_logger("lyo.errors")
+
+
+class FieldError(BaseModel):
+    pointer: str = Field(description="JSON pointer to the field at fault, e.g. /email.")
+    detail: str
+    type: str | None = None
+
+
+class Problem(BaseModel):
+    """An RFC 9457 problem document."""
+
+    model_config = {"extra": "allow"}
+
+    type: str = "about:blank"
+    title: str
+    status: int
+    detail: str
+    instance: str
+    request_id: str
+    errors: list[FieldError] | None = None
+
+
+def problem_response(error: KernelError) -> Response:
+    """Answer ``error`` for the current request."""
+    body = {
+        **error.problem(),
+        "instance": request.path,
+        "request_id": request.scope.get(REQUEST_ID_KEY, ""),
+    }
+    return Response(
+        orjson.dumps(body), status=error.status, content_type=PROBLEM_JSON, headers=error.headers
+    )
+
+
+def field_errors(exc: ValidationError | Exception, source: str = "") -> list[dict[str, Any]]:
+    """One ``{pointer, detail, type}`` per pydantic error; ``source`` prefixes the pointer."""
+    if not isinstance(exc, ValidationError):
+        return [{"pointer": source or "/", "detail": str(exc), "type": "invalid"}]
+    return [
+        {
+            "pointer": source + "".join(f"/{part}" for part in error["loc"]),
+            "detail": error["msg"],
+            "type": error["type"],
+        }
+        for error in exc.errors(include_url=False)
+    ]
+
+
+def register_error_handlers(app: Quart, *, production: bool) -> None:
+    @app.errorhandler(KernelError)
+    async def kernel_error(error: KernelError) -> Response:
+        return problem_response(error)
+
+    @app.errorhandler(RequestSchemaValidationError)
+    async def schema_error(error: RequestSchemaValidationError) -> Response:
+        source = "/query" if "Querystring" in type(error).__name__ else ""
+        source = "/headers" if "Headers" in type(error).__name__ else source
+        return problem_response(ValidationFailed(field_errors(error.validation_error, source)))
+
+    @app.errorhandler(HTTPException)
+    async def http_error(error: HTTPException) -> Response | HTTPException:
+        if error.code is None or error.code < 400:
+            return error  # redirects from routing stay what they are
+        problem = status_problem(error.code, error.description)
+        if isinstance(error, MethodNotAllowed) and error.valid_methods:
+            problem.headers["Allow"] = ", ".join(sorted(error.valid_methods))
+        return problem_response(problem)
+
+    @app.errorhandler(Exception)
+    async def unexpected(error: Exception) -> Response:
+        log.exception("unhandled exception", path=request.path, method=request.method)
+        detail = (
+            "An unexpected error occurred; quote the request_id when reporting it."
+            if production
+            else f"{type(error).__name__}: {error}"
+        )
+        return problem_response(status_problem(500, detail))
+
+
+def _problem_ref(name: str = "Problem") -> dict[str, Any]:
+    return {"content": {PROBLEM_JSON: {"schema": {"$ref": f"#/components/schemas/{name}"}}}}
+
+
+class ProblemOpenAPIProvider(OpenAPIProvider):
+    """Documents error answers as problem+json: 422 where input is validated, 401/403
+    where a permission is required, and every other error as the default response."""
+
+    def schema(self) -> dict[str, Any]:
+        schema = super().schema()
+        definitions = Problem.model_json_schema(ref_template="#/components/schemas/{model}")
+        schema["components"]["schemas"].update(definitions.pop("$defs", {}))
+        schema["components"]["schemas"]["Problem"] = definitions
+        return schema
+
+    def build_paths(self, rule: Rule) -> tuple[dict, dict]:
+        paths, components = super().build_paths(rule)
+        func = self._app.view_functions[rule.endpoint]
+        permission = getattr(func, REQUIRED_PERMISSION_ATTRIBUTE, None)
+        for operations in paths.values():
+            for operation in operations.values():
+                responses = {str(code): value for code, value in operation["responses"].items()}
+                if not any(str(code).startswith("2") for code in responses):
+                    responses["2XX"] = {"description": "Success"}
+                if operation.get("requestBody") or operation["parameters"]:
+                    responses.setdefault("422", {"description": "Invalid input", **_problem_ref()})
+                if permission is not None:
+                    responses.setdefault("401", {"description": "Not signed in", **_problem_ref()})
+                    responses.setdefault("403", {"description": "Not permitted", **_problem_ref()})
+                    operation["security"] = [{"bearer": []}]
+                responses["default"] = {"description": "Problem", **_problem_ref()}
+                operation["responses"] = responses
+        return paths, components

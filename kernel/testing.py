@@ -1,0 +1,140 @@
+"""pytest fixtures and helpers for plugin authors (a pytest plugin, loaded automatically
+wherever lyo-kernel is installed).
+
+Choose your plugins by overriding ``lyo_plugins`` in your ``conftest.py``::
+
+    @pytest.fixture
+    def lyo_plugins():
+        return [my_plugin]
+
+then use ``lyo_app`` (a started app) and ``lyo_client`` (its test client), or
+``lyo_server`` for a real Hypercorn server on a free port. ``token_plugin`` gives
+you signed-in identities without an authentication plugin.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+from collections.abc import AsyncIterator, Iterable, Mapping
+from contextlib import asynccontextmanager
+from types import SimpleNamespace
+from typing import Any
+
+import pytest
+import pytest_asyncio
+
+from kernel.app import App, create_app
+from kernel.config import Settings
+from kernel.hookspecs import hookimpl
+from kernel.identity import Credentials, Identity
+from kernel.manifest import Manifest
+
+
+def make_plugin(name: str, version: str = "0.1.0", **hooks: Any) -> SimpleNamespace:
+    """A plugin object named ``name`` whose hooks are the given functions.
+
+    ``make_plugin("demo", startup=fn)`` marks ``fn`` as a hook implementation; a
+    ``manifest`` is made from ``name``/``version`` unless one is given (a function
+    or a :class:`Manifest`).
+    """
+    given = hooks.pop("manifest", None)
+    if isinstance(given, Manifest):
+        manifest_value = given
+        hooks["manifest"] = lambda: manifest_value
+    elif given is None:
+        hooks["manifest"] = lambda: Manifest(name=name, version=version)
+    else:
+        hooks["manifest"] = given
+    return SimpleNamespace(**{hook: hookimpl(fn) for hook, fn in hooks.items()})
+
+
+def token_plugin(tokens: Mapping[str, Identity], name: str = "tokens") -> SimpleNamespace:
+    """A plugin that authenticates fixed bearer tokens, for tests without an auth plugin.
+
+    Unknown tokens are answered ``None`` (not this plugin's to judge).
+    """
+
+    def authenticate(credentials: Credentials) -> Identity | None:
+        return tokens.get(credentials.token or "")
+
+    return make_plugin(name, authenticate=authenticate)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@asynccontextmanager
+async def serve(app: App, port: int | None = None) -> AsyncIterator[str]:
+    """Serve ``app`` with Hypercorn on 127.0.0.1; yields the base URL."""
+    from hypercorn.asyncio import serve as hypercorn_serve
+    from hypercorn.config import Config
+
+    config = Config()
+    port = port or free_port()
+    config.bind = [f"127.0.0.1:{port}"]
+    config.accesslog = None
+    config.errorlog = None
+    stop = asyncio.Event()
+    task = asyncio.create_task(hypercorn_serve(app, config, shutdown_trigger=stop.wait))  # type: ignore[arg-type]
+    try:
+        for _ in range(200):
+            try:
+                _, writer = await asyncio.open_connection("127.0.0.1", port)
+                writer.close()
+                break
+            except OSError:
+                if task.done():
+                    task.result()
+                await asyncio.sleep(0.02)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        stop.set()
+        await task
+
+
+@pytest.fixture
+def lyo_plugins() -> Iterable[Any]:
+    """Plugin objects to load; override in your conftest."""
+    return []
+
+
+@pytest.fixture
+def lyo_discover() -> bool:
+    """Whether installed plugins (entry points) load too; off so tests are isolated."""
+    return False
+
+
+@pytest.fixture
+def lyo_settings() -> Settings:
+    """Settings for tests (``LYO_ENV=test`` unless the environment says otherwise)."""
+    return Settings(env="test")
+
+
+@pytest_asyncio.fixture
+async def lyo_app(
+    lyo_settings: Settings, lyo_plugins: Iterable[Any], lyo_discover: bool
+) -> AsyncIterator[App]:
+    """A started app (plugins' startup hooks have run)."""
+    app = create_app(lyo_settings, lyo_plugins, discover=lyo_discover)
+    async with app.test_app():
+        yield app
+
+
+@pytest.fixture
+def lyo_client(lyo_app: App) -> Any:
+    """Quart's test client for ``lyo_app``."""
+    return lyo_app.test_client()
+
+
+@pytest_asyncio.fixture
+async def lyo_server(
+    lyo_settings: Settings, lyo_plugins: Iterable[Any], lyo_discover: bool
+) -> AsyncIterator[str]:
+    """A real Hypercorn server on a free port; yields its base URL."""
+    app = create_app(lyo_settings, lyo_plugins, discover=lyo_discover)
+    async with serve(app) as url:
+        yield url

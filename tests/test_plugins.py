@@ -1,0 +1,242 @@
+"""Plugin loading: discovery, checks, order, isolation and the plugin list."""
+
+from __future__ import annotations
+
+import pytest
+from quart import Blueprint
+
+from kernel import Kernel, Manifest, PluginError, Settings, create_app
+from kernel.testing import make_plugin
+
+
+def kernel_with(*plugins: object, **settings: object) -> Kernel:
+    return Kernel.load(Settings(env="test", **settings), plugins, discover=False)
+
+
+def test_load_order_is_topological_and_stable() -> None:
+    a = make_plugin("a", manifest=Manifest(name="a", requires={"c": ">=1"}))
+    b = make_plugin("b")
+    c = make_plugin("c", version="1.2.0")
+    kernel = kernel_with(a, b, c)
+    assert list(kernel.plugins) == ["b", "c", "a"]
+
+
+@pytest.mark.parametrize(
+    ("plugins", "message"),
+    [
+        ([make_plugin("a", manifest=Manifest(name="a", requires={"zz": ""}))], "requires 'zz'"),
+        (
+            [
+                make_plugin("a", manifest=Manifest(name="a", requires={"b": ">=2"})),
+                make_plugin("b"),
+            ],
+            "requires 'b' >=2, but 0.1.0 is installed",
+        ),
+        (
+            [
+                make_plugin("a", manifest=Manifest(name="a", requires={"b": ""})),
+                make_plugin("b", manifest=Manifest(name="b", requires={"a": ""})),
+            ],
+            "cycle",
+        ),
+        ([make_plugin("a"), make_plugin("a")], "installed twice"),
+        ([make_plugin("health")], "reserved"),
+        ([make_plugin("Bad-Name")], "invalid"),
+        ([make_plugin("a", manifest=Manifest(name="a", kernel=">=9"))], "needs kernel >=9"),
+        (
+            [
+                make_plugin("auth", manifest=Manifest(name="auth", url_prefixes=["/api/users"])),
+                make_plugin("users"),
+            ],
+            "clashes with /api/users of plugin 'auth'",
+        ),
+        ([make_plugin("a", startp=lambda kernel: None)], "unknown hook"),
+    ],
+    ids=[
+        "missing",
+        "version",
+        "cycle",
+        "duplicate",
+        "reserved",
+        "name",
+        "kernel",
+        "prefix",
+        "hook",
+    ],
+)
+def test_bad_setups_stop_with_one_clear_message(plugins: list[object], message: str) -> None:
+    with pytest.raises(PluginError) as info:
+        kernel_with(*plugins)
+    assert message in info.value.detail
+
+
+def test_misspelled_hook_names_the_plugin() -> None:
+    with pytest.raises(PluginError, match=r"plugin 'a'.*startp"):
+        kernel_with(make_plugin("a", startp=lambda kernel: None))
+
+
+def test_explicit_plugin_needs_a_name() -> None:
+    with pytest.raises(PluginError, match="has no name"):
+        kernel_with(make_plugin("a", manifest=Manifest()))
+
+
+def test_enabled_and_disabled_select_plugins() -> None:
+    a, b = make_plugin("a"), make_plugin("b")
+    kernel = kernel_with(a, b, plugins={"disabled": ["a"]})
+    assert kernel.plugin("a").state == "disabled"
+    kernel = kernel_with(a, b, plugins={"enabled": ["a"]})
+    assert kernel.plugin("b").state == "disabled"
+    with pytest.raises(PluginError, match="not installed"):
+        kernel_with(a, plugins={"enabled": ["nope"]})
+
+
+def test_comma_separated_lists_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("LYO_PLUGINS__DISABLED", "a, b")
+    assert Settings().plugins.disabled == ["a", "b"]
+
+
+def test_dependents_of_a_disabled_plugin_are_skipped() -> None:
+    a = make_plugin("a", manifest=Manifest(name="a", requires={"b": ""}))
+    kernel = kernel_with(a, make_plugin("b"), plugins={"disabled": ["b"]})
+    assert kernel.plugin("a").state == "skipped"
+    assert "'b', which is disabled" in (kernel.plugin("a").error or "")
+
+
+def bp_plugin(name: str, *, fail_startup: bool = False, **extra: object) -> object:
+    bp = Blueprint(name, __name__)
+
+    @bp.get("/ping")
+    async def ping() -> dict[str, str]:
+        return {"plugin": name}
+
+    async def startup(kernel: Kernel) -> None:
+        if fail_startup:
+            raise RuntimeError("boom at startup")
+
+    return make_plugin(name, blueprints=lambda kernel: [bp], startup=startup, **extra)
+
+
+async def test_startup_failure_is_isolated() -> None:
+    bad = bp_plugin("bad", fail_startup=True)
+    child = bp_plugin("child", manifest=Manifest(name="child", requires={"bad": ""}))
+    good = bp_plugin("good")
+    app = create_app(Settings(env="test"), [bad, child, good], discover=False)
+    async with app.test_app():
+        client = app.test_client()
+        response = await client.get("/api/good/ping")
+        assert response.status_code == 200
+        for path, state in [("/api/bad/ping", "failed"), ("/api/child/ping", "skipped")]:
+            response = await client.get(path)
+            assert response.status_code == 503
+            assert response.content_type == "application/problem+json"
+            body = await response.get_json()
+            assert body["status"] == 503 and state in body["detail"]
+        listing = await (await client.get("/-/plugins")).get_json()
+        states = {p["name"]: p for p in listing["plugins"]}
+        assert states["bad"]["state"] == "failed"
+        assert "boom at startup" in states["bad"]["error"]
+        assert states["child"]["state"] == "skipped"
+        assert states["good"]["state"] == "active"
+        assert states["good"]["routes"] == ["GET /api/good/ping"]
+        assert "startup" in states["good"]["hooks"]
+        ready = await client.get("/health/ready")
+        assert ready.status_code == 200  # nothing failed was required
+
+
+async def test_required_plugin_failure_stops_startup() -> None:
+    app = create_app(
+        Settings(env="test", plugins={"required": ["bad"]}),
+        [bp_plugin("bad", fail_startup=True)],
+        discover=False,
+    )
+    with pytest.raises(Exception, match="required plugin 'bad' failed to start"):
+        async with app.test_app():
+            pass
+
+
+async def test_production_requires_every_plugin_unless_optional() -> None:
+    prod = {
+        "env": "production",
+        "database_url": "postgres://x/y",
+        "secret_key": "x" * 40,
+        "redis_url": "redis://127.0.0.1",
+    }
+    app = create_app(Settings(**prod), [bp_plugin("bad", fail_startup=True)], discover=False)
+    with pytest.raises(Exception, match="required plugin 'bad'"):
+        async with app.test_app():
+            pass
+    settings = Settings(**prod, plugins={"optional": ["bad"]})
+    app = create_app(settings, [bp_plugin("bad", fail_startup=True)], discover=False)
+    async with app.test_app():
+        assert app.kernel.plugin("bad").state == "failed"
+
+
+def test_routes_outside_the_plugins_prefix_are_refused() -> None:
+    bp = Blueprint("rogue", __name__, url_prefix="/api/other")
+    bp.add_url_rule("/x", view_func=lambda: "x")
+    plugin = make_plugin("rogue", blueprints=lambda kernel: [bp])
+    with pytest.raises(PluginError, match="outside its URL prefixes"):
+        create_app(Settings(env="test"), [plugin], discover=False)
+
+
+async def test_import_failure_of_an_entry_point_is_isolated(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from importlib.metadata import EntryPoint
+
+    from kernel import plugins as plugins_module
+
+    broken = EntryPoint("broken", "kernel_test_missing_module:plugin", "lyo.plugins")
+    monkeypatch.setattr(plugins_module, "discover", lambda group="": [broken])
+    app = create_app(Settings(env="test"), discover=True)
+    async with app.test_app():
+        plugin = app.kernel.plugin("broken")
+        assert plugin.state == "failed"
+        assert "ModuleNotFoundError" in (plugin.error or "")
+        response = await app.test_client().get("/api/broken/anything")
+        assert response.status_code == 503
+    with pytest.raises(PluginError, match="required plugin 'broken' failed to import"):
+        create_app(Settings(env="test", plugins={"required": ["broken"]}), discover=True)
+
+
+async def test_hooks_may_be_sync_or_async_and_are_timed() -> None:
+    calls: list[str] = []
+
+    def sync_startup(kernel: Kernel) -> None:
+        calls.append("sync")
+
+    async def async_shutdown(kernel: Kernel) -> None:
+        calls.append("async")
+
+    app = create_app(
+        Settings(env="test"),
+        [make_plugin("timed", startup=sync_startup, shutdown=async_shutdown)],
+        discover=False,
+    )
+    async with app.test_app():
+        metrics = await (await app.test_client().get("/metrics")).get_data(as_text=True)
+    assert calls == ["sync", "async"]
+    assert 'lyo_plugin_hook_seconds_count{hook="startup",plugin="timed"}' in metrics
+
+
+def test_plugin_settings_are_read_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    from pydantic import BaseModel
+
+    class Model(BaseModel):
+        limit: int = 3
+        tags: list[str] = []
+
+    plugin = make_plugin("demo", settings_model=lambda: Model)
+    monkeypatch.setenv("LYO_DEMO__LIMIT", "7")
+    assert kernel_with(plugin).settings_for("demo").limit == 7
+    monkeypatch.setenv("LYO_DEMO__LIMIT", "many")
+    with pytest.raises(Exception, match="LYO_DEMO__LIMIT"):
+        kernel_with(plugin)
+
+
+def test_permissions_must_be_namespaced() -> None:
+    good = make_plugin("demo", permissions=lambda: {"demo:read": "Read demos"})
+    assert kernel_with(good).permissions == {"demo:read": "Read demos"}
+    bad = make_plugin("demo", permissions=lambda: {"read": "Read"})
+    with pytest.raises(PluginError, match="must start with 'demo:'"):
+        kernel_with(bad)

@@ -1,0 +1,87 @@
+"""The kernel under real servers: Hypercorn in-process, and `lyo serve` as a process."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import httpx
+import pytest
+
+from kernel import Identity, Settings, create_app
+from kernel.testing import free_port, serve, token_plugin
+
+
+async def test_real_hypercorn_serves_problems_identity_and_lifecycle() -> None:
+    tokens = token_plugin({"t": Identity(id="u1", kind="user")})
+    app = create_app(Settings(env="test", access_log=False), [tokens], discover=False)
+    async with serve(app) as url, httpx.AsyncClient(base_url=url) as client:
+        live = await client.get("/health/live", headers={"X-Request-ID": "req-1"})
+        assert live.status_code == 200 and live.headers["x-request-id"] == "req-1"
+        missing = await client.get("/nope")
+        assert missing.status_code == 404
+        assert missing.headers["content-type"] == "application/problem+json"
+        listing = (await client.get("/-/plugins")).json()
+        assert listing["plugins"][0]["state"] == "active"
+    assert app.kernel.plugin("tokens").state == "active"
+    assert not app.kernel.started  # shutdown ran when the server stopped
+
+
+def _wait_for(url: str, proc: subprocess.Popen[bytes], seconds: float = 30) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise AssertionError(f"server exited with {proc.returncode}")
+        try:
+            httpx.get(url, timeout=1)
+            return
+        except httpx.HTTPError:
+            time.sleep(0.2)
+    raise AssertionError(f"{url} did not answer in {seconds} s")
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_lyo_serve_runs_and_merges_metrics_across_workers(workers: int) -> None:
+    port = free_port()
+    env = {**os.environ, "LYO_ENV": "test", "LYO_PORT": str(port), "LYO_ACCESS_LOG": "false"}
+    env.pop("PROMETHEUS_MULTIPROC_DIR", None)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "kernel", "serve", "--workers", str(workers)],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        _wait_for(f"{base}/health/live", proc)
+        for _ in range(20):
+            assert httpx.get(f"{base}/health/live").status_code == 200
+        metrics = httpx.get(f"{base}/metrics").text
+        counts = [
+            float(line.rsplit(" ", 1)[1])
+            for line in metrics.splitlines()
+            if line.startswith("lyo_http_request_duration_seconds_count")
+            and 'route="/health/live"' in line
+        ]
+        # with several workers each sample lives in its own process's file; the
+        # exposition must still add up to every request served
+        assert sum(counts) >= 20
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(20)
+
+
+def test_lyo_serve_refuses_bad_production_config() -> None:
+    env = {**os.environ, "LYO_ENV": "production"}
+    result = subprocess.run(
+        [sys.executable, "-m", "kernel", "serve"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 2
+    assert "LYO_SECRET_KEY" in result.stderr
