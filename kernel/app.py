@@ -109,6 +109,7 @@ def create_app(
         hsts=settings.is_production_like,
         access_log=settings.access_log,
         unavailable=lambda path: _unavailable(kernel, path),
+        activate=kernel.activate,
     )
     return app
 

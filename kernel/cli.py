@@ -52,6 +52,19 @@ def with_kernel(
     return command
 
 
+def with_kernel_loaded(
+    func: Callable[Concatenate[Kernel, P], Awaitable[R]],
+) -> Callable[P, R]:
+    """Like :func:`with_kernel`, but the kernel is only loaded: no database opened, no
+    plugin started (for commands that manage the database itself)."""
+
+    @functools.wraps(func)
+    def command(*args: P.args, **kwargs: P.kwargs) -> R:
+        return asyncio.run(func(Kernel.load(), *args, **kwargs))  # type: ignore[arg-type]
+
+    return command
+
+
 class LyoGroup(click.Group):
     """Built-in commands, plus one group per plugin that has CLI commands.
 
@@ -143,12 +156,19 @@ def _serve_hypercorn(host: str, port: int, workers: int, graceful: float) -> Non
 def _serve_granian(host: str, port: int, workers: int) -> None:
     try:
         from granian import Granian
+        from granian.constants import Interfaces
     except ImportError:
         raise click.ClickException(
             "granian is not installed: pip install 'lyo-kernel[granian]'"
         ) from None
+    # ASGI, not ASGINL: the app needs lifespan events to run the plugins' startup hooks
     Granian(
-        APP_FACTORY, address=host, port=port, interface="asgi", workers=workers, factory=True
+        APP_FACTORY,
+        address=host,
+        port=port,
+        interface=Interfaces.ASGI,
+        workers=workers,
+        factory=True,
     ).serve()
 
 
@@ -196,3 +216,78 @@ def plugins_command(as_json: bool) -> None:
         click.echo(f"  hooks:  {', '.join(row['hooks']) or '-'}")
         for route in row["routes"]:
             click.echo(f"  route:  {route}")
+
+
+@main.command()
+@click.option("--plugin", "only", default=None, help="Only this plugin (or 'kernel').")
+@click.option(
+    "--downgrade",
+    "down_to",
+    type=int,
+    default=None,
+    help="Undo migrations down to this version number (-1: the last one); with no "
+    "--plugin, undo every migration, plugins in reverse dependency order.",
+)
+@with_kernel_loaded
+async def migrate(kernel: Kernel, only: str | None, down_to: int | None) -> None:
+    """Apply pending migrations: the kernel, then each plugin in dependency order."""
+    from kernel import migrations
+
+    if down_to is None:
+        done = await migrations.upgrade(kernel, only)
+        verb = "applied"
+    else:
+        done = await migrations.downgrade(kernel, only, down_to)
+        verb = "undone"
+    for app, files in done.items():
+        click.echo(f"{app}: {verb} {', '.join(files) if files else 'nothing'}")
+
+
+@main.command()
+@click.argument("plugin")
+@click.option("--name", default="update", show_default=True, help="Label of the migration.")
+@with_kernel_loaded
+async def makemigrations(kernel: Kernel, plugin: str, name: str) -> None:
+    """Generate PLUGIN's next migration from its models (PostgreSQL)."""
+    from kernel import migrations
+
+    created = await migrations.make(kernel, plugin, name)
+    click.echo(f"{plugin}: {'created ' + created if created else 'no changes'}")
+
+
+@main.command("migrations")
+@with_kernel_loaded
+async def migrations_command(kernel: Kernel) -> None:
+    """Show applied and pending migrations per plugin."""
+    from kernel import migrations
+
+    for app, state in (await migrations.status(kernel)).items():
+        click.echo(f"{app}: {len(state['applied'])} applied, {len(state['pending'])} pending")
+        for name in state["pending"]:
+            click.echo(f"  pending: {name}")
+
+
+@main.group()
+def db() -> None:
+    """Development database commands."""
+
+
+@db.command()
+@with_kernel_loaded
+async def reset(kernel: Kernel) -> None:
+    """Recreate the SQLite development database from the models."""
+    from pathlib import Path
+
+    url = kernel.settings.database_url
+    if not url.startswith("sqlite"):
+        raise click.ClickException(
+            "lyo db reset only recreates SQLite databases; on PostgreSQL use "
+            "`lyo migrate --downgrade -1` and `lyo migrate`"
+        )
+    path = url.removeprefix("sqlite://")
+    if path != ":memory:":
+        for suffix in ("", "-wal", "-shm"):
+            Path(path + suffix).unlink(missing_ok=True)  # noqa: ASYNC240 - a CLI, nothing waits
+    await kernel.open_database()
+    await kernel.db.close()  # type: ignore[union-attr]
+    click.echo(f"recreated {path}")

@@ -55,6 +55,7 @@ class Settings(BaseSettings):
     debug: bool = False
     secret_key: SecretStr | None = None
     database_url: str = "sqlite://./var/lyo.sqlite3"
+    database_pool_size: int = Field(default=10, ge=1, le=500)
     redis_url: str | None = None
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=0, le=65535)

@@ -53,6 +53,17 @@ def settings_model() -> type[BaseModel]:
 
 
 @hookspec
+def models() -> Iterable[str]:
+    """Return the modules holding this plugin's Tortoise models (``["lyo_x.models"]``).
+
+    They form the Tortoise app named after the plugin; tables are named
+    ``<plugin>_<model_in_snake_case>`` (a ``Meta.table`` must carry that prefix).
+    Migrations live in ``<plugin package>/migrations/<plugin>/``: generate them with
+    ``lyo makemigrations <plugin>``. Called once when the kernel starts.
+    """
+
+
+@hookspec
 def blueprints(kernel: Kernel) -> Iterable[Blueprint]:
     """Return the Quart blueprints serving this plugin's routes.
 
@@ -93,6 +104,17 @@ def authenticate(credentials: Credentials) -> Identity | None:
     Return ``None`` when the credentials are not yours to judge, so the next
     plugin may; raise :class:`kernel.Unauthorized` when they are yours and bad.
     Awaited in plugin order; the first non-``None`` answer wins.
+    """
+
+
+@hookspec
+def authorize_topic(identity: Identity, topic: str) -> bool | None:
+    """May ``identity`` subscribe to websocket ``topic``?
+
+    Return ``True`` or ``False`` for topics this plugin owns (by convention those
+    starting with ``<plugin>:``), ``None`` for the rest. Awaited in plugin order; the
+    first non-``None`` answer wins and a topic nobody answers for is refused. Raise
+    nothing: use :meth:`Identity.has` to check permissions.
     """
 
 

@@ -74,7 +74,8 @@ def problem_body(
 
 class KernelMiddleware:
     """Wraps the Quart ASGI app. ``unavailable`` returns the problem members to answer
-    with when a path belongs to a plugin that is not serving, else ``None``."""
+    with when a path belongs to a plugin that is not serving, else ``None``;
+    ``activate`` runs first in every connection's context (the database context)."""
 
     def __init__(
         self,
@@ -85,6 +86,7 @@ class KernelMiddleware:
         hsts: bool,
         access_log: bool,
         unavailable: Callable[[str], dict[str, Any] | None],
+        activate: Callable[[], object] = lambda: None,
     ) -> None:
         self.app = app
         self.trusted = None if "*" in trusted_hosts else [h.lower() for h in trusted_hosts]
@@ -92,8 +94,10 @@ class KernelMiddleware:
         self.extra_headers = [*SECURITY_HEADERS, HSTS] if hsts else SECURITY_HEADERS
         self.log_access = access_log
         self.unavailable = unavailable
+        self.activate = activate
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        self.activate()  # e.g. the database context, for this request and its tasks
         if scope["type"] != "http":
             if scope["type"] == "websocket":
                 scope[REQUEST_ID_KEY] = request_id_from(scope["headers"])

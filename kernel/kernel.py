@@ -18,7 +18,8 @@ import structlog
 from kernel import hookspecs
 from kernel.breaker import CircuitBreaker
 from kernel.config import Settings, load_plugin_settings, load_settings
-from kernel.errors import PluginError
+from kernel.db import Database, prepare_models
+from kernel.errors import ConfigError, PluginError
 from kernel.health import HealthCheck, run_check
 from kernel.identity import ANONYMOUS, Credentials, Identity
 from kernel.metrics import HOOK_SECONDS
@@ -38,6 +39,7 @@ class Kernel:
         self.plugins = {plugin.name: plugin for plugin in plugins}
         self.breakers: dict[str, dict[str, CircuitBreaker]] = {}
         self.permissions: dict[str, str] = {}
+        self.db: Database | None = None
         self.started = False
         self._impls: dict[str, dict[str, Any]] = {}
         for name in hookspecs.hook_names():
@@ -158,6 +160,15 @@ class Kernel:
             for p in self.plugins.values()
         )
 
+    def model_modules(self) -> dict[str, list[str]]:
+        """``{plugin: [models module, ...]}`` for usable plugins implementing ``models``."""
+        found = {}
+        for plugin in self.usable():
+            modules = self.call_sync(plugin, "models")
+            if modules:
+                found[plugin.name] = [modules] if isinstance(modules, str) else list(modules)
+        return found
+
     def _collect_permissions(self, plugin: Plugin) -> None:
         declared = self.call_sync(plugin, "permissions") or {}
         for name, description in declared.items():
@@ -170,8 +181,62 @@ class Kernel:
 
     # -- lifecycle -------------------------------------------------------------------------
 
+    async def open_database(self) -> Database:
+        """Connect the database with the models of every usable plugin.
+
+        SQLite (development) gets its tables from the models. On PostgreSQL, pending
+        migrations are applied in development and test, and refused in staging and
+        production (run ``lyo migrate`` first).
+        """
+        apps = {}
+        for name, modules in self.model_modules().items():
+            plugin = self.plugins[name]
+            try:
+                prepare_models(name, modules)
+            except PluginError:
+                raise
+            except Exception as exc:
+                self._fail(plugin, exc, "failed to import its models")
+                continue
+            apps[name] = modules
+        db = Database(self.settings.database_url, apps, self.settings.database_pool_size)
+        if db.dialect == "postgres":
+            from kernel import migrations
+
+            if self.settings.is_production_like:
+                pending = {
+                    app: state["pending"]
+                    for app, state in (await migrations.status(self)).items()
+                    if state["pending"]
+                }
+                if pending:
+                    raise ConfigError(
+                        f"refusing to serve with pending migrations {pending}; run `lyo migrate`"
+                    )
+            else:
+                await migrations.upgrade(self)
+        await db.open(create_schema=db.dialect == "sqlite")
+        self.db = db
+        return db
+
+    def activate(self) -> None:
+        """Make this kernel's database current in the running context and the tasks it
+        spawns (Tortoise keeps its state in a context variable). The middleware does
+        it per request; call it in code that starts work outside a request."""
+        if self.db is not None:
+            self.db.activate()
+
+    def _fail(self, plugin: Plugin, exc: BaseException, what: str) -> None:
+        plugin.fail(exc)
+        log.error(f"plugin {what}", plugin=plugin.name, error=plugin.error)
+        if plugin.required:
+            raise PluginError(f"required plugin {plugin.name!r} {what}: {plugin.error}") from exc
+
     async def start(self) -> None:
-        """Run every usable plugin's ``startup`` in dependency order, isolating failures."""
+        """Open the database, then run every usable plugin's ``startup`` in dependency
+        order, isolating failures."""
+        if self.db is None:
+            await self.open_database()
         for plugin in self.plugins.values():
             skip_if_dependency_unusable(plugin, self.plugins)
             if not plugin.usable:
@@ -187,12 +252,7 @@ class Kernel:
             except Exception as exc:
                 if isinstance(exc, TimeoutError):
                     exc = TimeoutError(f"startup took longer than {self.settings.hook_timeout} s")
-                plugin.fail(exc)
-                log.error("plugin failed to start", plugin=plugin.name, error=plugin.error)
-                if plugin.required:
-                    raise PluginError(
-                        f"required plugin {plugin.name!r} failed to start: {plugin.error}"
-                    ) from exc
+                self._fail(plugin, exc, "failed to start")
                 continue
             plugin.state = "active"
         self.started = True
@@ -208,12 +268,17 @@ class Kernel:
                 )
             except Exception as exc:
                 log.error("plugin failed to shut down", plugin=plugin.name, error=repr(exc))
+        if self.db is not None:
+            await self.db.close()
+            self.db = None
         self.started = False
 
     # -- reports ---------------------------------------------------------------------------
 
     async def health_checks(self) -> list[HealthCheck]:
         checks = []
+        if self.db is not None:
+            checks.append(HealthCheck("database", self.db.ping))
         for plugin in self.plugins.values():
             if plugin.state == "active":
                 for check in await self.call(plugin, "health_checks", kernel=self) or []:

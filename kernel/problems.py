@@ -8,6 +8,7 @@ and :class:`ProblemOpenAPIProvider` documents the problem responses.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import orjson
@@ -16,10 +17,25 @@ from pydantic import BaseModel, Field, ValidationError
 from quart import Quart, Response, request
 from quart_schema import RequestSchemaValidationError
 from quart_schema.openapi import OpenAPIProvider
+from tortoise.exceptions import (
+    DBConnectionError,
+    DoesNotExist,
+    IntegrityError,
+    OperationalError,
+)
+from tortoise.exceptions import ValidationError as TortoiseValidationError
 from werkzeug.exceptions import HTTPException, MethodNotAllowed
 from werkzeug.routing import Rule
 
-from kernel.errors import PROBLEM_JSON, KernelError, ValidationFailed, status_problem
+from kernel.db import integrity_problem
+from kernel.errors import (
+    PROBLEM_JSON,
+    KernelError,
+    NotFound,
+    ServiceUnavailable,
+    ValidationFailed,
+    status_problem,
+)
 from kernel.http import REQUEST_ID_KEY
 from kernel.identity import REQUIRED_PERMISSION_ATTRIBUTE
 
@@ -92,8 +108,36 @@ def register_error_handlers(app: Quart, *, production: bool) -> None:
             problem.headers["Allow"] = ", ".join(sorted(error.valid_methods))
         return problem_response(problem)
 
+    @app.errorhandler(DoesNotExist)
+    async def missing(error: DoesNotExist) -> Response:
+        return problem_response(NotFound(str(error) or "No such record."))
+
+    @app.errorhandler(IntegrityError)
+    async def integrity(error: IntegrityError) -> Response:
+        return problem_response(integrity_problem(error))
+
+    @app.errorhandler(TortoiseValidationError)
+    async def invalid_record(error: TortoiseValidationError) -> Response:
+        field, _, message = str(error).partition(":")
+        return problem_response(
+            ValidationFailed.field(field.strip(), message.strip() or str(error))
+        )
+
+    @app.errorhandler(DBConnectionError)
+    @app.errorhandler(OperationalError)
+    async def database_down(error: Exception) -> Response:
+        log.error("database error", error=repr(error))
+        return problem_response(ServiceUnavailable("The database is unavailable; retry shortly."))
+
     @app.errorhandler(Exception)
     async def unexpected(error: Exception) -> Response:
+        if isinstance(error, OSError) and _raised_in(error, "asyncpg", "tortoise"):
+            return await database_down(error)
+        if isinstance(error, ValueError) and _raised_in(error, "tortoise"):
+            # Tortoise refuses a None for a non-nullable field with a bare ValueError
+            match = _NON_NULLABLE.match(str(error))
+            if match:
+                return problem_response(ValidationFailed.field(match[1], "This field is required."))
         log.exception("unhandled exception", path=request.path, method=request.method)
         detail = (
             "An unexpected error occurred; quote the request_id when reporting it."
@@ -101,6 +145,19 @@ def register_error_handlers(app: Quart, *, production: bool) -> None:
             else f"{type(error).__name__}: {error}"
         )
         return problem_response(status_problem(500, detail))
+
+
+_NON_NULLABLE = re.compile(r"^(\w+) is non nullable field")
+
+
+def _raised_in(error: BaseException, *packages: str) -> bool:
+    """Whether ``error`` was raised from inside one of ``packages``."""
+    tb = error.__traceback__
+    while tb is not None:
+        if tb.tb_frame.f_globals.get("__name__", "").startswith(packages):
+            return True
+        tb = tb.tb_next
+    return False
 
 
 def _problem_ref(name: str = "Problem") -> dict[str, Any]:

@@ -15,7 +15,9 @@ you signed-in identities without an authentication plugin.
 from __future__ import annotations
 
 import asyncio
+import os
 import socket
+import uuid
 from collections.abc import AsyncIterator, Iterable, Mapping
 from contextlib import asynccontextmanager
 from types import SimpleNamespace
@@ -59,6 +61,34 @@ def token_plugin(tokens: Mapping[str, Identity], name: str = "tokens") -> Simple
         return tokens.get(credentials.token or "")
 
     return make_plugin(name, authenticate=authenticate)
+
+
+#: The PostgreSQL server tests create their databases on.
+POSTGRES_SERVER = os.environ.get("LYO_TEST_POSTGRES", "postgres://postgres@127.0.0.1:5432")
+
+
+def test_database_kind() -> str:
+    """``sqlite`` or ``postgres``: what ``LYO_TEST_DATABASE`` asks the suite to run on."""
+    return os.environ.get("LYO_TEST_DATABASE", "sqlite")
+
+
+@asynccontextmanager
+async def temporary_database(server: str = POSTGRES_SERVER) -> AsyncIterator[str]:
+    """A new, empty PostgreSQL database; yields its URL and drops it afterwards."""
+    import asyncpg  # type: ignore[import-untyped]
+
+    name = f"lyo_test_{uuid.uuid4().hex[:12]}"
+    admin_url = server.replace("postgres://", "postgresql://") + "/postgres"
+    admin = await asyncpg.connect(admin_url)
+    try:
+        await admin.execute(f'CREATE DATABASE "{name}"')
+        yield f"{server}/{name}"
+    finally:
+        await admin.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1", name
+        )
+        await admin.execute(f'DROP DATABASE IF EXISTS "{name}"')
+        await admin.close()
 
 
 def free_port() -> int:
@@ -108,19 +138,31 @@ def lyo_discover() -> bool:
     return False
 
 
+@pytest_asyncio.fixture
+async def lyo_database_url() -> AsyncIterator[str]:
+    """A fresh database for one test: in-memory SQLite, or a new PostgreSQL database
+    when ``LYO_TEST_DATABASE=postgres`` (the tox ``pg`` factor sets it)."""
+    if test_database_kind() != "postgres":
+        yield "sqlite://:memory:"
+        return
+    async with temporary_database() as url:
+        yield url
+
+
 @pytest.fixture
-def lyo_settings() -> Settings:
-    """Settings for tests (``LYO_ENV=test`` unless the environment says otherwise)."""
-    return Settings(env="test")
+def lyo_settings(lyo_database_url: str) -> Settings:
+    """Settings for tests: ``LYO_ENV=test`` on a fresh database."""
+    return Settings(env="test", database_url=lyo_database_url, access_log=False)
 
 
 @pytest_asyncio.fixture
 async def lyo_app(
     lyo_settings: Settings, lyo_plugins: Iterable[Any], lyo_discover: bool
 ) -> AsyncIterator[App]:
-    """A started app (plugins' startup hooks have run)."""
+    """A started app (plugins' startup hooks have run); the test can use the database."""
     app = create_app(lyo_settings, lyo_plugins, discover=lyo_discover)
     async with app.test_app():
+        app.kernel.activate()
         yield app
 
 

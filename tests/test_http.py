@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+from typing import Any
 
 import pytest
 from pydantic import BaseModel, Field
@@ -132,15 +133,10 @@ async def test_body_size_limit_is_413(lyo_settings: Settings) -> None:
     assert response.content_type == "application/problem+json"
 
 
-async def test_unexpected_errors_hide_internals_in_production(lyo_settings: Settings) -> None:
-    production = Settings(
-        env="production",
-        database_url="postgres://db/x",
-        secret_key="k" * 40,
-        redis_url="redis://127.0.0.1",
-        access_log=False,
-    )
-    for settings, leaks in [(lyo_settings, True), (production, False)]:
+async def test_unexpected_errors_hide_internals_in_production(
+    lyo_settings: Settings, production: Any
+) -> None:
+    for settings, leaks in [(lyo_settings, True), (production(), False)]:
         app = create_app(settings, [demo], discover=False)
         async with app.test_app():
             response = await app.test_client().get("/api/demo/boom")
@@ -233,10 +229,8 @@ async def test_openapi_documents_problems(lyo_client) -> None:  # type: ignore[n
     assert "bearer" in spec["components"]["securitySchemes"]
 
 
-async def test_docs_are_off_in_production() -> None:
-    settings = Settings(
-        env="production", database_url="postgres://x/y", secret_key="k" * 40, redis_url="redis://h"
-    )
+async def test_docs_are_off_in_production(production: Any) -> None:
+    settings = production()
     app = create_app(settings, [], discover=False)
     async with app.test_app():
         assert (await app.test_client().get("/openapi.json")).status_code == 404

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from quart import Blueprint
 
@@ -154,18 +156,12 @@ async def test_required_plugin_failure_stops_startup() -> None:
             pass
 
 
-async def test_production_requires_every_plugin_unless_optional() -> None:
-    prod = {
-        "env": "production",
-        "database_url": "postgres://x/y",
-        "secret_key": "x" * 40,
-        "redis_url": "redis://127.0.0.1",
-    }
-    app = create_app(Settings(**prod), [bp_plugin("bad", fail_startup=True)], discover=False)
+async def test_production_requires_every_plugin_unless_optional(production: Any) -> None:
+    app = create_app(production(), [bp_plugin("bad", fail_startup=True)], discover=False)
     with pytest.raises(Exception, match="required plugin 'bad'"):
         async with app.test_app():
             pass
-    settings = Settings(**prod, plugins={"optional": ["bad"]})
+    settings = production(plugins={"optional": ["bad"]})
     app = create_app(settings, [bp_plugin("bad", fail_startup=True)], discover=False)
     async with app.test_app():
         assert app.kernel.plugin("bad").state == "failed"

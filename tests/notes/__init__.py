@@ -1,0 +1,1 @@
+"""A small plugin with models, used by the database tests (and a model for plugin authors)."""

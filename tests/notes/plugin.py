@@ -1,0 +1,89 @@
+"""The ``notes`` plugin: models, paginated lists, transactions, errors from the database."""
+
+from __future__ import annotations
+
+from uuid import UUID
+
+from pydantic import BaseModel, Field
+from quart import Blueprint
+from quart_schema import validate_querystring, validate_request, validate_response
+
+from kernel import Kernel, Manifest, hookimpl
+from kernel.db import atomic
+from kernel.pagination import CursorPage, CursorQuery, Page, PageQuery, paginate, paginate_cursor
+
+from .models import Folder, Note
+
+bp = Blueprint("notes", __name__)
+
+
+class NoteIn(BaseModel):
+    slug: str = Field(min_length=1, max_length=100)
+    title: str | None = Field(default=None, max_length=200)
+    priority: int = 0
+    folder_id: int | None = None
+    fail_after_write: bool = False
+
+
+class NoteOut(BaseModel):
+    id: UUID
+    slug: str
+    title: str
+    priority: int
+
+
+def out(note: Note) -> NoteOut:
+    return NoteOut(id=note.id, slug=note.slug, title=note.title, priority=note.priority)
+
+
+@bp.post("/notes")
+@validate_request(NoteIn)
+@validate_response(NoteOut, 201)
+@atomic
+async def create_note(data: NoteIn) -> tuple[NoteOut, int]:
+    """Create a note (title deliberately not checked here: the database does it)."""
+    await Folder.get_or_create(name="inbox")
+    note = await Note.create(
+        slug=data.slug, title=data.title, priority=data.priority, folder_id=data.folder_id
+    )
+    if data.fail_after_write:
+        raise RuntimeError("failed after writing")
+    return out(note), 201
+
+
+@bp.get("/notes")
+@validate_querystring(PageQuery)
+@validate_response(Page[NoteOut])
+async def list_notes(query_args: PageQuery) -> Page[NoteOut]:
+    """Notes, oldest first."""
+    return await paginate(Note.all().order_by("created_at", "id"), query_args, out)
+
+
+@bp.get("/feed")
+@validate_querystring(CursorQuery)
+@validate_response(CursorPage[NoteOut])
+async def feed(query_args: CursorQuery) -> CursorPage[NoteOut]:
+    """Notes, newest first, by cursor."""
+    return await paginate_cursor(Note.all(), query_args, out)
+
+
+@bp.get("/notes/<uuid:note_id>")
+@validate_response(NoteOut)
+async def get_note(note_id: UUID) -> NoteOut:
+    """One note."""
+    return out(await Note.get(id=note_id))
+
+
+@hookimpl
+def manifest() -> Manifest:
+    return Manifest(name="notes", version="1.0.0")
+
+
+@hookimpl
+def models() -> list[str]:
+    return ["tests.notes.models"]
+
+
+@hookimpl
+def blueprints(kernel: Kernel) -> list[Blueprint]:
+    return [bp]
