@@ -8,6 +8,7 @@ and a test fails when it changes without that record changing too.
 from kernel.app import App, create_app
 from kernel.breaker import CircuitBreaker
 from kernel.config import CommaList, Settings, load_settings
+from kernel.db import after_commit, atomic, transaction
 from kernel.errors import (
     BadRequest,
     CircuitOpen,
@@ -30,7 +31,9 @@ from kernel.hookspecs import hookimpl
 from kernel.identity import ANONYMOUS, Credentials, Identity, current_identity, require
 from kernel.kernel import Kernel
 from kernel.manifest import Manifest
+from kernel.pagination import CursorPage, CursorQuery, Page, PageQuery, paginate, paginate_cursor
 from kernel.plugins import Plugin
+from kernel.tasks import TaskCancelled, TaskContext, TaskSpec, task
 from kernel.version import __version__
 
 __all__ = [
@@ -43,6 +46,8 @@ __all__ = [
     "ConfigError",
     "Conflict",
     "Credentials",
+    "CursorPage",
+    "CursorQuery",
     "Forbidden",
     "HealthCheck",
     "Identity",
@@ -50,20 +55,31 @@ __all__ = [
     "KernelError",
     "Manifest",
     "NotFound",
+    "Page",
+    "PageQuery",
     "PayloadTooLarge",
     "Plugin",
     "PluginError",
     "PluginUnavailable",
     "ServiceUnavailable",
     "Settings",
+    "TaskCancelled",
+    "TaskContext",
+    "TaskSpec",
     "TooManyRequests",
     "Unauthorized",
     "UnsupportedMediaType",
     "ValidationFailed",
     "__version__",
+    "after_commit",
+    "atomic",
     "create_app",
     "current_identity",
     "hookimpl",
     "load_settings",
+    "paginate",
+    "paginate_cursor",
     "require",
+    "task",
+    "transaction",
 ]

@@ -291,3 +291,57 @@ async def reset(kernel: Kernel) -> None:
     await kernel.open_database()
     await kernel.db.close()  # type: ignore[union-attr]
     click.echo(f"recreated {path}")
+
+
+def _run_until_signalled(work: Callable[[Kernel, asyncio.Event], Awaitable[None]]) -> None:
+    """Start a kernel, run ``work`` until SIGTERM/SIGINT, then stop gracefully."""
+    import signal
+
+    async def run() -> None:
+        kernel = Kernel.load()
+        if not kernel.settings.redis_url:
+            raise click.ClickException(
+                "workers need LYO_REDIS_URL; with the in-memory broker (development) tasks "
+                "run inside the API process"
+            )
+        await kernel.start()
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(signum, stop.set)
+        try:
+            await work(kernel, stop)
+        finally:
+            await kernel.stop()
+
+    asyncio.run(run())
+
+
+@main.command()
+@click.option("--queues", default="high,default,low", show_default=True, help="Queues to consume.")
+@click.option("--concurrency", type=int, default=None, help="[LYO_WORKER_CONCURRENCY, 10]")
+def worker(queues: str, concurrency: int | None) -> None:
+    """Run a Taskiq worker with every plugin loaded and started."""
+    from kernel.tasks import QUEUES
+
+    chosen = [q.strip() for q in queues.split(",") if q.strip()]
+    if not chosen or any(q not in QUEUES for q in chosen):
+        raise click.BadParameter(f"choose from {', '.join(QUEUES)}", param_hint="--queues")
+
+    async def work(kernel: Kernel, stop: asyncio.Event) -> None:
+        limit = concurrency or kernel.settings.worker_concurrency
+        click.echo(f"lyo: worker consuming {', '.join(chosen)} ({limit} at a time)", err=True)
+        await kernel.tasks.run_worker(chosen, limit, stop)
+
+    _run_until_signalled(work)
+
+
+@main.command()
+def scheduler() -> None:
+    """Enqueue the periodic tasks plugins declare, on time."""
+
+    async def work(kernel: Kernel, stop: asyncio.Event) -> None:
+        click.echo("lyo: scheduler running", err=True)
+        await kernel.tasks.run_scheduler(stop)
+
+    _run_until_signalled(work)

@@ -42,6 +42,10 @@ class PluginSelection(BaseModel):
     optional: CommaList = Field(
         default_factory=list, description="Failure is tolerated (staging and production)."
     )
+    modules: CommaList = Field(
+        default_factory=list,
+        description="Plugin modules to load by import path, besides installed ones.",
+    )
 
 
 class Settings(BaseSettings):
@@ -57,6 +61,9 @@ class Settings(BaseSettings):
     database_url: str = "sqlite://./var/lyo.sqlite3"
     database_pool_size: int = Field(default=10, ge=1, le=500)
     redis_url: str | None = None
+    redis_prefix: str = Field(
+        default="lyo", pattern=r"^[A-Za-z0-9_.-]+$", description="Prefix of every Redis key."
+    )
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=0, le=65535)
     log_level: str = "INFO"
@@ -68,6 +75,10 @@ class Settings(BaseSettings):
     trusted_hosts: CommaList = Field(default_factory=lambda: ["*"])
     max_body_size: int = Field(default=10 * 1024 * 1024, gt=0)
     gzip_min_size: int = Field(default=1024, ge=0)
+    task_lease: float = Field(
+        default=30.0, gt=0, description="Seconds a worker's claim on a running task lasts."
+    )
+    worker_concurrency: int = Field(default=10, ge=1, description="Tasks a worker runs at once.")
     hook_timeout: float = Field(default=30.0, gt=0, description="Seconds a startup hook may take.")
     plugins: PluginSelection = Field(default_factory=PluginSelection)
 

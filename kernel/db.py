@@ -132,16 +132,44 @@ class Database:
         await self.connection().execute_query("SELECT 1")
 
 
+_after_commit: contextvars.ContextVar[list[Callable[[], Awaitable[Any]]] | None] = (
+    contextvars.ContextVar("lyo_after_commit", default=None)
+)
+
+
 @asynccontextmanager
 async def transaction() -> AsyncIterator[BaseDBAsyncClient]:
     """A transaction (a savepoint when nested): committed if the block succeeds, rolled
-    back if it raises. Events published inside it are written in it (the outbox)."""
-    async with in_transaction() as connection:
-        token = _transaction.set(connection)
-        try:
-            yield connection
-        finally:
-            _transaction.reset(token)
+    back if it raises. Events published inside it are written in it (the outbox), and
+    :func:`after_commit` callbacks run once the outermost block has committed."""
+    parent = _after_commit.get()
+    callbacks: list[Callable[[], Awaitable[Any]]] = []
+    callbacks_token = _after_commit.set(callbacks)
+    try:
+        async with in_transaction() as connection:
+            token = _transaction.set(connection)
+            try:
+                yield connection
+            finally:
+                _transaction.reset(token)
+    finally:
+        _after_commit.reset(callbacks_token)
+    if parent is not None:
+        parent.extend(callbacks)  # a savepoint: wait for the outer commit
+        return
+    for callback in callbacks:
+        await callback()
+
+
+async def after_commit(callback: Callable[[], Awaitable[Any]]) -> None:
+    """Run ``callback`` once the current transaction commits (now, outside one);
+    never if it rolls back. For side effects other processes must not see early,
+    such as sending a task message about rows written in the transaction."""
+    callbacks = _after_commit.get()
+    if callbacks is None:
+        await callback()
+    else:
+        callbacks.append(callback)
 
 
 def current_transaction() -> BaseDBAsyncClient | None:

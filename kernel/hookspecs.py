@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from kernel.identity import Credentials, Identity
     from kernel.kernel import Kernel
     from kernel.manifest import Manifest
+    from kernel.tasks import TaskSpec
 
 PROJECT = "lyo"
 hookspec = pluggy.HookspecMarker(PROJECT)
@@ -60,6 +61,15 @@ def models() -> Iterable[str]:
     ``<plugin>_<model_in_snake_case>`` (a ``Meta.table`` must carry that prefix).
     Migrations live in ``<plugin package>/migrations/<plugin>/``: generate them with
     ``lyo makemigrations <plugin>``. Called once when the kernel starts.
+    """
+
+
+@hookspec
+def tasks() -> Iterable[TaskSpec]:
+    """Return this plugin's tasks, declared with :func:`kernel.task` and named
+    ``<plugin>:<name>``. They are registered with the broker when the kernel starts
+    (in the API, ``lyo worker`` and ``lyo scheduler``); start them with
+    ``await kernel.tasks.enqueue(spec, owner=identity, **kwargs)``.
     """
 
 

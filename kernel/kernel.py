@@ -24,6 +24,7 @@ from kernel.health import HealthCheck, run_check
 from kernel.identity import ANONYMOUS, Credentials, Identity
 from kernel.metrics import HOOK_SECONDS
 from kernel.plugins import Plugin, load_plugins, skip_if_dependency_unusable
+from kernel.tasks import Tasks
 from kernel.version import __version__
 
 log = structlog.get_logger("lyo.kernel")
@@ -40,6 +41,7 @@ class Kernel:
         self.breakers: dict[str, dict[str, CircuitBreaker]] = {}
         self.permissions: dict[str, str] = {}
         self.db: Database | None = None
+        self.tasks: Tasks = None  # type: ignore[assignment]  # set by start()
         self.started = False
         self._impls: dict[str, dict[str, Any]] = {}
         for name in hookspecs.hook_names():
@@ -237,6 +239,11 @@ class Kernel:
         order, isolating failures."""
         if self.db is None:
             await self.open_database()
+        self.tasks = Tasks(self)
+        for plugin in self.usable():
+            for spec in self.call_sync(plugin, "tasks") or []:
+                self.tasks.register(spec, plugin.name)
+        await self.tasks.start()
         for plugin in self.plugins.values():
             skip_if_dependency_unusable(plugin, self.plugins)
             if not plugin.usable:
@@ -268,6 +275,8 @@ class Kernel:
                 )
             except Exception as exc:
                 log.error("plugin failed to shut down", plugin=plugin.name, error=repr(exc))
+        if self.tasks is not None:
+            await self.tasks.stop()
         if self.db is not None:
             await self.db.close()
             self.db = None

@@ -111,7 +111,7 @@ def load_plugins(
             plugin.module = ep.load()
         except Exception as exc:
             plugin.fail(exc)
-    for obj in explicit:
+    for obj in [*explicit, *map(_import_module, selection.modules)]:
         manifest = _read_manifest(obj, name=None)
         if not manifest.name:
             raise PluginError(
@@ -147,6 +147,17 @@ def load_plugins(
             _register(pm, plugin)
     _check_prefixes(ordered)
     return ordered
+
+
+def _import_module(path: str) -> Any:
+    import importlib
+
+    try:
+        return importlib.import_module(path)
+    except Exception as exc:
+        raise PluginError(
+            f"LYO_PLUGINS__MODULES names {path!r}, which cannot be imported: {exc}"
+        ) from exc
 
 
 def check_name(name: str) -> None:

@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 from typing import Any
+from uuid import UUID
 
 from pydantic import BaseModel
 from quart import Blueprint, Response, current_app
 from quart_schema import hide, validate_response
 
+from kernel.errors import NotFound
+from kernel.identity import current_identity
 from kernel.kernel import Kernel
 from kernel.metrics import render
+from kernel.models import TaskRun
+from kernel.tasks import snapshot
 
 blueprint = Blueprint("kernel", __name__)
 
@@ -107,6 +112,47 @@ async def plugins() -> PluginList:
     kernel = _kernel()
     items: list[Any] = kernel.describe_plugins()
     return PluginList(kernel=kernel.version, plugins=[PluginInfo(**item) for item in items])
+
+
+class TaskStatus(BaseModel):
+    """A task run as its owner sees it."""
+
+    id: str
+    name: str
+    kind: str
+    status: str
+    percent: float
+    message: str | None
+    progress: dict[str, Any] | None
+    result: Any = None
+    problem: dict[str, Any] | None
+    attempts: int
+    created_at: str | None
+    started_at: str | None
+    finished_at: str | None
+
+
+async def _own_run(task_id: UUID) -> TaskRun:
+    identity = current_identity()
+    run = await TaskRun.get_or_none(id=task_id)
+    if run is None or not (identity.has("*") or (run.owner_id and run.owner_id == identity.id)):
+        raise NotFound("No such task.")  # another owner's task is as good as missing
+    return run
+
+
+@blueprint.get("/api/tasks/<uuid:task_id>")
+@validate_response(TaskStatus)
+async def task_status(task_id: UUID) -> TaskStatus:
+    """A task's status, progress and result (the polling fallback of ``task:{id}``)."""
+    return TaskStatus(**snapshot(await _own_run(task_id)))
+
+
+@blueprint.post("/api/tasks/<uuid:task_id>/cancel")
+@validate_response(TaskStatus, 202)
+async def task_cancel(task_id: UUID) -> tuple[TaskStatus, int]:
+    """Ask the task to stop; it stops at its next progress report or check."""
+    await _own_run(task_id)
+    return TaskStatus(**snapshot(await _kernel().tasks.cancel(task_id))), 202
 
 
 @blueprint.get("/metrics")

@@ -15,6 +15,7 @@ you signed-in identities without an authentication plugin.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import socket
 import uuid
@@ -111,15 +112,18 @@ async def serve(app: App, port: int | None = None) -> AsyncIterator[str]:
     stop = asyncio.Event()
     task = asyncio.create_task(hypercorn_serve(app, config, shutdown_trigger=stop.wait))  # type: ignore[arg-type]
     try:
-        for _ in range(200):
-            try:
-                _, writer = await asyncio.open_connection("127.0.0.1", port)
-                writer.close()
-                break
-            except OSError:
-                if task.done():
-                    task.result()
-                await asyncio.sleep(0.02)
+        for _ in range(500):  # until the plugins have started (or start-up failed)
+            if task.done():
+                task.result()
+                raise RuntimeError("the server stopped during start-up")
+            if app.kernel.started:
+                with contextlib.suppress(OSError):
+                    _, writer = await asyncio.open_connection("127.0.0.1", port)
+                    writer.close()
+                    break
+            await asyncio.sleep(0.02)
+        else:
+            raise TimeoutError("the server did not start in 10 s")
         yield f"http://127.0.0.1:{port}"
     finally:
         stop.set()

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 from uuid import UUID
 
 from pydantic import BaseModel, Field
 from quart import Blueprint
 from quart_schema import validate_querystring, validate_request, validate_response
 
-from kernel import Kernel, Manifest, hookimpl
+from kernel import Kernel, Manifest, TaskContext, TaskSpec, current_identity, hookimpl, task
 from kernel.db import atomic
 from kernel.pagination import CursorPage, CursorQuery, Page, PageQuery, paginate, paginate_cursor
 
@@ -87,3 +88,60 @@ def models() -> list[str]:
 @hookimpl
 def blueprints(kernel: Kernel) -> list[Blueprint]:
     return [bp]
+
+
+@task("notes:write_note", retries=0, timeout=30)
+async def write_note(ctx: TaskContext, slug: str, seconds: float = 0.0) -> dict[str, str]:
+    """Report progress for ``seconds``, then write a note whose slug is unique: run
+    twice, the second write would fail, so one note proves one effect."""
+    steps = max(1, int(seconds / 0.1))
+    for step in range(steps):
+        await ctx.progress(100 * step / steps, f"step {step}", step=step)
+        await asyncio.sleep(seconds / steps)
+    note = await Note.create(slug=slug, title=f"by task {ctx.id}", priority=1)
+    return {"note": str(note.id), "owner": ctx.identity.id or ""}
+
+
+FLAKY_FAILURES: dict[str, int] = {}
+
+
+@task("notes:flaky", retries=3, backoff=0.05)
+async def flaky(ctx: TaskContext, slug: str, failures: int) -> str:
+    """Fail ``failures`` times, then write the note once."""
+    if FLAKY_FAILURES.get(slug, 0) < failures:
+        FLAKY_FAILURES[slug] = FLAKY_FAILURES.get(slug, 0) + 1
+        raise RuntimeError(f"failure {FLAKY_FAILURES[slug]}")
+    await Note.create(slug=slug, title="flaky", priority=0)
+    return slug
+
+
+class Enqueue(BaseModel):
+    slug: str
+    seconds: float = 0.0
+
+
+class Enqueued(BaseModel):
+    task_id: str
+    status_url: str
+    topic: str
+
+
+@bp.post("/jobs")
+@validate_request(Enqueue)
+@validate_response(Enqueued, 202)
+async def start_job(data: Enqueue) -> tuple[Enqueued, int]:
+    """Start ``notes:write_note`` as the caller."""
+    from quart import current_app
+
+    kernel = current_app.extensions["lyo"]
+    run = await kernel.tasks.enqueue(
+        write_note, owner=current_identity(), slug=data.slug, seconds=data.seconds
+    )
+    return Enqueued(
+        task_id=str(run.id), status_url=f"/api/tasks/{run.id}", topic=f"task:{run.id}"
+    ), 202
+
+
+@hookimpl
+def tasks() -> list[TaskSpec]:
+    return [write_note, flaky]

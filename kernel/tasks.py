@@ -1,0 +1,475 @@
+"""Background tasks on Taskiq, with status, progress, retries, leases and cancellation.
+
+Declare a task with :func:`task` and return it from the ``tasks`` hook; the kernel
+registers it with the broker chosen from configuration at start-up (taskiq-redis
+streams with ``LYO_REDIS_URL``, an in-process broker otherwise), so ``@broker.task``
+at import time is never needed. Each run has a row in ``kernel_task_run``: status,
+percent, message, result or problem, readable at ``GET /api/tasks/{id}`` by the
+identity that started it and pushed to websocket topic ``task:{id}``.
+
+Delivery is at-least-once; the kernel makes execution once-only per task id:
+a run takes a lease in the database (renewed while it runs) before executing, a
+redelivered message whose run holds a live lease is left unacknowledged (so it is
+redelivered again if that worker dies), and a finished run is never executed again.
+Retries have real, exponential delays, owned by the kernel: a retry is a new message
+that waits for its time in the worker.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import re
+import time
+import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+import structlog
+from tortoise.expressions import Q
+
+from kernel.errors import KernelError, PluginError
+from kernel.identity import ANONYMOUS, Identity, set_identity
+from kernel.models import TaskRun
+
+from taskiq import AsyncBroker, Context  # noqa: TC002 - taskiq reads the hints at run time
+
+if TYPE_CHECKING:
+    from kernel.kernel import Kernel
+
+log = structlog.get_logger("lyo.tasks")
+
+QUEUES = ("high", "default", "low")
+FINISHED = ("succeeded", "failed", "cancelled")
+_NAME = re.compile(r"^[a-z][a-z0-9_]*:[a-z][a-z0-9_.-]*$")
+
+
+def stream(prefix: str, queue: str) -> str:
+    """The Redis stream of a queue."""
+    return f"{prefix}:tasks:{queue}"
+
+
+class TaskCancelled(Exception):
+    """Raised inside a task by :meth:`TaskContext.check_cancelled`."""
+
+
+@dataclass
+class TaskSpec:
+    """A declared task. Call :meth:`Tasks.enqueue` (``kernel.tasks.enqueue``) to run it."""
+
+    name: str
+    func: Callable[..., Awaitable[Any]]
+    queue: str = "default"
+    retries: int = 3
+    backoff: float = 1.0
+    max_backoff: float = 60.0
+    timeout: float | None = None
+    kind: str = "task"
+    every: float | None = None
+
+    def delay(self, attempt: int) -> float:
+        """Seconds to wait before retry number ``attempt`` (1-based): exponential."""
+        return float(min(self.max_backoff, self.backoff * 2 ** (attempt - 1)))
+
+
+def task(
+    name: str,
+    *,
+    queue: str = "default",
+    retries: int = 3,
+    backoff: float = 1.0,
+    max_backoff: float = 60.0,
+    timeout: float | None = None,
+    kind: str | None = None,
+    every: float | None = None,
+) -> Callable[[Callable[..., Awaitable[Any]]], TaskSpec]:
+    """Declare ``async def fn(ctx: TaskContext, **kwargs)`` as task ``<plugin>:<name>``.
+
+    ``retries`` more tries after a failure, ``backoff * 2**n`` seconds apart (at most
+    ``max_backoff``); ``timeout`` seconds per try; ``every`` seconds makes it periodic
+    (run by ``lyo scheduler``). Keyword arguments must be JSON-serialisable.
+    """
+    if not _NAME.match(name):
+        raise PluginError(f"task name {name!r} must look like '<plugin>:<name>'")
+    if queue not in QUEUES:
+        raise PluginError(f"task {name!r}: queue must be one of {', '.join(QUEUES)}")
+
+    def declare(func: Callable[..., Awaitable[Any]]) -> TaskSpec:
+        return TaskSpec(
+            name, func, queue, retries, backoff, max_backoff, timeout, kind or "task", every
+        )
+
+    return declare
+
+
+@dataclass
+class TaskContext:
+    """Handed to a running task: its id, owner, progress and cancellation."""
+
+    id: uuid.UUID
+    name: str
+    attempt: int
+    identity: Identity
+    request_id: str | None
+    kernel: Kernel
+    min_interval: float = 0.25
+    _last_write: float = 0.0
+    _cancel_checked: float = 0.0
+    _state: dict[str, Any] = field(default_factory=dict)
+
+    async def progress(
+        self, percent: float | None = None, message: str | None = None, **data: Any
+    ) -> None:
+        """Report progress: every update goes to topic ``task:{id}``; database writes are
+        throttled to a few per second. Also checks for cancellation."""
+        if percent is not None:
+            self._state["percent"] = max(0.0, min(100.0, float(percent)))
+        if message is not None:
+            self._state["message"] = message
+        if data:
+            self._state["progress"] = {**self._state.get("progress", {}), **data}
+        await self.kernel.tasks.publish(self.id, {"status": "running", **self._state})
+        now = time.monotonic()
+        if now - self._last_write >= self.min_interval:
+            self._last_write = now
+            await TaskRun.filter(id=self.id).update(**self._state)
+        await self.check_cancelled()
+
+    async def check_cancelled(self) -> None:
+        """Raise :class:`TaskCancelled` if the owner asked to cancel (checked at most a
+        few times per second, so call it often)."""
+        now = time.monotonic()
+        if now - self._cancel_checked < self.min_interval:
+            return
+        self._cancel_checked = now
+        if await TaskRun.filter(id=self.id, cancel_requested=True).exists():
+            raise TaskCancelled()
+
+
+class Tasks:
+    """The kernel's task machinery (``kernel.tasks``)."""
+
+    def __init__(self, kernel: Kernel) -> None:
+        self.kernel = kernel
+        self.specs: dict[str, TaskSpec] = {}
+        self.lease = kernel.settings.task_lease
+        self.broker: AsyncBroker = self._make_broker(QUEUES)
+        self._hub_publish: Callable[[str, dict[str, Any]], Awaitable[None]] | None = None
+
+    # -- set-up ----------------------------------------------------------------------
+
+    def _make_broker(self, queues: tuple[str, ...] | list[str]) -> AsyncBroker:
+        settings = self.kernel.settings
+        if not settings.redis_url:
+            from taskiq import InMemoryBroker
+
+            return InMemoryBroker(max_async_tasks=settings.worker_concurrency)
+        from taskiq_redis import RedisAsyncResultBackend
+
+        from kernel.streams import ReclaimingStreamBroker
+
+        first, *rest = queues
+        return ReclaimingStreamBroker(
+            settings.redis_url,
+            queue_name=stream(settings.redis_prefix, first),
+            additional_streams={stream(settings.redis_prefix, q): ">" for q in rest},
+            consumer_group_name="lyo",
+            consumer_id="0",
+            xread_block=1000,
+            idle_timeout=int(self.lease * 1000),
+            unacknowledged_lock_timeout=5,
+        ).with_result_backend(RedisAsyncResultBackend(settings.redis_url, result_ex_time=86400))
+
+    def register(self, spec: TaskSpec, owner: str) -> None:
+        if not spec.name.startswith(owner + ":") and owner != "kernel":
+            raise PluginError(f"plugin {owner!r} declares task {spec.name!r}; use '{owner}:...'")
+        if spec.name in self.specs:
+            raise PluginError(f"task {spec.name!r} is declared twice")
+        self.specs[spec.name] = spec
+        self._register_with(self.broker, spec)
+
+    def _register_with(self, broker: AsyncBroker, spec: TaskSpec) -> None:
+        from taskiq import TaskiqDepends
+
+        async def run(
+            lyo: dict[str, Any],
+            kwargs: dict[str, Any],
+            context: Context = TaskiqDepends(),  # noqa: B008 - taskiq's injection
+        ) -> Any:
+            return await self._execute(spec, lyo, kwargs, context)
+
+        broker.register_task(run, task_name=spec.name, ack_type="manual")
+
+    async def start(self) -> None:
+        await self.broker.startup()
+
+    async def stop(self) -> None:
+        await self.broker.shutdown()
+
+    def on_publish(self, publish: Callable[[str, dict[str, Any]], Awaitable[None]]) -> None:
+        """Where progress goes besides the database (the realtime hub)."""
+        self._hub_publish = publish
+
+    async def publish(self, task_id: uuid.UUID | str, data: dict[str, Any]) -> None:
+        if self._hub_publish is not None:
+            with contextlib.suppress(Exception):
+                await self._hub_publish(f"task:{task_id}", data)
+
+    # -- client side -----------------------------------------------------------------
+
+    async def enqueue(
+        self,
+        name: str | TaskSpec,
+        *,
+        owner: Identity | None = None,
+        request_id: str | None = None,
+        **kwargs: Any,
+    ) -> TaskRun:
+        """Record a run of task ``name`` and send it to its queue. Inside a
+        :func:`kernel.db.transaction` the message leaves only when that commits."""
+        from kernel.db import after_commit
+
+        spec = self.specs[name if isinstance(name, str) else name.name]
+        identity = owner or ANONYMOUS
+        run = await TaskRun.create(
+            id=uuid.uuid4(),
+            name=spec.name,
+            kind=spec.kind,
+            queue=spec.queue,
+            owner_id=identity.id,
+            request_id=request_id or _request_id(),
+        )
+        meta = {
+            "task_id": str(run.id),
+            "attempt": 1,
+            "request_id": run.request_id,
+            "identity": {
+                "id": identity.id,
+                "kind": identity.kind,
+                "roles": sorted(identity.roles),
+                "permissions": sorted(identity.permissions),
+            },
+        }
+        await after_commit(lambda: self._kick(spec, meta, kwargs))
+        return run
+
+    async def _kick(self, spec: TaskSpec, meta: dict[str, Any], kwargs: dict[str, Any]) -> None:
+        found = self.broker.find_task(spec.name)
+        assert found is not None
+        await (
+            found.kicker()
+            .with_labels(queue_name=stream(self.kernel.settings.redis_prefix, spec.queue))
+            .kiq(lyo=meta, kwargs=kwargs)
+        )
+
+    async def cancel(self, task_id: uuid.UUID) -> TaskRun:
+        """Ask a run to stop: queued runs are cancelled at once, running ones stop at
+        their next progress report or cancellation check."""
+        await TaskRun.filter(id=task_id).update(cancel_requested=True)
+        await TaskRun.filter(id=task_id, status="queued").update(
+            status="cancelled", finished_at=_now()
+        )
+        run = await TaskRun.get(id=task_id)
+        await self.publish(task_id, snapshot(run))
+        return run
+
+    # -- worker side -----------------------------------------------------------------
+
+    async def _execute(
+        self, spec: TaskSpec, meta: dict[str, Any], kwargs: dict[str, Any], context: Context
+    ) -> Any:
+        task_id = uuid.UUID(meta["task_id"])
+        not_before = meta.get("not_before")
+        if not_before and not_before > time.time():
+            await asyncio.sleep(not_before - time.time())
+        if not await self._take_lease(task_id):
+            run = await TaskRun.get_or_none(id=task_id)
+            if run is None or run.status in FINISHED:
+                await _ack(context)  # done already (or gone): this delivery is a duplicate
+            # running elsewhere: leave the message pending; it returns if that worker dies
+            return None
+        identity = Identity(
+            **{
+                **meta["identity"],
+                "roles": frozenset(meta["identity"]["roles"]),
+                "permissions": frozenset(meta["identity"]["permissions"]),
+            }
+        )
+        set_identity(identity)
+        structlog.contextvars.bind_contextvars(
+            request_id=meta.get("request_id"), task_id=str(task_id), task=spec.name
+        )
+        ctx = TaskContext(
+            task_id, spec.name, meta["attempt"], identity, meta.get("request_id"), self.kernel
+        )
+        renew = asyncio.create_task(self._renew(task_id))
+        try:
+            await ctx.check_cancelled()
+            result = await asyncio.wait_for(spec.func(ctx, **kwargs), spec.timeout)
+        except TaskCancelled:
+            await self._finish(task_id, "cancelled", message="Cancelled by request.")
+        except Exception as exc:
+            await self._failed(spec, meta, kwargs, task_id, exc)
+        else:
+            await self._finish(task_id, "succeeded", result=result, percent=100.0)
+            return result
+        finally:
+            renew.cancel()
+            await _ack(context)
+            structlog.contextvars.unbind_contextvars("request_id", "task_id", "task")
+        return None
+
+    async def _take_lease(self, task_id: uuid.UUID) -> bool:
+        now = _now()
+        taken = await TaskRun.filter(
+            Q(id=task_id),
+            ~Q(status__in=FINISHED),
+            Q(lease_until__isnull=True) | Q(lease_until__lt=now),
+        ).update(
+            status="running",
+            lease_until=now + timedelta(seconds=self.lease),
+            started_at=now,
+        )
+        if taken:
+            run = await TaskRun.get(id=task_id)
+            run.attempts += 1
+            await run.save(update_fields=["attempts"])
+            await self.publish(task_id, snapshot(run))
+        return bool(taken)
+
+    async def _renew(self, task_id: uuid.UUID) -> None:
+        while True:
+            await asyncio.sleep(self.lease / 3)
+            await TaskRun.filter(id=task_id).update(
+                lease_until=_now() + timedelta(seconds=self.lease)
+            )
+
+    async def _failed(
+        self,
+        spec: TaskSpec,
+        meta: dict[str, Any],
+        kwargs: dict[str, Any],
+        task_id: uuid.UUID,
+        exc: Exception,
+    ) -> None:
+        attempt = int(meta["attempt"])
+        problem = (
+            exc.problem()
+            if isinstance(exc, KernelError)
+            else {"title": "Task failed", "status": 500, "detail": f"{type(exc).__name__}: {exc}"}
+        )
+        if isinstance(exc, TimeoutError):
+            problem = {
+                "title": "Task timed out",
+                "status": 504,
+                "detail": f"timed out after {spec.timeout} s",
+            }
+        if attempt <= spec.retries:
+            delay = spec.delay(attempt)
+            log.warning(
+                "task failed; retrying", attempt=attempt, delay=delay, error=problem["detail"]
+            )
+            await TaskRun.filter(id=task_id).update(
+                status="queued",
+                lease_until=None,
+                message=f"retrying in {delay:g} s: {problem['detail']}",
+            )
+            retry = {**meta, "attempt": attempt + 1, "not_before": time.time() + delay}
+            await self._kick(spec, retry, kwargs)
+            return
+        log.error("task failed", attempts=attempt, error=problem["detail"])
+        await self._finish(task_id, "failed", problem=problem)
+
+    async def _finish(self, task_id: uuid.UUID, status: str, **values: Any) -> None:
+        await TaskRun.filter(id=task_id).update(
+            status=status, finished_at=_now(), lease_until=None, **values
+        )
+        run = await TaskRun.get(id=task_id)
+        await self.publish(task_id, snapshot(run))
+
+    async def run_worker(self, queues: list[str], concurrency: int, stop: asyncio.Event) -> None:
+        """Consume ``queues`` until ``stop`` is set, then finish running tasks (or hand
+        them back: unacknowledged messages are redelivered after the lease)."""
+        from taskiq.receiver import Receiver
+
+        broker = self._make_broker(queues)
+        for spec in self.specs.values():
+            self._register_with(broker, spec)
+        broker.is_worker_process = True
+        await broker.startup()
+        receiver = Receiver(
+            broker,
+            max_async_tasks=concurrency,
+            run_startup=False,
+            wait_tasks_timeout=self.kernel.settings.hook_timeout,
+        )
+        try:
+            await receiver.listen(stop)
+        finally:
+            await broker.shutdown()
+
+    async def run_scheduler(self, stop: asyncio.Event) -> None:
+        """Enqueue periodic tasks on time. With Redis, a lock per tick lets several
+        schedulers run without enqueuing twice."""
+        periodic = [s for s in self.specs.values() if s.every]
+        due = {s.name: time.time() for s in periodic}
+        redis = None
+        if self.kernel.settings.redis_url:
+            from redis.asyncio import Redis
+
+            redis = Redis.from_url(self.kernel.settings.redis_url)
+        try:
+            while not stop.is_set():
+                now = time.time()
+                for spec in periodic:
+                    if now >= due[spec.name]:
+                        tick = int(now // spec.every)  # type: ignore[operator]
+                        due[spec.name] = (tick + 1) * spec.every  # type: ignore[operator]
+                        if redis is None or await redis.set(
+                            f"{self.kernel.settings.redis_prefix}:tick:{spec.name}:{tick}",
+                            1,
+                            nx=True,
+                            ex=int(spec.every or 1) + 60,
+                        ):
+                            await self.enqueue(spec, owner=Identity(id="scheduler", kind="service"))
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stop.wait(), 0.5)
+        finally:
+            if redis is not None:
+                await redis.aclose()
+
+
+def snapshot(run: TaskRun) -> dict[str, Any]:
+    """What clients see of a run (``GET /api/tasks/{id}``, websocket snapshots)."""
+    return {
+        "id": str(run.id),
+        "name": run.name,
+        "kind": run.kind,
+        "status": run.status,
+        "percent": run.percent,
+        "message": run.message,
+        "progress": run.progress,
+        "result": run.result,
+        "problem": run.problem,
+        "attempts": run.attempts,
+        "created_at": run.created_at.isoformat() if run.created_at else None,
+        "started_at": run.started_at.isoformat() if run.started_at else None,
+        "finished_at": run.finished_at.isoformat() if run.finished_at else None,
+    }
+
+
+async def _ack(context: Context) -> None:
+    if context.is_ackable:
+        await context.ack()
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _request_id() -> str | None:
+    ctx = structlog.contextvars.get_contextvars()
+    value = ctx.get("request_id")
+    return str(value) if value else None
