@@ -21,6 +21,7 @@ from kernel.logs import configure_logging
 from kernel.plugins import Plugin, owner_of
 from kernel.problems import ProblemOpenAPIProvider, register_error_handlers
 from kernel.routes import blueprint as kernel_blueprint
+from kernel.ws import register_websocket
 
 
 class App(Quart):
@@ -94,12 +95,27 @@ def create_app(
             expose_headers=["X-Request-ID", "Retry-After"],
         )
 
+    ws = settings.ws
+    endpoint = register_websocket(
+        app,
+        kernel,
+        allowed_origins=ws.origins or settings.cors_origins,
+        auth_timeout=ws.auth_timeout,
+        idle_timeout=ws.idle_timeout,
+        ping_interval=ws.ping_interval,
+        queue_size=ws.queue_size,
+        recheck_interval=ws.recheck_interval,
+        max_topics=ws.max_topics,
+    )
+
     @app.before_serving
     async def start_plugins() -> None:
         await kernel.start()
+        await kernel.hub.start()  # only API processes listen for fan-out
 
     @app.after_serving
     async def stop_plugins() -> None:
+        await endpoint.close_all()  # going away (1001)
         await kernel.stop()
 
     app.asgi_app = KernelMiddleware(  # type: ignore[method-assign, assignment]

@@ -48,6 +48,21 @@ class PluginSelection(BaseModel):
     )
 
 
+class WebsocketSettings(BaseModel):
+    """``/ws`` (``LYO_WS__*``)."""
+
+    origins: CommaList = Field(
+        default_factory=list,
+        description="Browser origins allowed; empty: LYO_CORS_ORIGINS. Same host always is.",
+    )
+    auth_timeout: float = Field(default=5, gt=0)
+    idle_timeout: float = Field(default=60, gt=0)
+    ping_interval: float = Field(default=20, gt=0)
+    queue_size: int = Field(default=100, ge=1)
+    recheck_interval: float = Field(default=30, gt=0)
+    max_topics: int = Field(default=100, ge=1)
+
+
 class Settings(BaseSettings):
     """The kernel's settings. Every field reads ``LYO_<FIELD>``."""
 
@@ -81,6 +96,7 @@ class Settings(BaseSettings):
     worker_concurrency: int = Field(default=10, ge=1, description="Tasks a worker runs at once.")
     hook_timeout: float = Field(default=30.0, gt=0, description="Seconds a startup hook may take.")
     plugins: PluginSelection = Field(default_factory=PluginSelection)
+    ws: WebsocketSettings = Field(default_factory=WebsocketSettings)
 
     @property
     def is_production_like(self) -> bool:

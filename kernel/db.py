@@ -83,11 +83,13 @@ def tortoise_config(url: str, apps: dict[str, list[str]], pool_size: int = 10) -
     if "postgres" in connection["engine"] or "asyncpg" in connection["engine"]:
         connection["credentials"].setdefault("minsize", 1)
         connection["credentials"].setdefault("maxsize", pool_size)
+    # Tortoise caches compiled queries per (connection name, table) for the process: a
+    # name per dialect keeps a SQLite context and a PostgreSQL one from sharing them.
+    alias = "sqlite" if "sqlite" in connection["engine"] else "postgres"
     return {
-        "connections": {"default": connection},
+        "connections": {alias: connection},
         "apps": {
-            name: {"models": models, "default_connection": "default"}
-            for name, models in apps.items()
+            name: {"models": models, "default_connection": alias} for name, models in apps.items()
         },
         "use_tz": True,
         "timezone": "UTC",

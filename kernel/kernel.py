@@ -17,6 +17,7 @@ import structlog
 
 from kernel import hookspecs
 from kernel.breaker import CircuitBreaker
+from kernel.cache import Cache, create_cache
 from kernel.config import Settings, load_plugin_settings, load_settings
 from kernel.db import Database, prepare_models
 from kernel.errors import ConfigError, PluginError
@@ -24,7 +25,8 @@ from kernel.health import HealthCheck, run_check
 from kernel.identity import ANONYMOUS, Credentials, Identity
 from kernel.metrics import HOOK_SECONDS
 from kernel.plugins import Plugin, load_plugins, skip_if_dependency_unusable
-from kernel.tasks import Tasks
+from kernel.realtime import Hub, create_hub
+from kernel.tasks import Tasks, task_topic
 from kernel.version import __version__
 
 log = structlog.get_logger("lyo.kernel")
@@ -41,7 +43,10 @@ class Kernel:
         self.breakers: dict[str, dict[str, CircuitBreaker]] = {}
         self.permissions: dict[str, str] = {}
         self.db: Database | None = None
-        self.tasks: Tasks = None  # type: ignore[assignment]  # set by start()
+        # set by start(): they belong to the event loop that serves
+        self.tasks: Tasks = None  # type: ignore[assignment]
+        self.cache: Cache = None  # type: ignore[assignment]
+        self.hub: Hub = None  # type: ignore[assignment]
         self.started = False
         self._impls: dict[str, dict[str, Any]] = {}
         for name in hookspecs.hook_names():
@@ -239,7 +244,14 @@ class Kernel:
         order, isolating failures."""
         if self.db is None:
             await self.open_database()
+        settings = self.settings
+        self.cache = create_cache(settings.redis_url, namespace=settings.redis_prefix)
+        if self.cache.breaker is not None:
+            self.breakers.setdefault("kernel", {})["redis-cache"] = self.cache.breaker
+        self.hub = create_hub(settings.redis_url, prefix=f"{settings.redis_prefix}:rt:")
         self.tasks = Tasks(self)
+        self.tasks.on_publish(self.hub.publish)
+        self.hub.add_topic_handler("task:", task_topic)
         for plugin in self.usable():
             for spec in self.call_sync(plugin, "tasks") or []:
                 self.tasks.register(spec, plugin.name)
@@ -277,6 +289,10 @@ class Kernel:
                 log.error("plugin failed to shut down", plugin=plugin.name, error=repr(exc))
         if self.tasks is not None:
             await self.tasks.stop()
+        if self.hub is not None:
+            await self.hub.stop()
+        if self.cache is not None:
+            await self.cache.close()
         if self.db is not None:
             await self.db.close()
             self.db = None
@@ -288,6 +304,8 @@ class Kernel:
         checks = []
         if self.db is not None:
             checks.append(HealthCheck("database", self.db.ping))
+        if self.settings.redis_url and self.cache is not None:
+            checks.append(HealthCheck("redis", self.cache.ping))
         for plugin in self.plugins.values():
             if plugin.state == "active":
                 for check in await self.call(plugin, "health_checks", kernel=self) or []:

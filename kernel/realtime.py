@@ -217,6 +217,7 @@ class RedisHub(Hub):
         )
         self._breaker = CircuitBreaker("realtime:redis", failure_threshold=1, reset_timeout=1.0)
         self._listener: asyncio.Task[None] | None = None
+        self._stopping = False
         self._live = asyncio.Event()
 
     @property
@@ -226,16 +227,19 @@ class RedisHub(Hub):
 
     async def start(self) -> None:
         if self._listener is None:
+            self._stopping = False
             self._listener = asyncio.create_task(self._listen(), name="lyo-realtime-listener")
         self.started = True
 
     async def stop(self) -> None:
         await super().stop()
+        self._stopping = True
         if self._listener is not None:
             self._listener.cancel()
-            await asyncio.gather(self._listener, return_exceptions=True)
+            # redis-py can hang closing a pub/sub connection that was cancelled mid-read
+            await asyncio.wait([self._listener], timeout=2)
             self._listener = None
-        await self._publisher.aclose()
+        await asyncio.wait([asyncio.ensure_future(self._publisher.aclose())], timeout=2)
 
     async def publish(self, topic: str, data: dict[str, Any], *, id: str | None = None) -> None:
         frame = encode_message(topic, data, id)
@@ -261,7 +265,7 @@ class RedisHub(Hub):
 
     async def _listen(self) -> None:
         delay = 0.1
-        while True:
+        while not self._stopping:
             client = Redis.from_url(
                 self.url,
                 client_name=self.client_name,
@@ -282,7 +286,7 @@ class RedisHub(Hub):
             finally:
                 self._live.clear()
                 closing = (pubsub.aclose(), client.aclose())  # type: ignore[no-untyped-call]
-                await asyncio.gather(*closing, return_exceptions=True)
+                await asyncio.wait([asyncio.ensure_future(c) for c in closing], timeout=1)
             await asyncio.sleep(delay)
             delay = min(delay * 2, 5.0)
 
@@ -290,15 +294,22 @@ class RedisHub(Hub):
         """Route messages to inboxes until the connection fails (then raise)."""
         skip = len(self.prefix.encode())
         awaiting_pong = False
-        while True:
-            message = await pubsub.get_message(timeout=self.health_interval)
+        quiet = 0.0
+        # short reads, so stop() is noticed: redis-py may swallow a cancellation mid-read
+        while not self._stopping:
+            message = await pubsub.get_message(timeout=1.0)
             if message is None:
+                quiet += 1.0
+                if quiet < self.health_interval:
+                    continue
+                quiet = 0.0
                 if awaiting_pong:
                     raise ConnectionError("Redis did not answer a ping")
                 await pubsub.ping()
                 awaiting_pong = True
                 continue
             awaiting_pong = False
+            quiet = 0.0
             if message["type"] == "pmessage":
                 try:
                     self._deliver(message["channel"][skip:].decode(), message["data"].decode())

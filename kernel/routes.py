@@ -9,12 +9,10 @@ from pydantic import BaseModel
 from quart import Blueprint, Response, current_app
 from quart_schema import hide, validate_response
 
-from kernel.errors import NotFound
 from kernel.identity import current_identity
 from kernel.kernel import Kernel
 from kernel.metrics import render
-from kernel.models import TaskRun
-from kernel.tasks import snapshot
+from kernel.tasks import own_run, snapshot
 
 blueprint = Blueprint("kernel", __name__)
 
@@ -132,26 +130,18 @@ class TaskStatus(BaseModel):
     finished_at: str | None
 
 
-async def _own_run(task_id: UUID) -> TaskRun:
-    identity = current_identity()
-    run = await TaskRun.get_or_none(id=task_id)
-    if run is None or not (identity.has("*") or (run.owner_id and run.owner_id == identity.id)):
-        raise NotFound("No such task.")  # another owner's task is as good as missing
-    return run
-
-
 @blueprint.get("/api/tasks/<uuid:task_id>")
 @validate_response(TaskStatus)
 async def task_status(task_id: UUID) -> TaskStatus:
     """A task's status, progress and result (the polling fallback of ``task:{id}``)."""
-    return TaskStatus(**snapshot(await _own_run(task_id)))
+    return TaskStatus(**snapshot(await own_run(task_id, current_identity())))
 
 
 @blueprint.post("/api/tasks/<uuid:task_id>/cancel")
 @validate_response(TaskStatus, 202)
 async def task_cancel(task_id: UUID) -> tuple[TaskStatus, int]:
     """Ask the task to stop; it stops at its next progress report or check."""
-    await _own_run(task_id)
+    await own_run(task_id, current_identity())
     return TaskStatus(**snapshot(await _kernel().tasks.cancel(task_id))), 202
 
 

@@ -27,14 +27,14 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
+import orjson
 import structlog
+from taskiq import AsyncBroker, Context  # at run time: taskiq reads the hints
 from tortoise.expressions import Q
 
 from kernel.errors import KernelError, PluginError
 from kernel.identity import ANONYMOUS, Identity, set_identity
 from kernel.models import TaskRun
-
-from taskiq import AsyncBroker, Context  # noqa: TC002 - taskiq reads the hints at run time
 
 if TYPE_CHECKING:
     from kernel.kernel import Kernel
@@ -313,7 +313,7 @@ class Tasks:
         except Exception as exc:
             await self._failed(spec, meta, kwargs, task_id, exc)
         else:
-            await self._finish(task_id, "succeeded", result=result, percent=100.0)
+            await self._finish(task_id, "succeeded", result=_json(result), percent=100.0)
             return result
         finally:
             renew.cancel()
@@ -441,6 +441,26 @@ class Tasks:
                 await redis.aclose()
 
 
+async def own_run(task_id: uuid.UUID | str, identity: Identity) -> TaskRun:
+    """The run ``task_id`` if ``identity`` started it (or may do anything); another
+    owner's run is as good as missing: :class:`kernel.NotFound`."""
+    from kernel.errors import NotFound
+
+    try:
+        run = await TaskRun.get_or_none(id=uuid.UUID(str(task_id)))
+    except ValueError:
+        run = None
+    if run is None or not (identity.has("*") or (run.owner_id and run.owner_id == identity.id)):
+        raise NotFound("No such task.")
+    return run
+
+
+async def task_topic(identity: Identity, topic: str) -> dict[str, Any]:
+    """Authorizes websocket topic ``task:{id}`` for its owner; the snapshot is the
+    current status, so a task that finishes fast is never missed."""
+    return snapshot(await own_run(topic.removeprefix("task:"), identity))
+
+
 def snapshot(run: TaskRun) -> dict[str, Any]:
     """What clients see of a run (``GET /api/tasks/{id}``, websocket snapshots)."""
     return {
@@ -458,6 +478,16 @@ def snapshot(run: TaskRun) -> dict[str, Any]:
         "started_at": run.started_at.isoformat() if run.started_at else None,
         "finished_at": run.finished_at.isoformat() if run.finished_at else None,
     }
+
+
+def _json(value: Any) -> Any:
+    """A task result as stored in a JSON column (Tortoise takes a ``str`` for JSON text)."""
+    from pydantic import BaseModel
+
+    if isinstance(value, BaseModel):
+        value = value.model_dump(mode="json")
+    value = orjson.loads(orjson.dumps(value, default=str))
+    return orjson.dumps(value).decode() if isinstance(value, str) else value
 
 
 async def _ack(context: Context) -> None:

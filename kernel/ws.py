@@ -89,7 +89,7 @@ class WebsocketOptions:
 def register_websocket(
     app: Quart,
     kernel: Kernel,
-    hub: Hub,
+    hub: Hub | None = None,
     *,
     allowed_origins: list[str],
     auth_timeout: float = 5,
@@ -150,12 +150,21 @@ async def authorize_topic(kernel: Kernel, identity: Identity, topic: str) -> boo
 class WebsocketEndpoint:
     """The ``/ws`` view and the registry of its open connections."""
 
-    def __init__(self, kernel: Kernel, hub: Hub, options: WebsocketOptions) -> None:
+    def __init__(self, kernel: Kernel, hub: Hub | None, options: WebsocketOptions) -> None:
         self.kernel = kernel
-        self.hub = hub
+        self._hub = hub
         self.options = options
         self.connections: set[Connection] = set()
         self.accepting = True
+
+    @property
+    def hub(self) -> Hub:
+        """The hub given, else the kernel's (made when the kernel starts)."""
+        return self._hub or self.kernel.hub
+
+    @hub.setter
+    def hub(self, hub: Hub) -> None:
+        self._hub = hub
 
     async def serve(self) -> Response | None:
         ws = websocket_ctx.websocket

@@ -6,6 +6,7 @@ Clients are the ``websockets`` package; the cross-process tests use the real Red
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 import os
 import uuid
@@ -22,7 +23,7 @@ from websockets.exceptions import ConnectionClosed, InvalidStatus
 from kernel import Identity, NotFound, Settings, Unauthorized, create_app, hookspecs
 from kernel.realtime import Hub, HubUnavailable, Inbox, RedisHub, create_hub
 from kernel.testing import make_plugin, serve, token_plugin
-from kernel.ws import WebsocketEndpoint, register_websocket
+from kernel.ws import WebsocketEndpoint
 
 REDIS_URL = os.environ.get("LYO_TEST_REDIS", "redis://127.0.0.1:6379/0")
 DOWN_URL = "redis://127.0.0.1:1/0"  # nothing listens there
@@ -75,7 +76,9 @@ async def ws_server(
     settings = Settings(env="test", access_log=False, cors_origins=["https://cors.example"])
     app = create_app(settings, plugins, discover=False)
     options.setdefault("allowed_origins", ["https://app.example"])
-    endpoint = register_websocket(app, app.kernel, hub, **options)
+    endpoint: WebsocketEndpoint = app.extensions["lyo.ws"]  # create_app serves /ws
+    endpoint.hub = hub
+    endpoint.options = dataclasses.replace(endpoint.options, **options)
     await hub.start()
     try:
         async with serve(app) as url:

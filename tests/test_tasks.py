@@ -1,0 +1,259 @@
+"""Tasks: status and progress for the owner, cancellation, retries with real delays,
+and, on Redis with real worker processes, recovery from a SIGKILLed worker."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from typing import Any
+
+import pytest
+import pytest_asyncio
+
+from kernel import Identity, Kernel, Settings
+from kernel.models import TaskRun
+from kernel.testing import temporary_database, token_plugin
+from tests.notes import plugin as notes
+from tests.notes.models import Note
+
+ada = Identity(id="ada", kind="user")
+bob = Identity(id="bob", kind="user")
+users = token_plugin({"ada": ada, "bob": bob})
+ADA = {"Authorization": "Bearer ada"}
+
+
+@pytest.fixture
+def lyo_plugins() -> list[object]:
+    return [notes, users]
+
+
+async def wait_for(client: Any, task_id: str, *statuses: str, seconds: float = 10) -> dict:  # type: ignore[type-arg]
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        body = await (await client.get(f"/api/tasks/{task_id}", headers=ADA)).get_json()
+        if body["status"] in statuses:
+            return body  # type: ignore[no-any-return]
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"task {task_id} did not reach {statuses}: {body}")
+
+
+async def test_owner_follows_a_task_to_its_result(lyo_client: Any) -> None:
+    response = await lyo_client.post("/api/notes/jobs", json={"slug": "t1"}, headers=ADA)
+    assert response.status_code == 202
+    started = await response.get_json()
+    assert started["topic"] == f"task:{started['task_id']}"
+    done = await wait_for(lyo_client, started["task_id"], "succeeded")
+    assert done["percent"] == 100 and done["result"]["owner"] == "ada"
+    assert done["attempts"] == 1 and done["name"] == "notes:write_note"
+    assert await Note.filter(slug="t1").count() == 1
+    for headers in ({"Authorization": "Bearer bob"}, {}):
+        other = await lyo_client.get(f"/api/tasks/{started['task_id']}", headers=headers)
+        assert other.status_code == 404  # someone else's task is as good as missing
+
+
+async def test_progress_is_visible_while_running(lyo_client: Any) -> None:
+    response = await lyo_client.post(
+        "/api/notes/jobs", json={"slug": "t2", "seconds": 1.5}, headers=ADA
+    )
+    task_id = (await response.get_json())["task_id"]
+    running = await wait_for(lyo_client, task_id, "running")
+    for _ in range(40):
+        running = await (await lyo_client.get(f"/api/tasks/{task_id}", headers=ADA)).get_json()
+        if running["percent"] > 0:
+            break
+        await asyncio.sleep(0.05)
+    assert 0 < running["percent"] < 100
+    assert running["message"].startswith("step") and "step" in running["progress"]
+    await wait_for(lyo_client, task_id, "succeeded")
+
+
+async def test_cancel_stops_the_task_and_saves_nothing(lyo_client: Any) -> None:
+    response = await lyo_client.post(
+        "/api/notes/jobs", json={"slug": "t3", "seconds": 5}, headers=ADA
+    )
+    task_id = (await response.get_json())["task_id"]
+    await wait_for(lyo_client, task_id, "running")
+    asked = time.monotonic()
+    cancel = await lyo_client.post(f"/api/tasks/{task_id}/cancel", headers=ADA)
+    assert cancel.status_code == 202
+    await wait_for(lyo_client, task_id, "cancelled", seconds=3)
+    assert time.monotonic() - asked < 1.5
+    assert await Note.filter(slug="t3").count() == 0
+    forbidden = await lyo_client.post(
+        f"/api/tasks/{task_id}/cancel", headers={"Authorization": "Bearer bob"}
+    )
+    assert forbidden.status_code == 404
+
+
+async def test_retries_with_backoff_run_the_effect_once(lyo_app: Any, lyo_client: Any) -> None:
+    tasks = lyo_app.kernel.tasks
+    run = await tasks.enqueue("notes:flaky", owner=ada, slug="flaky-ok", failures=2)
+    done = await wait_for(lyo_client, str(run.id), "succeeded")
+    assert done["attempts"] == 3
+    assert await Note.filter(slug="flaky-ok").count() == 1
+    run = await tasks.enqueue("notes:flaky", owner=ada, slug="flaky-bad", failures=10)
+    failed = await wait_for(lyo_client, str(run.id), "failed")
+    assert failed["attempts"] == 4  # the first try and 3 retries
+    assert "failure 4" in failed["problem"]["detail"]
+
+
+def test_retry_delays_grow_exponentially() -> None:
+    spec = notes.flaky
+    assert [spec.delay(n) for n in (1, 2, 3)] == [0.05, 0.1, 0.2]
+
+
+# -- real workers on Redis ---------------------------------------------------------------
+
+
+@pytest_asyncio.fixture
+async def pg_url() -> AsyncIterator[str]:
+    async with temporary_database() as url:
+        yield url
+
+
+@pytest.fixture
+def worker_env(pg_url: str) -> dict[str, str]:
+    return {
+        **os.environ,
+        "LYO_ENV": "test",
+        "LYO_DATABASE_URL": pg_url,
+        "LYO_REDIS_URL": "redis://127.0.0.1:6379/0",
+        "LYO_REDIS_PREFIX": f"test-{uuid.uuid4().hex[:8]}",
+        "LYO_PLUGINS__MODULES": "tests.notes.plugin",
+        "LYO_TASK_LEASE": "2",
+        "LYO_LOG_LEVEL": "WARNING",
+    }
+
+
+@pytest.fixture
+def workers(worker_env: dict[str, str]) -> Iterator[Any]:
+    started: list[subprocess.Popen[bytes]] = []
+
+    def start() -> subprocess.Popen[bytes]:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "kernel", "worker", "--concurrency", "4"],
+            env=worker_env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        started.append(proc)
+        return proc
+
+    yield start
+    for proc in started:
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGTERM)
+    for proc in started:
+        try:
+            proc.wait(15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+
+@pytest_asyncio.fixture
+async def client_kernel(worker_env: dict[str, str]) -> AsyncIterator[Kernel]:
+    """The API side: enqueues; never runs tasks itself (Redis broker)."""
+    settings = Settings(
+        env="test",
+        database_url=worker_env["LYO_DATABASE_URL"],
+        redis_url=worker_env["LYO_REDIS_URL"],
+        redis_prefix=worker_env["LYO_REDIS_PREFIX"],
+        task_lease=2,
+    )
+    kernel = Kernel.load(settings, [notes], discover=False)
+    await kernel.start()
+    kernel.activate()
+    yield kernel
+    await kernel.stop()
+
+
+async def run_state(task_id: uuid.UUID, *statuses: str, seconds: float = 30) -> TaskRun:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        run = await TaskRun.get(id=task_id)
+        if run.status in statuses:
+            return run
+        await asyncio.sleep(0.1)
+    raise AssertionError(f"{task_id}: still {run.status}, wanted {statuses}")
+
+
+async def test_a_killed_workers_task_completes_once_on_another(
+    client_kernel: Kernel, workers: Any
+) -> None:
+    first = workers()
+    run = await client_kernel.tasks.enqueue("notes:write_note", owner=ada, slug="k", seconds=4)
+    await run_state(run.id, "running")
+    first.send_signal(signal.SIGKILL)
+    first.wait()
+    killed_at = time.monotonic()
+    workers()  # nothing else is enqueued: the new worker must reclaim by itself
+    done = await run_state(run.id, "succeeded", "failed", seconds=40)
+    assert done.status == "succeeded", done.problem
+    assert done.attempts == 2
+    assert await Note.filter(slug="k").count() == 1
+    assert time.monotonic() - killed_at < 30
+
+
+async def test_a_long_task_on_a_healthy_worker_runs_once(
+    client_kernel: Kernel, workers: Any
+) -> None:
+    workers(), workers()
+    run = await client_kernel.tasks.enqueue(
+        "notes:write_note", owner=ada, slug="long", seconds=7
+    )  # several leases long: the lease is renewed, the other worker keeps off
+    done = await run_state(run.id, "succeeded", "failed", seconds=40)
+    assert done.status == "succeeded", done.problem
+    assert done.attempts == 1
+    assert await Note.filter(slug="long").count() == 1
+
+
+async def test_worker_progress_reaches_a_websocket_on_the_api(
+    worker_env: dict[str, str], workers: Any
+) -> None:
+    """The task runs in a worker process; its progress crosses Redis to the API
+    process, where the owner's websocket receives it after a status snapshot."""
+    import json
+
+    import httpx
+    from websockets.asyncio.client import connect
+
+    from kernel import create_app
+    from kernel.testing import serve
+
+    settings = Settings(
+        env="test",
+        access_log=False,
+        database_url=worker_env["LYO_DATABASE_URL"],
+        redis_url=worker_env["LYO_REDIS_URL"],
+        redis_prefix=worker_env["LYO_REDIS_PREFIX"],
+    )
+    app = create_app(settings, [notes, users], discover=False)
+    workers()
+    async with serve(app) as url, httpx.AsyncClient(base_url=url) as http:
+        started = (
+            await http.post("/api/notes/jobs", json={"slug": "ws", "seconds": 1.0}, headers=ADA)
+        ).json()
+        async with connect(url.replace("http", "ws") + "/ws", proxy=None) as ws:
+            await ws.send(json.dumps({"type": "auth", "token": "ada"}))
+            assert json.loads(await ws.recv())["type"] == "ready"
+            await ws.send(json.dumps({"type": "subscribe", "topic": started["topic"]}))
+            subscribed = json.loads(await ws.recv())
+            assert subscribed["type"] == "subscribed"
+            assert subscribed["snapshot"]["id"] == started["task_id"]
+            seen: list[dict[str, Any]] = []
+            status = subscribed["snapshot"]["status"]
+            while status not in ("succeeded", "failed"):
+                message = json.loads(await asyncio.wait_for(ws.recv(), 30))
+                if message["type"] == "message":
+                    seen.append(message["data"])
+                    status = message["data"].get("status", status)
+            assert status == "succeeded"
+            assert any(0 < m.get("percent", 0) < 100 for m in seen)
+        other = await http.get(started["status_url"], headers={"Authorization": "Bearer bob"})
+        assert other.status_code == 404
