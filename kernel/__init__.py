@@ -26,6 +26,7 @@ from kernel.errors import (
     UnsupportedMediaType,
     ValidationFailed,
 )
+from kernel.events import Envelope, Event, Handler, on, publish
 from kernel.health import HealthCheck
 from kernel.hookspecs import hookimpl
 from kernel.identity import ANONYMOUS, Credentials, Identity, current_identity, require
@@ -48,7 +49,10 @@ __all__ = [
     "Credentials",
     "CursorPage",
     "CursorQuery",
+    "Envelope",
+    "Event",
     "Forbidden",
+    "Handler",
     "HealthCheck",
     "Identity",
     "Kernel",
@@ -77,8 +81,10 @@ __all__ = [
     "current_identity",
     "hookimpl",
     "load_settings",
+    "on",
     "paginate",
     "paginate_cursor",
+    "publish",
     "require",
     "task",
     "transaction",

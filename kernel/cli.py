@@ -331,7 +331,9 @@ def worker(queues: str, concurrency: int | None) -> None:
     async def work(kernel: Kernel, stop: asyncio.Event) -> None:
         limit = concurrency or kernel.settings.worker_concurrency
         click.echo(f"lyo: worker consuming {', '.join(chosen)} ({limit} at a time)", err=True)
-        await kernel.tasks.run_worker(chosen, limit, stop)
+        await asyncio.gather(
+            kernel.tasks.run_worker(chosen, limit, stop), kernel.events.run_relay(stop)
+        )
 
     _run_until_signalled(work)
 
@@ -345,3 +347,30 @@ def scheduler() -> None:
         await kernel.tasks.run_scheduler(stop)
 
     _run_until_signalled(work)
+
+
+@main.group()
+def events() -> None:
+    """The event outbox: dead letters and replays."""
+
+
+@events.command("dead")
+@with_kernel
+async def events_dead(kernel: Kernel) -> None:
+    """List deliveries that failed their last try."""
+    letters = await kernel.events.dead()
+    for letter in letters:
+        click.echo(
+            f"{letter.id}  {letter.handler_id}  {letter.type}  event {letter.event_id}  "
+            f"after {letter.attempts} tries: {letter.error}"
+        )
+    click.echo(f"{len(letters)} dead letter(s)")
+
+
+@events.command("replay")
+@click.argument("ids", nargs=-1, type=int)
+@with_kernel
+async def events_replay(kernel: Kernel, ids: tuple[int, ...]) -> None:
+    """Deliver dead letters again (all of them, or the IDS given)."""
+    count = await kernel.events.replay(list(ids) or None)
+    click.echo(f"replayed {count} dead letter(s)")

@@ -94,6 +94,9 @@ class Settings(BaseSettings):
         default=30.0, gt=0, description="Seconds a worker's claim on a running task lasts."
     )
     worker_concurrency: int = Field(default=10, ge=1, description="Tasks a worker runs at once.")
+    retention_days: float = Field(
+        default=14, gt=0, description="Finished tasks, delivered events, dead letters kept."
+    )
     hook_timeout: float = Field(default=30.0, gt=0, description="Seconds a startup hook may take.")
     plugins: PluginSelection = Field(default_factory=PluginSelection)
     ws: WebsocketSettings = Field(default_factory=WebsocketSettings)

@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from pydantic import BaseModel
     from quart import Blueprint
 
+    from kernel.events import Handler
     from kernel.health import HealthCheck
     from kernel.identity import Credentials, Identity
     from kernel.kernel import Kernel
@@ -70,6 +71,16 @@ def tasks() -> Iterable[TaskSpec]:
     ``<plugin>:<name>``. They are registered with the broker when the kernel starts
     (in the API, ``lyo worker`` and ``lyo scheduler``); start them with
     ``await kernel.tasks.enqueue(spec, owner=identity, **kwargs)``.
+    """
+
+
+@hookspec
+def event_handlers() -> Iterable[Handler]:
+    """Return this plugin's event handlers, made with :func:`kernel.on`
+    (``@on("learning.lesson_completed.v1", id="<plugin>:<name>")``). Durable ones run
+    as tasks, at least once, their effects once per (handler, event); in-process ones
+    (``durable=False``) run after the publisher commits. Subscribing needs no
+    dependency on the publisher: a type string is enough.
     """
 
 

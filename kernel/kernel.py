@@ -21,6 +21,7 @@ from kernel.cache import Cache, create_cache
 from kernel.config import Settings, load_plugin_settings, load_settings
 from kernel.db import Database, prepare_models
 from kernel.errors import ConfigError, PluginError
+from kernel.events import KERNEL_TASKS, Events
 from kernel.health import HealthCheck, run_check
 from kernel.identity import ANONYMOUS, Credentials, Identity
 from kernel.metrics import HOOK_SECONDS
@@ -47,6 +48,7 @@ class Kernel:
         self.tasks: Tasks = None  # type: ignore[assignment]
         self.cache: Cache = None  # type: ignore[assignment]
         self.hub: Hub = None  # type: ignore[assignment]
+        self.events: Events = None  # type: ignore[assignment]
         self.started = False
         self._impls: dict[str, dict[str, Any]] = {}
         for name in hookspecs.hook_names():
@@ -232,6 +234,8 @@ class Kernel:
         it per request; call it in code that starts work outside a request."""
         if self.db is not None:
             self.db.activate()
+        if self.events is not None:
+            self.events.activate()
 
     def _fail(self, plugin: Plugin, exc: BaseException, what: str) -> None:
         plugin.fail(exc)
@@ -252,10 +256,18 @@ class Kernel:
         self.tasks = Tasks(self)
         self.tasks.on_publish(self.hub.publish)
         self.hub.add_topic_handler("task:", task_topic)
+        self.events = Events(self)
+        for spec in KERNEL_TASKS:
+            self.tasks.register(spec, "kernel")
         for plugin in self.usable():
             for spec in self.call_sync(plugin, "tasks") or []:
                 self.tasks.register(spec, plugin.name)
+            for handler in self.call_sync(plugin, "event_handlers") or []:
+                self.events.register(handler, plugin.name)
         await self.tasks.start()
+        self.activate()
+        if not settings.redis_url:
+            self.events.start_relay()  # no workers with the in-memory broker
         for plugin in self.plugins.values():
             skip_if_dependency_unusable(plugin, self.plugins)
             if not plugin.usable:
@@ -287,6 +299,8 @@ class Kernel:
                 )
             except Exception as exc:
                 log.error("plugin failed to shut down", plugin=plugin.name, error=repr(exc))
+        if self.events is not None:
+            await self.events.stop_relay()
         if self.tasks is not None:
             await self.tasks.stop()
         if self.hub is not None:

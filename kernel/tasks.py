@@ -68,10 +68,13 @@ class TaskSpec:
     timeout: float | None = None
     kind: str = "task"
     every: float | None = None
+    #: Awaited with (kwargs, attempts, problem) when the last try has failed.
+    on_failure: Callable[[dict[str, Any], int, dict[str, Any]], Awaitable[None]] | None = None
 
-    def delay(self, attempt: int) -> float:
+    def delay(self, attempt: int, backoff: float | None = None) -> float:
         """Seconds to wait before retry number ``attempt`` (1-based): exponential."""
-        return float(min(self.max_backoff, self.backoff * 2 ** (attempt - 1)))
+        base = self.backoff if backoff is None else backoff
+        return float(min(self.max_backoff, base * 2 ** (attempt - 1)))
 
 
 def task(
@@ -225,10 +228,13 @@ class Tasks:
         *,
         owner: Identity | None = None,
         request_id: str | None = None,
+        retries: int | None = None,
+        backoff: float | None = None,
         **kwargs: Any,
     ) -> TaskRun:
-        """Record a run of task ``name`` and send it to its queue. Inside a
-        :func:`kernel.db.transaction` the message leaves only when that commits."""
+        """Record a run of task ``name`` and send it to its queue, with ``kwargs`` as the
+        task's arguments. Inside a :func:`kernel.db.transaction` the message leaves only
+        when that commits. ``retries``/``backoff`` override the task's for this run."""
         from kernel.db import after_commit
 
         spec = self.specs[name if isinstance(name, str) else name.name]
@@ -244,6 +250,8 @@ class Tasks:
         meta = {
             "task_id": str(run.id),
             "attempt": 1,
+            "retries": spec.retries if retries is None else retries,
+            "backoff": spec.backoff if backoff is None else backoff,
             "request_id": run.request_id,
             "identity": {
                 "id": identity.id,
@@ -366,8 +374,8 @@ class Tasks:
                 "status": 504,
                 "detail": f"timed out after {spec.timeout} s",
             }
-        if attempt <= spec.retries:
-            delay = spec.delay(attempt)
+        if attempt <= meta.get("retries", spec.retries):
+            delay = spec.delay(attempt, meta.get("backoff"))
             log.warning(
                 "task failed; retrying", attempt=attempt, delay=delay, error=problem["detail"]
             )
@@ -380,6 +388,8 @@ class Tasks:
             await self._kick(spec, retry, kwargs)
             return
         log.error("task failed", attempts=attempt, error=problem["detail"])
+        if spec.on_failure is not None:
+            await spec.on_failure(kwargs, attempt, problem)
         await self._finish(task_id, "failed", problem=problem)
 
     async def _finish(self, task_id: uuid.UUID, status: str, **values: Any) -> None:
