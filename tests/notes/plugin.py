@@ -9,7 +9,20 @@ from pydantic import BaseModel, Field
 from quart import Blueprint
 from quart_schema import validate_querystring, validate_request, validate_response
 
-from kernel import Kernel, Manifest, TaskContext, TaskSpec, current_identity, hookimpl, task
+from kernel import (
+    Envelope,
+    Event,
+    Handler,
+    Kernel,
+    Manifest,
+    TaskContext,
+    TaskSpec,
+    current_identity,
+    hookimpl,
+    on,
+    publish,
+    task,
+)
 from kernel.db import atomic
 from kernel.pagination import CursorPage, CursorQuery, Page, PageQuery, paginate, paginate_cursor
 
@@ -47,6 +60,7 @@ async def create_note(data: NoteIn) -> tuple[NoteOut, int]:
     note = await Note.create(
         slug=data.slug, title=data.title, priority=data.priority, folder_id=data.folder_id
     )
+    await publish(NoteCreated(slug=note.slug, title=note.title))
     if data.fail_after_write:
         raise RuntimeError("failed after writing")
     return out(note), 201
@@ -145,3 +159,41 @@ async def start_job(data: Enqueue) -> tuple[Enqueued, int]:
 @hookimpl
 def tasks() -> list[TaskSpec]:
     return [write_note, flaky]
+
+
+class NoteCreated(Event):
+    type = "notes.note_created.v1"
+    slug: str
+    title: str
+
+
+#: Test controls: how often the mirror handler still fails per slug, and what ran.
+MIRROR_FAILURES: dict[str, int] = {}
+SEEN_IN_PROCESS: list[str] = []
+
+
+@on(NoteCreated, id="notes:mirror", retries=3, backoff=0.05)
+async def mirror(envelope: Envelope) -> None:
+    """Durable: mirror each note as a folder (effect once per event)."""
+    event = envelope.event
+    assert isinstance(event, NoteCreated)
+    if MIRROR_FAILURES.get(event.slug, 0) > 0:
+        MIRROR_FAILURES[event.slug] -= 1
+        raise RuntimeError(f"mirror of {event.slug} failed")
+    await Folder.create(name=f"mirror-{event.slug}")
+
+
+@on("notes.note_created.v1", id="notes:count", durable=False)
+async def count(envelope: Envelope) -> None:
+    """In-process: a cheap reaction that sees the raw envelope."""
+    SEEN_IN_PROCESS.append(envelope.payload["slug"])
+
+
+@on("notes.note_created.v1", id="notes:broken", durable=False)
+async def broken(envelope: Envelope) -> None:
+    raise RuntimeError("an in-process handler that always fails")
+
+
+@hookimpl
+def event_handlers() -> list[Handler]:
+    return [mirror, count, broken]

@@ -1,0 +1,109 @@
+"""Events: the outbox makes delivery follow the commit; durable handlers retry, run
+their effect once, and dead-letter; replay after a fix; delivery by real workers."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+
+from kernel import Kernel
+from kernel.cli import main
+from kernel.models import DeadLetter, HandledEvent, OutboxEvent
+from tests.notes import plugin as notes
+from tests.notes.models import Folder
+
+# the worker fixtures of the task tests: a PostgreSQL database, Redis, `lyo worker`
+from tests.test_tasks import client_kernel, pg_url, worker_env, workers  # noqa: F401
+
+
+@pytest.fixture
+def lyo_plugins() -> list[object]:
+    return [notes]
+
+
+async def eventually(check: Any, seconds: float = 15) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if await check():
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError("condition not met in time")
+
+
+def folders(name: str) -> Any:
+    async def check() -> bool:
+        return await Folder.filter(name=name).count() == 1
+
+    return check
+
+
+async def test_committed_events_reach_durable_and_in_process_handlers(lyo_client: Any) -> None:
+    response = await lyo_client.post("/api/notes/notes", json={"slug": "e1", "title": "T"})
+    assert response.status_code == 201
+    await eventually(folders("mirror-e1"))
+    assert "e1" in notes.SEEN_IN_PROCESS  # and the always-failing one hurt nobody
+    row = await OutboxEvent.get(type="notes.note_created.v1")
+    assert row.payload == {"slug": "e1", "title": "T"} and row.dispatched_at is not None
+
+
+async def test_rolled_back_events_are_never_delivered(lyo_client: Any) -> None:
+    body = {"slug": "e2", "title": "T", "fail_after_write": True}
+    assert (await lyo_client.post("/api/notes/notes", json=body)).status_code == 500
+    await asyncio.sleep(1)  # two relay polls
+    assert await OutboxEvent.all().count() == 0
+    assert await Folder.filter(name="mirror-e2").count() == 0
+    assert "e2" not in notes.SEEN_IN_PROCESS
+
+
+async def test_a_handler_failing_twice_runs_its_effect_once(lyo_client: Any) -> None:
+    notes.MIRROR_FAILURES["e3"] = 2
+    await lyo_client.post("/api/notes/notes", json={"slug": "e3", "title": "T"})
+    await eventually(folders("mirror-e3"))
+    await asyncio.sleep(0.5)
+    assert await Folder.filter(name="mirror-e3").count() == 1
+    assert await HandledEvent.filter(handler_id="notes:mirror").count() == 1
+
+
+async def test_poisoned_event_is_dead_lettered_then_replayed(lyo_app: Any, lyo_client: Any) -> None:
+    notes.MIRROR_FAILURES["e4"] = 100
+    await lyo_client.post("/api/notes/notes", json={"slug": "e4", "title": "T"})
+
+    async def dead() -> bool:
+        return await DeadLetter.filter(handler_id="notes:mirror").count() == 1
+
+    await eventually(dead)
+    letter = await DeadLetter.get(handler_id="notes:mirror")
+    assert letter.attempts == 4 and "mirror of e4 failed" in letter.error
+    assert letter.envelope["payload"]["slug"] == "e4"
+
+    notes.MIRROR_FAILURES["e4"] = 0  # the fix
+    kernel: Kernel = lyo_app.kernel
+    assert [d.id for d in await kernel.events.dead()] == [letter.id]
+    assert await kernel.events.replay() == 1
+    await eventually(folders("mirror-e4"))
+    assert await kernel.events.dead() == []
+
+
+def test_events_cli_lists_and_replays(monkeypatch: Any) -> None:
+    runner = CliRunner()
+    monkeypatch.setenv("LYO_PLUGINS__MODULES", "tests.notes.plugin")
+    dead = runner.invoke(main, ["events", "dead"])
+    assert dead.exit_code == 0 and "0 dead letter(s)" in dead.output, dead.output
+    replay = runner.invoke(main, ["events", "replay"])
+    assert replay.exit_code == 0 and "replayed 0" in replay.output
+
+
+async def test_workers_deliver_events_published_elsewhere(
+    client_kernel: Kernel,  # noqa: F811
+    workers: Any,  # noqa: F811
+) -> None:
+    """PostgreSQL and Redis: the API side publishes; a worker's relay (woken by
+    NOTIFY) enqueues the delivery and a worker runs it."""
+    workers()
+    await client_kernel.events.publish(notes.NoteCreated(slug="w1", title="T"))
+    await eventually(folders("mirror-w1"), seconds=30)
+    assert await HandledEvent.filter(handler_id="notes:mirror").count() == 1
