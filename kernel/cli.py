@@ -150,7 +150,34 @@ def _serve_hypercorn(host: str, port: int, workers: int, graceful: float) -> Non
     config.workers = workers
     config.graceful_timeout = graceful
     config.accesslog = None
-    sys.exit(run(config))
+    if workers > 1:
+        sys.exit(run(config))
+    asyncio.run(_serve_in_process(config))
+
+
+async def _serve_in_process(config: Any) -> None:
+    """One worker, in this process: on SIGTERM/SIGINT, websockets are closed with
+    1001 (going away) before Hypercorn's graceful wait, which they would otherwise
+    sit out. (With several workers Hypercorn's supervisor owns the signals.)"""
+    import signal
+
+    from hypercorn.asyncio import serve
+
+    from kernel.app import create_app
+
+    app = create_app()
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, stop.set)
+
+    async def shutdown_trigger() -> None:
+        await stop.wait()
+        endpoint = app.extensions.get("lyo.ws")
+        if endpoint is not None:
+            await endpoint.close_all()
+
+    await serve(app, config, shutdown_trigger=shutdown_trigger)  # type: ignore[arg-type]
 
 
 def _serve_granian(host: str, port: int, workers: int) -> None:

@@ -126,6 +126,9 @@ async def serve(app: App, port: int | None = None) -> AsyncIterator[str]:
             raise TimeoutError("the server did not start in 10 s")
         yield f"http://127.0.0.1:{port}"
     finally:
+        endpoint = app.extensions.get("lyo.ws")
+        if endpoint is not None:
+            await endpoint.close_all()  # going away (1001), as `lyo serve` does
         stop.set()
         await task
 

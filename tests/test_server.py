@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import signal
 import subprocess
@@ -85,3 +86,37 @@ def test_lyo_serve_refuses_bad_production_config() -> None:
     )
     assert result.returncode == 2
     assert "LYO_SECRET_KEY" in result.stderr
+
+
+async def test_lyo_serve_closes_websockets_with_going_away_on_sigterm() -> None:
+    import json
+
+    from websockets.asyncio.client import connect
+    from websockets.exceptions import ConnectionClosed
+
+    port = free_port()
+    env = {
+        **os.environ,
+        "LYO_ENV": "test",
+        "LYO_PORT": str(port),
+        "LYO_ACCESS_LOG": "false",
+        "LYO_DATABASE_URL": "sqlite://:memory:",
+        "LYO_PLUGINS__MODULES": "tests.wsauth",
+    }
+    proc = subprocess.Popen([sys.executable, "-m", "kernel", "serve"], env=env)  # noqa: ASYNC220
+    try:
+        _wait_for(f"http://127.0.0.1:{port}/health/live", proc)
+        async with connect(f"ws://127.0.0.1:{port}/ws", proxy=None) as ws:
+            await ws.send(json.dumps({"type": "auth", "token": "good"}))
+            assert json.loads(await ws.recv())["type"] == "ready"
+            started = time.monotonic()
+            proc.send_signal(signal.SIGTERM)
+            with pytest.raises(ConnectionClosed) as closed:
+                while True:
+                    await asyncio.wait_for(ws.recv(), 10)
+            assert closed.value.rcvd is not None and closed.value.rcvd.code == 1001
+            assert time.monotonic() - started < 10  # not after the 30 s graceful wait
+        assert proc.wait(20) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()

@@ -257,3 +257,15 @@ async def test_worker_progress_reaches_a_websocket_on_the_api(
             assert any(0 < m.get("percent", 0) < 100 for m in seen)
         other = await http.get(started["status_url"], headers={"Authorization": "Bearer bob"})
         assert other.status_code == 404
+
+
+async def test_sigterm_lets_a_worker_finish_its_running_task(
+    client_kernel: Kernel, workers: Any
+) -> None:
+    worker = workers()
+    run = await client_kernel.tasks.enqueue("notes:write_note", owner=ada, slug="g", seconds=2)
+    await run_state(run.id, "running")
+    worker.send_signal(signal.SIGTERM)
+    assert await asyncio.to_thread(worker.wait, 30) == 0
+    done = await TaskRun.get(id=run.id)
+    assert done.status == "succeeded" and done.attempts == 1
