@@ -88,6 +88,8 @@ class Settings(BaseSettings):
     cors_origins: CommaList = Field(default_factory=list)
     cors_credentials: bool = False
     trusted_hosts: CommaList = Field(default_factory=lambda: ["*"])
+    media_root: str = Field(default="./var/media", description="Where uploads are stored.")
+    media_url: str = Field(default="/media", description="URL prefix uploads are served at.")
     max_body_size: int = Field(default=10 * 1024 * 1024, gt=0)
     gzip_min_size: int = Field(default=1024, ge=0)
     task_lease: float = Field(

@@ -28,6 +28,7 @@ from kernel.metrics import HOOK_SECONDS
 from kernel.plugins import Plugin, load_plugins, skip_if_dependency_unusable
 from kernel.realtime import Hub, create_hub
 from kernel.tasks import Tasks, task_topic
+from kernel.uploads import LocalStorage, Storage
 from kernel.version import __version__
 
 log = structlog.get_logger("lyo.kernel")
@@ -49,6 +50,8 @@ class Kernel:
         self.cache: Cache = None  # type: ignore[assignment]
         self.hub: Hub = None  # type: ignore[assignment]
         self.events: Events = None  # type: ignore[assignment]
+        #: Where uploads go (kernel.uploads.save_upload); local files by default.
+        self.storage: Storage = LocalStorage(settings.media_root, settings.media_url)
         self.started = False
         self._impls: dict[str, dict[str, Any]] = {}
         for name in hookspecs.hook_names():
@@ -367,6 +370,14 @@ class Kernel:
                 "url_prefixes": p.url_prefixes,
                 "hooks": p.hooks,
                 "routes": p.routes,
+                "tasks": sorted(n for n in self.tasks.specs if n.startswith(p.name + ":"))
+                if self.tasks
+                else [],
+                "event_handlers": sorted(
+                    h for h in self.events.handlers if h.startswith(p.name + ":")
+                )
+                if self.events
+                else [],
                 "circuit_breakers": [b.describe() for b in self.breakers.get(p.name, {}).values()],
             }
             for p in self.plugins.values()

@@ -65,6 +65,8 @@ class PluginInfo(BaseModel):
     url_prefixes: list[str]
     hooks: list[str]
     routes: list[str]
+    tasks: list[str]
+    event_handlers: list[str]
     circuit_breakers: list[CircuitState]
 
 

@@ -107,3 +107,32 @@ async def test_workers_deliver_events_published_elsewhere(
     await client_kernel.events.publish(notes.NoteCreated(slug="w1", title="T"))
     await eventually(folders("mirror-w1"), seconds=30)
     assert await HandledEvent.filter(handler_id="notes:mirror").count() == 1
+
+
+async def test_purge_deletes_only_what_retention_allows(lyo_app: Any) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from kernel.events import PURGE
+    from kernel.models import TaskRun
+
+    kernel: Kernel = lyo_app.kernel
+    old = datetime.now(UTC) - timedelta(days=kernel.settings.retention_days + 1)
+    await TaskRun.create(name="notes:x", status="succeeded", finished_at=old)
+    await TaskRun.create(name="notes:y", status="succeeded", finished_at=datetime.now(UTC))
+    await TaskRun.create(name="notes:z", status="running")
+    run = await kernel.tasks.enqueue(PURGE)
+
+    async def purged() -> bool:
+        return (await TaskRun.get(id=run.id)).status == "succeeded"
+
+    await eventually(purged)
+    assert (await TaskRun.get(id=run.id)).result["task_runs"] == 1
+    assert set(await TaskRun.all().values_list("name", flat=True)) >= {"notes:y", "notes:z"}
+    assert await TaskRun.filter(name="notes:x").count() == 0
+
+
+async def test_plugin_list_names_tasks_and_handlers(lyo_client: Any) -> None:
+    listing = await (await lyo_client.get("/-/plugins")).get_json()
+    plugin = next(p for p in listing["plugins"] if p["name"] == "notes")
+    assert plugin["tasks"] == ["notes:flaky", "notes:write_note"]
+    assert plugin["event_handlers"] == ["notes:broken", "notes:count", "notes:mirror"]
