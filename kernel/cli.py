@@ -141,43 +141,75 @@ def serve(host: str | None, port: int | None, workers: int, server: str) -> None
 
 
 def _serve_hypercorn(host: str, port: int, workers: int, graceful: float) -> None:
+    """Serve with Hypercorn: in this process for one worker, else in spawned worker
+    processes sharing the listening sockets. Either way SIGTERM/SIGINT close open
+    websockets with 1001 (going away) before Hypercorn's graceful wait, which they
+    would otherwise sit out (Hypercorn tells the app nothing when shutdown starts)."""
+    import multiprocessing
+    import signal
+    from multiprocessing.connection import wait
+
     from hypercorn.config import Config
-    from hypercorn.run import run
 
     config = Config()
-    config.application_path = f"{APP_FACTORY}()"
     config.bind = [f"[{host}]:{port}" if ":" in host else f"{host}:{port}"]
-    config.workers = workers
     config.graceful_timeout = graceful
     config.accesslog = None
-    if workers > 1:
-        sys.exit(run(config))
-    asyncio.run(_serve_in_process(config))
+    if workers == 1:
+        stop = asyncio.Event()
+
+        async def serve_here() -> None:
+            loop = asyncio.get_running_loop()
+            for signum in (signal.SIGTERM, signal.SIGINT):
+                loop.add_signal_handler(signum, stop.set)
+            await _serve_app(config, None, stop.wait)
+
+        asyncio.run(serve_here())
+        return
+    context = multiprocessing.get_context("spawn")
+    sockets = config.create_sockets()
+    shutdown = context.Event()
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # inherited: the supervisor decides
+    processes = [
+        context.Process(target=_hypercorn_worker, args=(config, sockets, shutdown))
+        for _ in range(workers)
+    ]
+    for process in processes:
+        process.start()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: shutdown.set())
+    wait([process.sentinel for process in processes])  # one ended: end them all
+    shutdown.set()
+    for process in processes:
+        process.join()
+    sys.exit(max(abs(process.exitcode or 0) for process in processes))
 
 
-async def _serve_in_process(config: Any) -> None:
-    """One worker, in this process: on SIGTERM/SIGINT, websockets are closed with
-    1001 (going away) before Hypercorn's graceful wait, which they would otherwise
-    sit out. (With several workers Hypercorn's supervisor owns the signals.)"""
-    import signal
+def _hypercorn_worker(config: Any, sockets: Any, shutdown: Any) -> None:
+    """One spawned worker process of ``lyo serve --workers N``."""
 
-    from hypercorn.asyncio import serve
+    async def stopped() -> None:
+        await asyncio.to_thread(shutdown.wait)  # a multiprocessing Event: wait in a thread
+
+    asyncio.run(_serve_app(config, sockets, stopped))
+
+
+async def _serve_app(config: Any, sockets: Any, stopped: Callable[[], Awaitable[Any]]) -> None:
+    from hypercorn.asyncio.run import worker_serve
+    from hypercorn.utils import wrap_app
 
     from kernel.app import create_app
 
     app = create_app()
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for signum in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(signum, stop.set)
 
     async def shutdown_trigger() -> None:
-        await stop.wait()
+        await stopped()
         endpoint = app.extensions.get("lyo.ws")
         if endpoint is not None:
             await endpoint.close_all()
 
-    await serve(app, config, shutdown_trigger=shutdown_trigger)  # type: ignore[arg-type]
+    wrapped = wrap_app(app, config.wsgi_max_body_size, None)  # type: ignore[arg-type]
+    await worker_serve(wrapped, config, sockets=sockets, shutdown_trigger=shutdown_trigger)
 
 
 def _serve_granian(host: str, port: int, workers: int) -> None:

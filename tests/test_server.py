@@ -88,7 +88,8 @@ def test_lyo_serve_refuses_bad_production_config() -> None:
     assert "LYO_SECRET_KEY" in result.stderr
 
 
-async def test_lyo_serve_closes_websockets_with_going_away_on_sigterm() -> None:
+@pytest.mark.parametrize("workers", [1, 2])
+async def test_lyo_serve_closes_websockets_with_going_away_on_sigterm(workers: int) -> None:
     import json
 
     from websockets.asyncio.client import connect
@@ -103,7 +104,8 @@ async def test_lyo_serve_closes_websockets_with_going_away_on_sigterm() -> None:
         "LYO_DATABASE_URL": "sqlite://:memory:",
         "LYO_PLUGINS__MODULES": "tests.wsauth",
     }
-    proc = subprocess.Popen([sys.executable, "-m", "kernel", "serve"], env=env)  # noqa: ASYNC220
+    command = [sys.executable, "-m", "kernel", "serve", "--workers", str(workers)]
+    proc = subprocess.Popen(command, env=env)  # noqa: ASYNC220
     try:
         _wait_for(f"http://127.0.0.1:{port}/health/live", proc)
         async with connect(f"ws://127.0.0.1:{port}/ws", proxy=None) as ws:
