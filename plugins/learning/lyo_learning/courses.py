@@ -1,0 +1,256 @@
+"""Courses: the listing query, loading with access checks, creation, updates, archiving,
+and their serialization. Routes and :mod:`lyo_learning.api` both call these."""
+
+from __future__ import annotations
+
+import re
+import secrets
+import unicodedata
+from datetime import UTC, datetime
+from uuid import UUID
+
+from tortoise.expressions import Q
+from tortoise.query_utils import Prefetch
+from tortoise.queryset import QuerySet
+
+from kernel import Conflict, Identity, NotFound, ValidationFailed, publish, transaction
+
+from .access import MANAGE, can_see, check_can_edit
+from .events import CoursePublished
+from .models import Course, CourseStatus, CourseTag, Lesson
+from .schemas import (
+    CourseCreate,
+    CourseDetail,
+    CourseQuery,
+    CourseSummary,
+    CourseUpdate,
+    LessonIn,
+    LessonOut,
+    LessonSummary,
+)
+
+SUMMARY_LESSON_FIELDS = ("id", "course_id", "position", "title", "estimated_minutes")
+
+
+def _tags() -> Prefetch:
+    return Prefetch("tags", CourseTag.all().order_by("id"))
+
+
+def with_lesson_summaries(queryset: QuerySet[Course]) -> QuerySet[Course]:
+    """Prefetch tags and lesson summaries (no content): two queries for any page size."""
+    lessons = Lesson.all().order_by("position").only(*SUMMARY_LESSON_FIELDS)
+    return queryset.prefetch_related(_tags(), Prefetch("lessons", lessons))
+
+
+def with_lessons(queryset: QuerySet[Course]) -> QuerySet[Course]:
+    lessons = Lesson.all().order_by("position")
+    return queryset.prefetch_related(_tags(), Prefetch("lessons", lessons))
+
+
+def listing(query: CourseQuery, identity: Identity) -> QuerySet[Course]:
+    """The courses ``identity`` may see matching ``query``, in its order. Without a status
+    or author filter only published courses are listed (the catalog)."""
+    qs = Course.all()
+    if not identity.has(MANAGE):
+        visible = ~Q(status=CourseStatus.DRAFT)
+        if identity.id is not None:
+            visible |= Q(author_id=identity.id)
+        qs = qs.filter(visible)
+    if query.status is not None:
+        qs = qs.filter(status=query.status)
+    elif query.author is None:
+        qs = qs.filter(status=CourseStatus.PUBLISHED)
+    if query.author is not None:
+        qs = qs.filter(author_id=identity.id or "" if query.author == "me" else query.author)
+    if query.level is not None:
+        qs = qs.filter(level=query.level)
+    if query.tag is not None:
+        qs = qs.filter(tags__name=query.tag)
+    if query.q is not None:
+        qs = qs.filter(Q(title__icontains=query.q) | Q(description__icontains=query.q))
+    tie_breaker = "-id" if query.sort.startswith("-") else "id"
+    return with_lesson_summaries(qs.order_by(query.sort, tie_breaker))
+
+
+async def visible_course(course_id: UUID, identity: Identity) -> Course:
+    """The course with its lessons; 404 if missing or a draft ``identity`` may not see."""
+    course = await with_lessons(Course.filter(id=course_id)).first()
+    if course is None or not can_see(identity, course):
+        raise NotFound(f"No course {course_id}.")
+    return course
+
+
+async def editable_course(course_id: UUID, identity: Identity) -> Course:
+    """The course, row-locked until the transaction ends (call inside one); 404 if
+    missing, 403 if ``identity`` may not edit it. The lock serializes every change to the
+    course and its lessons."""
+    course = await Course.select_for_update().get_or_none(id=course_id)
+    if course is None:
+        raise NotFound(f"No course {course_id}.")
+    check_can_edit(identity, course)
+    return course
+
+
+# -- writes --------------------------------------------------------------------------------
+
+
+def slugify(title: str) -> str:
+    ascii_title = unicodedata.normalize("NFKD", title).encode("ascii", "ignore").decode()
+    slug = re.sub(r"[^a-z0-9]+", "-", ascii_title.lower()).strip("-")[:100].strip("-")
+    return slug or "course"
+
+
+async def _check_slug_free(slug: str) -> None:
+    if await Course.filter(slug=slug).exists():
+        raise Conflict(f"A course with slug {slug!r} already exists.", field="slug")
+
+
+async def _free_slug(title: str) -> str:
+    slug = slugify(title)
+    if await Course.filter(slug=slug).exists():
+        slug = f"{slug}-{secrets.token_hex(3)}"
+    return slug
+
+
+def _needs_lessons() -> ValidationFailed:
+    return ValidationFailed.field("status", "A course needs at least one lesson to be published.")
+
+
+async def create(data: CourseCreate, author_id: str) -> Course:
+    """Create a course with its tags and lessons (in the current transaction, if any)."""
+    async with transaction():
+        if data.slug is not None:
+            await _check_slug_free(data.slug)
+        if data.status == CourseStatus.PUBLISHED and not data.lessons:
+            raise _needs_lessons()
+        now = datetime.now(UTC)
+        course = await Course.create(
+            title=data.title,
+            slug=data.slug or await _free_slug(data.title),
+            description=data.description,
+            level=data.level,
+            status=data.status,
+            author_id=author_id,
+            metadata=data.metadata,
+            published_at=now if data.status == CourseStatus.PUBLISHED else None,
+        )
+        await _set_tags(course, data.tags, replace=False)
+        await Lesson.bulk_create(
+            [_lesson(course, position, lesson) for position, lesson in enumerate(data.lessons)]
+        )
+        if course.status == CourseStatus.PUBLISHED:
+            await _published(course)
+    return course
+
+
+def _lesson(course: Course, position: int, data: LessonIn) -> Lesson:
+    return Lesson(
+        course=course,
+        position=position,
+        title=data.title,
+        content=[block.model_dump(mode="json") for block in data.content],
+        estimated_minutes=data.estimated_minutes,
+    )
+
+
+async def _set_tags(course: Course, tags: list[str], *, replace: bool) -> None:
+    if replace:
+        await CourseTag.filter(course_id=course.id).delete()
+    await CourseTag.bulk_create([CourseTag(course=course, name=name) for name in tags])
+
+
+async def _published(course: Course) -> None:
+    assert course.published_at is not None
+    await publish(
+        CoursePublished(
+            course_id=course.id,
+            slug=course.slug,
+            title=course.title,
+            author_id=course.author_id,
+            published_at=course.published_at,
+        )
+    )
+
+
+async def update(course_id: UUID, data: CourseUpdate, identity: Identity) -> None:
+    """Apply the fields given in ``data``; moving to published publishes the event."""
+    async with transaction():
+        course = await editable_course(course_id, identity)
+        changes = data.model_dump(exclude_unset=True)
+        tags = changes.pop("tags", None)
+        if changes.get("slug", course.slug) != course.slug:
+            await _check_slug_free(changes["slug"])
+        publishing = (
+            changes.get("status") == CourseStatus.PUBLISHED
+            and course.status != CourseStatus.PUBLISHED
+        )
+        if publishing:
+            if not await Lesson.filter(course_id=course.id).exists():
+                raise _needs_lessons()
+            changes["published_at"] = datetime.now(UTC)
+        course.update_from_dict(changes)
+        await course.save()
+        if tags is not None:
+            await _set_tags(course, tags, replace=True)
+        if publishing:
+            await _published(course)
+
+
+async def archive(course_id: UUID, identity: Identity) -> None:
+    async with transaction():
+        course = await editable_course(course_id, identity)
+        if course.status != CourseStatus.ARCHIVED:
+            course.status = CourseStatus.ARCHIVED
+            await course.save(update_fields=["status", "updated_at"])
+
+
+# -- serialization -------------------------------------------------------------------------
+
+
+_COLUMNS = (
+    "id",
+    "title",
+    "slug",
+    "description",
+    "level",
+    "status",
+    "author_id",
+    "metadata",
+    "created_at",
+    "updated_at",
+    "published_at",
+)
+
+
+def _base(course: Course) -> dict[str, object]:
+    lessons = list(course.lessons)
+    return {
+        **{name: getattr(course, name) for name in _COLUMNS},
+        "tags": [tag.name for tag in course.tags],
+        "lesson_count": len(lessons),
+        "estimated_minutes": sum(lesson.estimated_minutes for lesson in lessons),
+    }
+
+
+def summary(course: Course) -> CourseSummary:
+    """A course with tags and lessons prefetched (:func:`with_lesson_summaries`)."""
+    lessons = [LessonSummary.model_validate(x, from_attributes=True) for x in course.lessons]
+    return CourseSummary.model_validate({**_base(course), "lessons": lessons})
+
+
+def detail(course: Course) -> CourseDetail:
+    """A course with tags and full lessons prefetched (:func:`with_lessons`)."""
+    lessons = [lesson_out(lesson) for lesson in course.lessons]
+    return CourseDetail.model_validate({**_base(course), "lessons": lessons})
+
+
+def lesson_out(lesson: Lesson) -> LessonOut:
+    return LessonOut.model_validate(lesson, from_attributes=True)
+
+
+async def load_detail(course_id: UUID) -> CourseDetail:
+    """The course as stored now, with its lessons (no access check)."""
+    course = await with_lessons(Course.filter(id=course_id)).first()
+    if course is None:
+        raise NotFound(f"No course {course_id}.")
+    return detail(course)

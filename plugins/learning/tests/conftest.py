@@ -1,0 +1,26 @@
+"""Fixtures for the learning plugin's tests: the plugin, an ``auth`` stand-in with fixed
+tokens (``kernel.testing.token_plugin``, version 0.1.0, so ``requires={"auth": ">=0.1"}``
+holds) and a recorder of the events the plugin publishes.
+
+Test modules are named ``test_learning_*`` so that they never clash with other plugins'
+test modules when several plugins' tests run in one pytest session."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from learning_support import PUBLISHED, auth_standin, event_recorder
+from lyo_learning import plugin as learning
+
+
+@pytest.fixture(autouse=True)
+def _fresh_events() -> Iterator[None]:
+    PUBLISHED.clear()
+    yield
+    PUBLISHED.clear()
+
+
+@pytest.fixture
+def lyo_plugins() -> list[object]:
+    return [auth_standin(), learning, event_recorder]

@@ -1,0 +1,116 @@
+"""Helpers shared by the learning plugin's tests: identities and their tokens, an
+``auth`` stand-in, a recorder of published events, a query counter and request bodies.
+(A uniquely named module rather than ``conftest`` imports, so several plugins' test
+folders can run in one pytest session.)"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import Iterator
+from types import SimpleNamespace
+from typing import Any
+from uuid import uuid4
+
+from kernel import Envelope, Identity, on
+from kernel.testing import make_plugin, token_plugin
+
+
+def person(*permissions: str, role: str) -> Identity:
+    return Identity(
+        id=str(uuid4()), roles=frozenset({role}), permissions=frozenset(permissions), kind="user"
+    )
+
+
+ADMIN = person("*", role="admin")
+INSTRUCTOR = person("learning:write", "ai:generate", role="instructor")
+OTHER_INSTRUCTOR = person("learning:write", "ai:generate", role="instructor")
+LEARNER = person("learning:enroll", role="learner")
+OTHER_LEARNER = person("learning:enroll", role="learner")
+TOKENS = {
+    "admin": ADMIN,
+    "instructor": INSTRUCTOR,
+    "other-instructor": OTHER_INSTRUCTOR,
+    "learner": LEARNER,
+    "other-learner": OTHER_LEARNER,
+}
+
+
+def auth(token: str) -> dict[str, str]:
+    """Headers signing a request in as ``TOKENS[token]``."""
+    return {"Authorization": f"Bearer {token}"}
+
+
+#: Every event the plugin published and committed, in order (in-process handlers run
+#: after commit, so a rolled-back event never shows up here).
+PUBLISHED: list[Envelope] = []
+
+EVENT_TYPES = (
+    "learning.course_published.v1",
+    "learning.enrolled.v1",
+    "learning.lesson_completed.v1",
+    "learning.course_completed.v1",
+)
+
+
+async def _record(envelope: Envelope) -> None:
+    PUBLISHED.append(envelope)
+
+
+event_recorder = make_plugin(
+    "recorder",
+    event_handlers=lambda: [
+        on(type_, id=f"recorder:{type_}", durable=False)(_record) for type_ in EVENT_TYPES
+    ],
+)
+
+
+def published(type_: str) -> list[dict[str, Any]]:
+    """Payloads of committed events of ``type_`` since the test began."""
+    return [e.payload for e in PUBLISHED if e.type == type_]
+
+
+def auth_standin() -> SimpleNamespace:
+    """The ``auth`` plugin as far as this plugin can tell: fixed tokens, version 0.1.0."""
+    return token_plugin(TOKENS, name="auth")
+
+
+@contextlib.contextmanager
+def count_queries() -> Iterator[SimpleNamespace]:
+    """Count the SQL statements Tortoise sends while the block runs (it logs each one at
+    DEBUG on ``tortoise.db_client``)."""
+    counter = SimpleNamespace(count=0, statements=[])
+
+    class Counter(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            text = record.getMessage()
+            if text.split(" ", 1)[0].upper() in ("SELECT", "INSERT", "UPDATE", "DELETE"):
+                counter.count += 1
+                counter.statements.append(text)
+
+    logger = logging.getLogger("tortoise.db_client")
+    handler, level = Counter(level=logging.DEBUG), logger.level
+    logger.addHandler(handler)
+    logger.setLevel(logging.DEBUG)
+    try:
+        yield counter
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(level)
+
+
+def lesson(title: str, minutes: int = 5) -> dict[str, Any]:
+    return {
+        "title": title,
+        "estimated_minutes": minutes,
+        "content": [{"type": "text", "text": f"About {title}."}],
+    }
+
+
+def course_body(slug: str, lessons: int = 2, **fields: Any) -> dict[str, Any]:
+    return {
+        "title": fields.pop("title", f"Course {slug}"),
+        "slug": slug,
+        "lessons": [lesson(f"{slug} lesson {n}") for n in range(lessons)],
+        **fields,
+    }
