@@ -1,0 +1,204 @@
+"""Sessions: token pairs, atomic refresh rotation with reuse detection, revocation, and
+the identity behind an access token.
+
+Revocation is in two places. PostgreSQL is the truth (``auth_session.revoked_at``); the
+kernel's cache (Redis when configured) holds a revocation list of session ids and
+access-token ids, each entry living as long as an access token can, and a few seconds'
+cache of each session's user state (active, roles). Every authentication checks the
+list and the state, so a logout or a deactivation is effective at once in every
+process; when Redis is down the cache misses and the database answers.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from kernel import Identity, Unauthorized, after_commit, transaction
+
+from .models import RefreshToken, Session, User, UserRole
+from .runtime import runtime
+from .schemas import TokenPair
+from .tokens import Issued, token_digest
+
+REVOKED = "The token has been revoked."
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def _at(timestamp: int) -> datetime:
+    return datetime.fromtimestamp(timestamp, UTC)
+
+
+async def open_session(user: User, *, user_agent: str | None, ip: str | None) -> TokenPair:
+    """Sign ``user`` in: a new session (refresh-token family) and its first token pair."""
+    async with transaction():
+        session = await Session.create(
+            user_id=user.id,
+            user_agent=(user_agent or "")[:255] or None,
+            ip=(ip or "")[:64] or None,
+            last_used_at=utcnow(),
+        )
+        return await _issue_pair(user.id, session.id)
+
+
+async def _issue_pair(user_id: uuid.UUID, session_id: uuid.UUID) -> TokenPair:
+    tokens = runtime().tokens
+    access = tokens.issue("access", user_id=user_id, session_id=session_id, jti=uuid.uuid4())
+    refresh = tokens.issue("refresh", user_id=user_id, session_id=session_id, jti=uuid.uuid4())
+    await _store(refresh, session_id)
+    return TokenPair(
+        access_token=access.token,
+        refresh_token=refresh.token,
+        expires_in=access.expires_at - access.issued_at,
+        refresh_expires_in=refresh.expires_at - refresh.issued_at,
+    )
+
+
+async def _store(refresh: Issued, session_id: uuid.UUID) -> None:
+    await RefreshToken.create(
+        id=refresh.jti,
+        session_id=session_id,
+        token_hash=token_digest(refresh.token),
+        created_at=_at(refresh.issued_at),
+        expires_at=_at(refresh.expires_at),
+    )
+
+
+async def rotate(token: str) -> TokenPair:
+    """Exchange a refresh token for a new pair, consuming it.
+
+    Consuming is one conditional UPDATE (``WHERE consumed_at IS NULL``) in the
+    transaction that issues the successor: of concurrent refreshes of one token exactly
+    one updates the row; the others (and any later replay) find it consumed, which is
+    reuse: the whole family is revoked, and they get 401.
+    """
+    claims = runtime().tokens.decode(token, "refresh")
+    jti, sid = uuid.UUID(claims["jti"]), uuid.UUID(claims["sid"])
+    now = utcnow()
+    async with transaction():
+        row = await RefreshToken.get_or_none(id=jti).select_related("session__user")
+        if (
+            row is None
+            or row.token_hash != token_digest(token)
+            or row.session.id != sid
+            or str(row.session.user.id) != claims["sub"]
+        ):
+            raise Unauthorized("The token is invalid.")
+        session = row.session
+        if session.revoked_at is not None or row.revoked_at is not None:
+            raise Unauthorized(REVOKED)
+        if not session.user.is_active:
+            raise Unauthorized(REVOKED)
+        if row.expires_at <= now:
+            raise Unauthorized("The token has expired.")
+        claimed = await RefreshToken.filter(
+            id=jti, consumed_at__isnull=True, revoked_at__isnull=True
+        ).update(consumed_at=now)
+        if claimed == 1:
+            await Session.filter(id=sid).update(last_used_at=now)
+            return await _issue_pair(session.user.id, sid)
+        # Reuse: commit the revocation (leaving the block normally), then refuse.
+        await revoke_sessions(session_id=sid, reason="refresh_reuse")
+    raise Unauthorized("The refresh token was already used; the session has been revoked.")
+
+
+async def revoke_sessions(
+    *,
+    reason: str,
+    user_id: uuid.UUID | None = None,
+    session_id: uuid.UUID | None = None,
+    keep: uuid.UUID | None = None,
+) -> list[uuid.UUID]:
+    """Revoke live sessions of ``user_id`` (all, or all but ``keep``) or one session,
+    with their unconsumed refresh tokens. Their ids join the revocation list once the
+    transaction commits. Returns the ids revoked."""
+    query = Session.filter(revoked_at__isnull=True)
+    if user_id is not None:
+        query = query.filter(user_id=user_id)
+    if session_id is not None:
+        query = query.filter(id=session_id)
+    if keep is not None:
+        query = query.exclude(id=keep)
+    sids = [uuid.UUID(str(s)) for s in await query.values_list("id", flat=True)]
+    if not sids:
+        return []
+    now = utcnow()
+    await Session.filter(id__in=sids, revoked_at__isnull=True).update(
+        revoked_at=now, revoked_reason=reason
+    )
+    await RefreshToken.filter(
+        session_id__in=sids, consumed_at__isnull=True, revoked_at__isnull=True
+    ).update(revoked_at=now)
+    await after_commit(lambda: mark_revoked(sids))
+    return sids
+
+
+def _list_ttl() -> int:
+    """How long revocation-list entries live: as long as an access token can."""
+    settings = runtime().settings
+    return settings.access_ttl + settings.leeway + 1
+
+
+async def mark_revoked(sids: Iterable[uuid.UUID], jti: str | None = None) -> None:
+    """Put sessions (and one access token) on the revocation list; drop cached state."""
+    cache = runtime().cache
+    ttl = _list_ttl()
+    if jti is not None:
+        await cache.set(f"revoked:jti:{jti}", True, ttl=ttl)
+    for sid in sids:
+        await cache.set(f"revoked:sid:{sid}", True, ttl=ttl)
+        await cache.delete(f"state:{sid}")
+
+
+async def forget_state(user_id: uuid.UUID) -> None:
+    """Drop the cached state of ``user_id``'s sessions (after a role change)."""
+    cache = runtime().cache
+    for sid in await Session.filter(user_id=user_id, revoked_at__isnull=True).values_list(
+        "id", flat=True
+    ):
+        await cache.delete(f"state:{sid}")
+
+
+async def _load_state(sid: str) -> dict[str, Any]:
+    session = await Session.get_or_none(id=sid).select_related("user")
+    if session is None:
+        return {"user": None, "valid": False, "roles": []}
+    roles = await UserRole.filter(user_id=session.user.id).values_list("role", flat=True)
+    return {
+        "user": str(session.user.id),
+        "valid": session.revoked_at is None and session.user.is_active,
+        "roles": sorted(str(r) for r in roles),
+    }
+
+
+async def identity_for(claims: dict[str, Any]) -> Identity:
+    """The identity of verified access-token ``claims``; 401 when revoked."""
+    rt = runtime()
+    cache, sid = rt.cache, claims["sid"]
+    if await cache.get(f"revoked:jti:{claims['jti']}") or await cache.get(f"revoked:sid:{sid}"):
+        raise Unauthorized(REVOKED)
+    ttl = rt.settings.state_ttl
+    if ttl > 0:
+        state = await cache.get_or_set(f"state:{sid}", lambda: _load_state(sid), ttl=ttl)
+    else:
+        state = await _load_state(sid)
+    if not state["valid"] or state["user"] != claims["sub"]:
+        raise Unauthorized(REVOKED)
+    roles = frozenset(state["roles"])
+    return Identity(
+        id=claims["sub"],
+        roles=roles,
+        permissions=rt.settings.permissions_of(roles),
+        kind="user",
+        expires_at=_at(int(claims["exp"])),
+        claims=claims,
+    )
+
+
+def expiry(seconds: int) -> datetime:
+    return utcnow() + timedelta(seconds=seconds)
