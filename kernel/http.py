@@ -90,6 +90,10 @@ class KernelMiddleware:
     ) -> None:
         self.app = app
         self.trusted = None if "*" in trusted_hosts else [h.lower() for h in trusted_hosts]
+        # "*.example.com" matches example.com and any name ending in .example.com
+        patterns = self.trusted or []
+        self._trusted_names = {p[2:] if p.startswith("*.") else p for p in patterns}
+        self._trusted_suffixes = tuple(p[1:] for p in patterns if p.startswith("*."))
         self.gzip_min_size = gzip_min_size
         self.extra_headers = [*SECURITY_HEADERS, HSTS] if hsts else SECURITY_HEADERS
         self.log_access = access_log
@@ -104,24 +108,32 @@ class KernelMiddleware:
             await self.app(scope, receive, send)
             return
         started = time.perf_counter()
-        request_id = request_id_from(scope["headers"])
+        # one pass over the headers: the first sane request id, gzip, the first host
+        request_id: str | None = None
+        accepts_gzip = False
+        host: bytes | None = None
+        for name, value in scope["headers"]:
+            if name == b"accept-encoding":
+                accepts_gzip = accepts_gzip or b"gzip" in value
+            elif name == REQUEST_ID_HEADER:
+                if request_id is None and _SANE_REQUEST_ID.match(value):
+                    request_id = value.decode()
+            elif name == b"host" and host is None:
+                host = value
+        if request_id is None:
+            request_id = uuid.uuid4().hex
         scope[REQUEST_ID_KEY] = request_id
         structlog.contextvars.bind_contextvars(request_id=request_id)
         response_status = 500
-        accepts_gzip = False
         pending_start: Message | None = None
-        extra_headers = [*self.extra_headers, (REQUEST_ID_HEADER, request_id.encode())]
-        for name, value in scope["headers"]:
-            if name == b"accept-encoding" and b"gzip" in value:
-                accepts_gzip = True
-
+        extra_headers = (*self.extra_headers, (REQUEST_ID_HEADER, request_id.encode()))
         buffered: list[bytes] = []
 
         async def send_wrapper(message: Message) -> None:
             nonlocal response_status, pending_start
             if message["type"] == "http.response.start":
                 response_status = message["status"]
-                message["headers"] = [*message.get("headers", []), *extra_headers]
+                message["headers"] = [*message.get("headers", ()), *extra_headers]
                 if accepts_gzip and _compressible(message["headers"], self.gzip_min_size):
                     pending_start = message  # hold it until the body is complete
                     return
@@ -140,7 +152,7 @@ class KernelMiddleware:
             await send(message)
 
         try:
-            problem = self._reject(scope, request_id)
+            problem = self._reject(scope, request_id, host)
             if problem is not None:
                 response_status = await _send_problem(send_wrapper, problem)
             else:
@@ -161,12 +173,14 @@ class KernelMiddleware:
                 )
             structlog.contextvars.unbind_contextvars("request_id")
 
-    def _reject(self, scope: Scope, request_id: str) -> dict[str, Any] | None:
+    def _reject(
+        self, scope: Scope, request_id: str, host_header: bytes | None
+    ) -> dict[str, Any] | None:
         path = scope["path"]
         if self.trusted is not None:
-            host = next((v for k, v in scope["headers"] if k == b"host"), b"").decode("latin-1")
+            host = (host_header or b"").decode("latin-1")
             host = host.rsplit(":", 1)[0].lower() if not host.endswith("]") else host.lower()
-            if not any(_host_matches(host, pattern) for pattern in self.trusted):
+            if host not in self._trusted_names and not host.endswith(self._trusted_suffixes):
                 return {
                     "status": 400,
                     "title": "Bad Request",
@@ -195,12 +209,6 @@ async def _send_problem(send: Send, problem: dict[str, Any]) -> int:
     )
     await send({"type": "http.response.body", "body": body})
     return status
-
-
-def _host_matches(host: str, pattern: str) -> bool:
-    if pattern.startswith("*."):
-        return host.endswith(pattern[1:]) or host == pattern[2:]
-    return host == pattern
 
 
 def _compressible(headers: list[tuple[bytes, bytes]], min_size: int) -> bool:
