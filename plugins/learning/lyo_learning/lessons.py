@@ -25,8 +25,10 @@ async def place(course_id: UUID, ordered: list[UUID]) -> None:
     if not ordered:
         return
     await Lesson.filter(course_id=course_id).update(position=F("position") + POSITION_OFFSET)
-    final = Case(*(When(id=lesson_id, then=n) for n, lesson_id in enumerate(ordered)))
-    await Lesson.filter(course_id=course_id).update(position=final)
+    # the ELSE branch never applies (``ordered`` is every lesson); it gives PostgreSQL the
+    # CASE's type, which parameters alone leave as text
+    whens = (When(id=lesson_id, then=n) for n, lesson_id in enumerate(ordered))
+    await Lesson.filter(course_id=course_id).update(position=Case(*whens, default=F("position")))
 
 
 async def _order(course_id: UUID) -> list[UUID]:
@@ -75,8 +77,10 @@ async def update(lesson_id: UUID, data: LessonUpdate, identity: Identity) -> Les
     """Change the fields given; ``position`` moves the lesson (clamped to the last)."""
     async with transaction():
         course, lesson = await _locked_lesson(lesson_id, identity)
-        changes = data.model_dump(exclude_unset=True, mode="json")
+        changes = data.model_dump(exclude_unset=True)
         position = changes.pop("position", None)
+        if data.content is not None:
+            changes["content"] = [block.model_dump(mode="json") for block in data.content]
         if changes:
             lesson.update_from_dict(changes)
             await lesson.save()
