@@ -189,7 +189,10 @@ def _hypercorn_worker(config: Any, sockets: Any, shutdown: Any) -> None:
     """One spawned worker process of ``lyo serve --workers N``."""
 
     async def stopped() -> None:
-        await asyncio.to_thread(shutdown.wait)  # a multiprocessing Event: wait in a thread
+        # a multiprocessing Event, waited for in short slices so the thread never
+        # outlives a worker whose start-up failed
+        while not await asyncio.to_thread(shutdown.wait, 0.5):
+            pass
 
     asyncio.run(_serve_app(config, sockets, stopped))
 

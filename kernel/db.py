@@ -22,6 +22,7 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any, ParamSpec, TypeVar
 
+import structlog
 from tortoise import BaseDBAsyncClient
 from tortoise.backends.base.config_generator import expand_db_url
 from tortoise.context import TortoiseContext, _current_context
@@ -29,6 +30,8 @@ from tortoise.models import Model
 from tortoise.transactions import in_transaction
 
 from kernel.errors import ConfigError, Conflict, KernelError, PluginError, ValidationFailed
+
+log = structlog.get_logger("lyo.db")
 
 KERNEL_APP = "kernel"
 KERNEL_MODELS = ["kernel.models", "aerich.models"]
@@ -96,6 +99,22 @@ def tortoise_config(url: str, apps: dict[str, list[str]], pool_size: int = 10) -
     }
 
 
+async def connect_raw(url: str) -> Any:
+    """A plain asyncpg connection to the database of a Tortoise URL (``postgres://``,
+    ``postgresql://`` or ``asyncpg://``, pool options ignored), for what the ORM
+    cannot do: advisory locks, LISTEN/NOTIFY."""
+    import asyncpg  # type: ignore[import-untyped]
+
+    credentials = expand_db_url(url)["credentials"]
+    return await asyncpg.connect(
+        host=credentials.get("host"),
+        port=credentials.get("port"),
+        user=credentials.get("user"),
+        password=credentials.get("password"),
+        database=credentials.get("database"),
+    )
+
+
 class Database:
     """The Tortoise context of one process."""
 
@@ -160,7 +179,10 @@ async def transaction() -> AsyncIterator[BaseDBAsyncClient]:
         parent.extend(callbacks)  # a savepoint: wait for the outer commit
         return
     for callback in callbacks:
-        await callback()
+        try:
+            await callback()
+        except Exception:  # committed is committed: one failing callback skips no other
+            log.exception("after-commit callback failed")
 
 
 async def after_commit(callback: Callable[[], Awaitable[Any]]) -> None:

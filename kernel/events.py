@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 import structlog
 from pydantic import BaseModel, ConfigDict
 
-from kernel.db import after_commit, transaction
+from kernel.db import after_commit, connect_raw, transaction
 from kernel.errors import PluginError
 from kernel.models import DeadLetter, HandledEvent, OutboxEvent, TaskRun
 from kernel.tasks import TaskContext, TaskSpec, task
@@ -208,6 +208,7 @@ class Events:
     async def _enqueue(self, handler: Handler, envelope: dict[str, Any]) -> TaskRun:
         return await self.kernel.tasks.enqueue(
             DELIVER,
+            request_id=envelope.get("request_id"),
             retries=handler.retries,
             backoff=handler.backoff,
             handler_id=handler.id,
@@ -235,10 +236,7 @@ class Events:
     async def _listen(self) -> Any:
         if self.kernel.db is None or self.kernel.db.dialect != "postgres":
             return None
-        import asyncpg  # type: ignore[import-untyped]
-
-        url = self.kernel.settings.database_url.replace("postgres://", "postgresql://")
-        connection = await asyncpg.connect(url)
+        connection = await connect_raw(self.kernel.settings.database_url)
         await connection.add_listener(NOTIFY_CHANNEL, lambda *_: self.wake.set())
         return connection
 

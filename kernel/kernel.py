@@ -7,9 +7,11 @@ it rather than the Quart app, which only the ``blueprints`` hook sees.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import functools
 import inspect
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 import pluggy
@@ -80,11 +82,23 @@ class Kernel:
         )
         kernel = cls(settings, pm, loaded)
         for plugin in kernel.usable():
-            model = kernel.call_sync(plugin, "settings_model")
-            if model is not None:
-                plugin.settings = load_plugin_settings(plugin.name, model)
-            kernel._collect_permissions(plugin)
+            with kernel.isolated(plugin, "failed to declare its settings or permissions"):
+                model = kernel.call_sync(plugin, "settings_model")
+                if model is not None:
+                    plugin.settings = load_plugin_settings(plugin.name, model)
+                kernel._collect_permissions(plugin)
         return kernel
+
+    @contextlib.contextmanager
+    def isolated(self, plugin: Plugin, what: str) -> Iterator[None]:
+        """Run a plugin's hook: a bug in it marks the plugin failed (or, if it is
+        required, stops start-up); configuration and plugin errors always stop it."""
+        try:
+            yield
+        except (ConfigError, PluginError):
+            raise
+        except Exception as exc:
+            self._fail(plugin, exc, what)
 
     # -- plugins -------------------------------------------------------------------------
 
@@ -176,9 +190,10 @@ class Kernel:
         """``{plugin: [models module, ...]}`` for usable plugins implementing ``models``."""
         found = {}
         for plugin in self.usable():
-            modules = self.call_sync(plugin, "models")
-            if modules:
-                found[plugin.name] = [modules] if isinstance(modules, str) else list(modules)
+            with self.isolated(plugin, "failed to name its models"):
+                modules = self.call_sync(plugin, "models")
+                if modules:
+                    found[plugin.name] = [modules] if isinstance(modules, str) else list(modules)
         return found
 
     def _collect_permissions(self, plugin: Plugin) -> None:
@@ -202,15 +217,9 @@ class Kernel:
         """
         apps = {}
         for name, modules in self.model_modules().items():
-            plugin = self.plugins[name]
-            try:
+            with self.isolated(self.plugins[name], "failed to import its models"):
                 prepare_models(name, modules)
-            except PluginError:
-                raise
-            except Exception as exc:
-                self._fail(plugin, exc, "failed to import its models")
-                continue
-            apps[name] = modules
+                apps[name] = modules
         db = Database(self.settings.database_url, apps, self.settings.database_pool_size)
         if db.dialect == "postgres":
             from kernel import migrations
@@ -247,8 +256,16 @@ class Kernel:
             raise PluginError(f"required plugin {plugin.name!r} {what}: {plugin.error}") from exc
 
     async def start(self) -> None:
-        """Open the database, then run every usable plugin's ``startup`` in dependency
-        order, isolating failures."""
+        """Open the database and services, then run every usable plugin's ``startup``
+        in dependency order, isolating failures. If start-up fails, whatever was
+        opened is closed again."""
+        try:
+            await self._start()
+        except BaseException:
+            await self.stop()
+            raise
+
+    async def _start(self) -> None:
         if self.db is None:
             await self.open_database()
         settings = self.settings
@@ -263,14 +280,16 @@ class Kernel:
         for spec in KERNEL_TASKS:
             self.tasks.register(spec, "kernel")
         for plugin in self.usable():
-            for spec in self.call_sync(plugin, "tasks") or []:
-                self.tasks.register(spec, plugin.name)
-            for handler in self.call_sync(plugin, "event_handlers") or []:
-                self.events.register(handler, plugin.name)
+            with self.isolated(plugin, "failed to declare its tasks or event handlers"):
+                specs = list(self.call_sync(plugin, "tasks") or [])
+                handlers = list(self.call_sync(plugin, "event_handlers") or [])
+            if plugin.usable:
+                for spec in specs:
+                    self.tasks.register(spec, plugin.name)
+                for handler in handlers:
+                    self.events.register(handler, plugin.name)
         await self.tasks.start()
         self.activate()
-        if not settings.redis_url:
-            self.events.start_relay()  # no workers with the in-memory broker
         for plugin in self.plugins.values():
             skip_if_dependency_unusable(plugin, self.plugins)
             if not plugin.usable:
@@ -289,6 +308,14 @@ class Kernel:
                 self._fail(plugin, exc, "failed to start")
                 continue
             plugin.state = "active"
+        # events for plugins that did not start are not theirs to handle here
+        self.events.handlers = {
+            key: handler
+            for key, handler in self.events.handlers.items()
+            if self.plugins[key.split(":", 1)[0]].state == "active"
+        }
+        if not settings.redis_url:
+            self.events.start_relay()  # no workers with the in-memory broker
         self.started = True
 
     async def stop(self) -> None:
@@ -324,16 +351,25 @@ class Kernel:
         if self.settings.redis_url and self.cache is not None:
             checks.append(HealthCheck("redis", self.cache.ping))
         for plugin in self.plugins.values():
-            if plugin.state == "active":
-                for check in await self.call(plugin, "health_checks", kernel=self) or []:
-                    checks.append(
-                        HealthCheck(
-                            f"{plugin.name}:{check.name}",
-                            check.check,
-                            check.required,
-                            check.timeout,
-                        )
+            if plugin.state != "active":
+                continue
+            try:
+                declared = list(await self.call(plugin, "health_checks", kernel=self) or [])
+            except Exception as exc:
+                problem = f"health_checks hook failed: {type(exc).__name__}: {exc}"
+                checks.append(
+                    HealthCheck(f"{plugin.name}:health_checks", functools.partial(str, problem))
+                )
+                continue
+            for check in declared:
+                checks.append(
+                    HealthCheck(
+                        f"{plugin.name}:{check.name}",
+                        check.check,
+                        check.required,
+                        check.timeout,
                     )
+                )
         return checks
 
     async def readiness(self) -> tuple[bool, list[dict[str, Any]]]:

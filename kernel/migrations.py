@@ -20,7 +20,7 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from kernel.db import KERNEL_APP, prepare_models, tortoise_config
+from kernel.db import KERNEL_APP, connect_raw, prepare_models, tortoise_config
 from kernel.errors import ConfigError, PluginError
 
 if TYPE_CHECKING:
@@ -204,9 +204,7 @@ class _advisory_lock:
         self.url = kernel.settings.database_url
 
     async def __aenter__(self) -> Any:
-        import asyncpg  # type: ignore[import-untyped]
-
-        self.connection = await asyncpg.connect(self.url.replace("postgres://", "postgresql://"))
+        self.connection = await connect_raw(self.url)
         await self.connection.execute("SELECT pg_advisory_lock($1)", ADVISORY_LOCK_KEY)
         return self.connection
 

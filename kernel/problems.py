@@ -125,14 +125,22 @@ def register_error_handlers(app: Quart, *, production: bool) -> None:
 
     @app.errorhandler(DBConnectionError)
     @app.errorhandler(OperationalError)
-    async def database_down(error: Exception) -> Response:
+    async def database_error(error: Exception) -> Response:
+        # Tortoise wraps asyncpg's data errors (a value out of range) and its syntax or
+        # access errors (a bug, a missing migration) in OperationalError too
+        cause = type(error.__cause__).__mro__ if error.__cause__ else ()
+        names = {cls.__name__ for cls in cause}
+        if "DataError" in names:
+            return problem_response(ValidationFailed([{"pointer": "/", "detail": str(error)}]))
+        if "SyntaxOrAccessError" in names:
+            return await unexpected(error)
         log.error("database error", error=repr(error))
         return problem_response(ServiceUnavailable("The database is unavailable; retry shortly."))
 
     @app.errorhandler(Exception)
     async def unexpected(error: Exception) -> Response:
         if isinstance(error, OSError) and _raised_in(error, "asyncpg", "tortoise"):
-            return await database_down(error)
+            return await database_error(error)
         if isinstance(error, ValueError) and _raised_in(error, "tortoise"):
             # Tortoise refuses a None for a non-nullable field with a bare ValueError
             match = _NON_NULLABLE.match(str(error))

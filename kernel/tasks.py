@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING, Any
 import orjson
 import structlog
 from taskiq import AsyncBroker, Context  # at run time: taskiq reads the hints
-from tortoise.expressions import Q
+from tortoise.expressions import F, Q
 
 from kernel.errors import KernelError, PluginError
 from kernel.identity import ANONYMOUS, Identity, set_identity
@@ -158,6 +158,7 @@ class Tasks:
         self.kernel = kernel
         self.specs: dict[str, TaskSpec] = {}
         self.lease = kernel.settings.task_lease
+        self._running: set[asyncio.Task[Any]] = set()
         self.broker: AsyncBroker = self._make_broker(QUEUES)
         self._hub_publish: Callable[[str, dict[str, Any]], Awaitable[None]] | None = None
 
@@ -209,6 +210,12 @@ class Tasks:
         await self.broker.startup()
 
     async def stop(self) -> None:
+        running = getattr(self.broker, "_running_tasks", None)  # the in-memory broker's
+        if running:
+            _, pending = await asyncio.wait(list(running), timeout=5)
+            for task in pending:
+                task.cancel()
+            await asyncio.gather(*pending, return_exceptions=True)
         await self.broker.shutdown()
 
     def on_publish(self, publish: Callable[[str, dict[str, Any]], Awaitable[None]]) -> None:
@@ -313,21 +320,49 @@ class Tasks:
             task_id, spec.name, meta["attempt"], identity, meta.get("request_id"), self.kernel
         )
         renew = asyncio.create_task(self._renew(task_id))
+        current = asyncio.current_task()
+        if current is not None:
+            self._running.add(current)
+        outcome: tuple[str, dict[str, Any]] | Exception
         try:
+            self._check_owner(spec)
             await ctx.check_cancelled()
             result = await asyncio.wait_for(spec.func(ctx, **kwargs), spec.timeout)
+            outcome = ("succeeded", {"result": _json(result), "percent": 100.0})
         except TaskCancelled:
-            await self._finish(task_id, "cancelled", message="Cancelled by request.")
+            outcome = ("cancelled", {"message": "Cancelled by request."})
+        except asyncio.CancelledError:
+            # the worker is stopping before the task ended: hand the run back (its
+            # message stays unacknowledged, so another worker picks it up)
+            renew.cancel()
+            await asyncio.shield(self._hand_back(task_id))
+            raise
         except Exception as exc:
-            await self._failed(spec, meta, kwargs, task_id, exc)
-        else:
-            await self._finish(task_id, "succeeded", result=_json(result), percent=100.0)
-            return result
+            outcome = exc
         finally:
             renew.cancel()
-            await _ack(context)
+            self._running.discard(current)  # type: ignore[arg-type]
             structlog.contextvars.unbind_contextvars("request_id", "task_id", "task")
-        return None
+        await asyncio.gather(renew, return_exceptions=True)  # no renewal after this
+        if isinstance(outcome, Exception):
+            await self._failed(spec, meta, kwargs, task_id, outcome)
+        else:
+            await self._finish(task_id, outcome[0], **outcome[1])
+        await _ack(context)  # only once the outcome is recorded
+        return outcome[1].get("result") if not isinstance(outcome, Exception) else None
+
+    def _check_owner(self, spec: TaskSpec) -> None:
+        """A task of a plugin that failed or was skipped does not run (it retries)."""
+        owner = spec.name.split(":", 1)[0]
+        plugin = self.kernel.plugins.get(owner)
+        if plugin is not None and plugin.state != "active":
+            from kernel.errors import PluginUnavailable
+
+            raise PluginUnavailable(f"plugin {owner!r} is {plugin.state}: {plugin.error}")
+
+    async def _hand_back(self, task_id: uuid.UUID) -> None:
+        await TaskRun.filter(id=task_id, status="running").update(status="queued", lease_until=None)
+        log.warning("worker stopping: task handed back", task_id=str(task_id))
 
     async def _take_lease(self, task_id: uuid.UUID) -> bool:
         now = _now()
@@ -339,12 +374,10 @@ class Tasks:
             status="running",
             lease_until=now + timedelta(seconds=self.lease),
             started_at=now,
+            attempts=F("attempts") + 1,  # in the same statement: a kill cannot split them
         )
         if taken:
-            run = await TaskRun.get(id=task_id)
-            run.attempts += 1
-            await run.save(update_fields=["attempts"])
-            await self.publish(task_id, snapshot(run))
+            await self.publish(task_id, snapshot(await TaskRun.get(id=task_id)))
         return bool(taken)
 
     async def _renew(self, task_id: uuid.UUID) -> None:
@@ -375,7 +408,9 @@ class Tasks:
                 "detail": f"timed out after {spec.timeout} s",
             }
         if attempt <= meta.get("retries", spec.retries):
-            delay = spec.delay(attempt, meta.get("backoff"))
+            # a retry waits in the worker holding its message: keep the wait under the
+            # lease, or the message would be reclaimed and wait twice
+            delay = min(spec.delay(attempt, meta.get("backoff")), self.lease * 0.8)
             log.warning(
                 "task failed; retrying", attempt=attempt, delay=delay, error=problem["detail"]
             )
@@ -418,6 +453,11 @@ class Tasks:
         try:
             await receiver.listen(stop)
         finally:
+            # tasks still running after the grace period are handed back now, while
+            # the database is open, rather than lost when the loop closes
+            for running in list(self._running):
+                running.cancel()
+            await asyncio.gather(*self._running, return_exceptions=True)
             await broker.shutdown()
 
     async def run_scheduler(self, stop: asyncio.Event) -> None:

@@ -76,11 +76,10 @@ def test_database_kind() -> str:
 @asynccontextmanager
 async def temporary_database(server: str = POSTGRES_SERVER) -> AsyncIterator[str]:
     """A new, empty PostgreSQL database; yields its URL and drops it afterwards."""
-    import asyncpg  # type: ignore[import-untyped]
+    from kernel.db import connect_raw
 
     name = f"lyo_test_{uuid.uuid4().hex[:12]}"
-    admin_url = server.replace("postgres://", "postgresql://") + "/postgres"
-    admin = await asyncpg.connect(admin_url)
+    admin = await connect_raw(f"{server}/postgres")
     try:
         await admin.execute(f'CREATE DATABASE "{name}"')
         yield f"{server}/{name}"

@@ -157,3 +157,30 @@ async def test_broken_models_fail_only_their_plugin(lyo_settings: Settings) -> N
     async with app.test_app():
         assert app.kernel.plugin("broken").state == "failed"
         assert app.kernel.plugin("notes").state == "active"
+
+
+async def test_values_the_database_cannot_hold_are_422_not_503(lyo_client: Any) -> None:
+    response = await lyo_client.get("/api/notes/by-priority/99999999999")
+    assert response.status_code in (200, 422)  # SQLite holds it; PostgreSQL's INT does not
+    if response.status_code == 422:
+        assert response.content_type == "application/problem+json"
+
+
+async def test_a_bug_in_a_plugins_hook_fails_only_that_plugin(lyo_settings: Settings) -> None:
+    def tasks() -> list[object]:
+        raise ImportError("a missing optional dependency")
+
+    def health_checks(kernel: object) -> list[object]:
+        raise RuntimeError("oops")
+
+    buggy = make_plugin("buggy", tasks=tasks)
+    sick = make_plugin("sick", health_checks=health_checks)
+    app = create_app(lyo_settings, [buggy, sick, notes], discover=False)
+    async with app.test_app():
+        assert app.kernel.plugin("buggy").state == "failed"
+        assert "missing optional dependency" in (app.kernel.plugin("buggy").error or "")
+        client = app.test_client()
+        assert (await client.get("/api/notes/notes")).status_code == 200
+        ready = await client.get("/health/ready")
+        checks = {c["name"]: c for c in (await ready.get_json())["checks"]}
+        assert checks["sick:health_checks"]["status"] == "failing"

@@ -15,6 +15,7 @@ from click.testing import CliRunner
 
 from kernel import ConfigError, Kernel, Settings, migrations
 from kernel.cli import main
+from kernel.db import connect_raw
 from kernel.testing import temporary_database
 from tests.notes import plugin as notes
 
@@ -34,7 +35,7 @@ def load(url: str, env: str = "test") -> Kernel:
 
 
 async def tables(url: str) -> set[str]:
-    connection = await asyncpg.connect(url.replace("postgres://", "postgresql://"))
+    connection = await connect_raw(url)
     try:
         rows = await connection.fetch("SELECT tablename FROM pg_tables WHERE schemaname = 'public'")
         return {row["tablename"] for row in rows}
@@ -63,7 +64,7 @@ async def test_upgrade_downgrade_and_upgrade_again(pg_url: str) -> None:
 
 async def test_check_constraint_from_the_migration(pg_url: str) -> None:
     await migrations.upgrade(load(pg_url))
-    connection = await asyncpg.connect(pg_url.replace("postgres://", "postgresql://"))
+    connection = await connect_raw(pg_url)
     try:
         with pytest.raises(asyncpg.CheckViolationError):
             await connection.execute(
@@ -89,7 +90,7 @@ async def test_concurrent_migrations_apply_once(pg_url: str) -> None:
     outputs = [(await run.communicate())[0].decode() for run in runs]
     assert all(run.returncode == 0 for run in runs)
     assert sum("_init.py" in out for out in outputs) == 1, outputs  # one did the work
-    connection = await asyncpg.connect(pg_url.replace("postgres://", "postgresql://"))
+    connection = await connect_raw(pg_url)
     try:
         count = await connection.fetchval("SELECT count(*) FROM aerich")
     finally:

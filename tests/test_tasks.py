@@ -126,6 +126,7 @@ def worker_env(pg_url: str) -> dict[str, str]:
         "LYO_REDIS_URL": "redis://127.0.0.1:6379/0",
         "LYO_REDIS_PREFIX": f"test-{uuid.uuid4().hex[:8]}",
         "LYO_PLUGINS__MODULES": "tests.notes.plugin",
+        "LYO_PLUGINS__ENABLED": "notes",  # whatever else is installed stays out
         "LYO_TASK_LEASE": "2",
         "LYO_LOG_LEVEL": "WARNING",
     }
@@ -135,10 +136,10 @@ def worker_env(pg_url: str) -> dict[str, str]:
 def workers(worker_env: dict[str, str]) -> Iterator[Any]:
     started: list[subprocess.Popen[bytes]] = []
 
-    def start() -> subprocess.Popen[bytes]:
+    def start(**env: str) -> subprocess.Popen[bytes]:
         proc = subprocess.Popen(
             [sys.executable, "-m", "kernel", "worker", "--concurrency", "4"],
-            env=worker_env,
+            env={**worker_env, **env},
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
@@ -269,3 +270,18 @@ async def test_sigterm_lets_a_worker_finish_its_running_task(
     assert await asyncio.to_thread(worker.wait, 30) == 0
     done = await TaskRun.get(id=run.id)
     assert done.status == "succeeded" and done.attempts == 1
+
+
+async def test_a_stopping_worker_hands_back_a_task_it_cannot_finish(
+    client_kernel: Kernel, workers: Any
+) -> None:
+    worker = workers(LYO_HOOK_TIMEOUT="1")  # waits 1 s for running tasks on SIGTERM
+    run = await client_kernel.tasks.enqueue("notes:write_note", owner=ada, slug="hb", seconds=6)
+    await run_state(run.id, "running")
+    worker.send_signal(signal.SIGTERM)
+    await asyncio.to_thread(worker.wait, 30)
+    assert (await TaskRun.get(id=run.id)).status == "queued"  # handed back, not lost
+    workers()
+    done = await run_state(run.id, "succeeded", "failed", seconds=40)
+    assert done.status == "succeeded" and done.attempts == 2
+    assert await Note.filter(slug="hb").count() == 1

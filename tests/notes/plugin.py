@@ -74,6 +74,12 @@ async def list_notes(query_args: PageQuery) -> Page[NoteOut]:
     return await paginate(Note.all().order_by("created_at", "id"), query_args, out)
 
 
+@bp.get("/by-priority/<int:priority>")
+async def count_by_priority(priority: int) -> dict[str, int]:
+    """How many notes have this priority (a value PostgreSQL's INT may not hold)."""
+    return {"count": await Note.filter(priority=priority).count()}
+
+
 @bp.get("/feed")
 @validate_querystring(CursorQuery)
 @validate_response(CursorPage[NoteOut])
