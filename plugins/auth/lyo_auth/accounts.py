@@ -5,6 +5,7 @@ Routes and the ``create-admin`` command both go through these functions.
 
 from __future__ import annotations
 
+import hashlib
 import secrets
 import uuid
 from datetime import timedelta
@@ -28,6 +29,11 @@ from .tokens import token_digest
 
 BAD_CREDENTIALS = "Invalid email or password."
 BAD_RESET = "The reset token is invalid, expired or already used."
+
+
+def _account(email: str) -> str:
+    """The rate-limit key of an account: a digest, so no address is stored in Redis."""
+    return hashlib.sha256(email.encode()).hexdigest()[:32]
 
 
 def _policy(password: str, email: str, field: str = "password") -> None:
@@ -95,16 +101,16 @@ async def login(email: str, password: str, *, ip: str | None, user_agent: str | 
     await throttle.check(
         settings.login_account_limit,
         "login-account",
-        email,
+        _account(email),
         detail="Too many failed sign-ins for this account; try again later.",
     )
     user = await User.get_or_none(email=email)
     matches = await rt.passwords.verify(user.password_hash if user else None, password)
     if user is None or not matches or not user.is_active:
         await throttle.hit(settings.login_ip_limit, "login-ip", client)
-        await throttle.hit(settings.login_account_limit, "login-account", email)
+        await throttle.hit(settings.login_account_limit, "login-account", _account(email))
         raise Unauthorized(BAD_CREDENTIALS)
-    await throttle.clear(settings.login_account_limit, "login-account", email)
+    await throttle.clear(settings.login_account_limit, "login-account", _account(email))
     user.last_login_at = utcnow()
     fields = ["last_login_at"]
     if rt.passwords.needs_rehash(user.password_hash):
@@ -125,11 +131,11 @@ async def change_password(
     await throttle.check(
         settings.login_account_limit,
         "login-account",
-        user.email,
+        _account(user.email),
         detail="Too many failed password checks for this account; try again later.",
     )
     if not await rt.passwords.verify(user.password_hash, current):
-        await throttle.hit(settings.login_account_limit, "login-account", user.email)
+        await throttle.hit(settings.login_account_limit, "login-account", _account(user.email))
         raise ValidationFailed.field("current_password", "The current password is wrong.")
     _policy(new, user.email, "new_password")
     hashed = await rt.passwords.hash(new)
@@ -152,7 +158,7 @@ async def request_reset(email: str, *, ip: str | None) -> None:
         rt.settings.forgot_limit,
         "forgot",
         ip or "unknown",
-        email,
+        _account(email),
         detail="Too many reset requests; try again later.",
     )
     user = await User.get_or_none(email=email, is_active=True)
@@ -199,7 +205,7 @@ async def reset_password(token: str, new: str) -> None:
         await PasswordReset.filter(user_id=user.id, used_at__isnull=True).update(used_at=now)
         await _set_password(user, hashed)
         await revoke_sessions(user_id=user.id, reason="password_reset")
-    await rt.throttle.clear(rt.settings.login_account_limit, "login-account", user.email)
+    await rt.throttle.clear(rt.settings.login_account_limit, "login-account", _account(user.email))
 
 
 def check_role(role: str) -> None:

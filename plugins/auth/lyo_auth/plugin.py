@@ -79,8 +79,8 @@ async def startup(kernel: Kernel) -> None:
         memory_cost=settings.argon2_memory_cost,
         parallelism=settings.argon2_parallelism,
     )
-    storage = create_storage(kernel.settings.redis_url, kernel.settings.redis_prefix)
-    throttle = Throttle(storage, lambda reason: kernel.set_degraded(NAME, reason))
+    storage, pool = create_storage(kernel.settings.redis_url, kernel.settings.redis_prefix)
+    throttle = Throttle(storage, lambda reason: kernel.set_degraded(NAME, reason), pool)
     _warn_undeclared(kernel, settings)
     set_runtime(
         Runtime(

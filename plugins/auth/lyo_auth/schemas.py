@@ -11,6 +11,7 @@ from uuid import UUID
 
 from email_validator import EmailNotValidError, validate_email
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
+from quart_schema.pydantic import File
 
 from kernel import PageQuery
 
@@ -135,6 +136,12 @@ class PublicProfile(BaseModel):
     bio: str
     avatar_url: str | None
     created_at: datetime
+
+
+class AvatarForm(BaseModel):
+    """``multipart/form-data`` with the image in ``file`` (a raw image body works too)."""
+
+    file: File
 
 
 class Preferences(_Body):

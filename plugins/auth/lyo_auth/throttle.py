@@ -12,36 +12,47 @@ import contextlib
 import math
 import time
 from collections.abc import Callable
+from typing import Any
 
 import limits
 import structlog
 from limits.aio.storage import MemoryStorage, RedisStorage, Storage
 from limits.aio.strategies import MovingWindowRateLimiter
 from limits.errors import StorageError
+from redis.asyncio import ConnectionPool
 
 from kernel import TooManyRequests
 
 log = structlog.get_logger("lyo.auth")
 
 
-def create_storage(redis_url: str | None, prefix: str) -> Storage:
+def create_storage(redis_url: str | None, prefix: str) -> tuple[Storage, Any]:
+    """The limits storage, and the Redis connection pool it uses (``None`` in memory),
+    which :meth:`Throttle.close` disconnects."""
     if not redis_url:
-        return MemoryStorage()
-    return RedisStorage(
+        return MemoryStorage(), None
+    pool = ConnectionPool.from_url(redis_url, socket_timeout=0.5, socket_connect_timeout=0.5)
+    storage = RedisStorage(
         f"async+{redis_url}",
         implementation="redispy",
         key_prefix=f"{prefix}:auth:limits",
         wrap_exceptions=True,
-        socket_timeout=0.5,
-        socket_connect_timeout=0.5,
+        connection_pool=pool,  # type: ignore[arg-type]
     )
+    return storage, pool
 
 
 class Throttle:
     """Named limits (``"5/15 minutes"``) checked and hit per identifier (email, IP)."""
 
-    def __init__(self, storage: Storage, on_outage: Callable[[str | None], None]) -> None:
+    def __init__(
+        self,
+        storage: Storage,
+        on_outage: Callable[[str | None], None],
+        pool: Any = None,
+    ) -> None:
         self.storage = storage
+        self.pool = pool
         self.limiter = MovingWindowRateLimiter(storage)
         self.on_outage = on_outage
 
@@ -81,6 +92,8 @@ class Throttle:
         self.on_outage("rate limit storage unavailable; sign-in is not throttled")
 
     async def close(self) -> None:
+        if self.pool is not None:
+            await self.pool.disconnect()
         timer = getattr(self.storage, "timer", None)  # MemoryStorage's expiry task
         if timer is not None:
             timer.cancel()

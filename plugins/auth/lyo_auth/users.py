@@ -7,7 +7,13 @@ import uuid
 from typing import Any
 
 from quart import Blueprint, request
-from quart_schema import validate_querystring, validate_request, validate_response
+from quart_schema import (
+    DataSource,
+    document_request,
+    validate_querystring,
+    validate_request,
+    validate_response,
+)
 
 from kernel import Conflict, NotFound, Page, ValidationFailed, current_identity, paginate, require
 from kernel.uploads import IMAGES, save_upload
@@ -17,6 +23,7 @@ from .models import User
 from .runtime import runtime
 from .schemas import (
     AdminUser,
+    AvatarForm,
     Preferences,
     ProfileOut,
     ProfilePatch,
@@ -83,6 +90,7 @@ async def patch_profile(data: ProfilePatch) -> ProfileOut:
 
 @bp.put("/me/avatar")
 @require()
+@document_request(AvatarForm, source=DataSource.FORM_MULTIPART)
 @validate_response(ProfileOut)
 async def put_avatar() -> ProfileOut:
     """Upload an avatar: a PNG, JPEG or WebP image (the type is read from the content),

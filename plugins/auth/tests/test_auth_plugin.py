@@ -131,3 +131,32 @@ async def test_migration_check_constraints(lyo_app: Any) -> None:
     with pytest.raises(IntegrityError, match="auth_user_display_name_length"):
         await connection.execute_query(insert, ["ada@example.com", ""])
     await connection.execute_query(insert, ["ada@example.com", "Ada"])
+
+
+async def test_openapi_documents_the_routes(lyo_client: Any) -> None:
+    spec = await (await lyo_client.get("/openapi.json")).get_json()
+    paths = spec["paths"]
+    assert "201" in paths["/api/auth/register"]["post"]["responses"]
+    me = paths["/api/auth/me"]["get"]
+    assert me["security"] == [{"bearer": []}] and "401" in me["responses"]
+    admin = paths["/api/users"]["get"]
+    assert {"401", "403"} <= set(admin["responses"])
+    avatar = paths["/api/users/me/avatar"]["put"]["requestBody"]["content"]
+    assert "multipart/form-data" in avatar
+
+
+async def test_rate_limits_fail_open_when_redis_is_down() -> None:
+    """A Redis outage must not lock everyone out: limits are skipped, the plugin is
+    marked degraded, and it recovers by itself."""
+    from lyo_auth.throttle import Throttle, create_storage
+
+    storage, pool = create_storage("redis://127.0.0.1:1/0", "down")
+    reasons: list[str | None] = []
+    throttle = Throttle(storage, reasons.append, pool)
+    try:
+        await throttle.check("1/minute", "login-ip", "10.0.0.1", detail="locked")
+        await throttle.hit("1/minute", "login-ip", "10.0.0.1")
+        await throttle.check("1/minute", "login-ip", "10.0.0.1", detail="locked")
+    finally:
+        await throttle.close()
+    assert reasons and all(r and "unavailable" in r for r in reasons)
