@@ -27,7 +27,7 @@ async def place(course_id: UUID, ordered: list[UUID]) -> None:
     await Lesson.filter(course_id=course_id).update(position=F("position") + POSITION_OFFSET)
     # the ELSE branch never applies (``ordered`` is every lesson); it gives PostgreSQL the
     # CASE's type, which parameters alone leave as text
-    whens = (When(id=lesson_id, then=n) for n, lesson_id in enumerate(ordered))
+    whens = (When(id=lesson_id, then=n) for n, lesson_id in enumerate(ordered))  # type: ignore[arg-type]
     await Lesson.filter(course_id=course_id).update(position=Case(*whens, default=F("position")))
 
 

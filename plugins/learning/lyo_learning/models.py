@@ -10,6 +10,7 @@ mirrored here by validators so a bad value is refused before it reaches the data
 from __future__ import annotations
 
 from enum import StrEnum
+from typing import Any
 from uuid import UUID
 
 from tortoise import fields
@@ -48,7 +49,7 @@ class Course(Model):
     status = fields.CharEnumField(CourseStatus, max_length=20, default=CourseStatus.DRAFT)
     author_id = fields.CharField(max_length=USER_ID_LENGTH)
     #: Free-form JSON about the content (source, language, generator, ...).
-    metadata = fields.JSONField(default=dict)
+    metadata = fields.JSONField[dict[str, Any]](default=dict)
     created_at = fields.DatetimeField(auto_now_add=True)
     updated_at = fields.DatetimeField(auto_now=True)
     published_at = fields.DatetimeField(null=True)
@@ -84,7 +85,7 @@ class Lesson(Model):
     position = fields.IntField(validators=[MinValueValidator(0)])
     title = fields.CharField(max_length=200)
     #: Structured blocks: ``[{"type": "text", "text": "..."}, {"type": "code", ...}]``.
-    content = fields.JSONField(default=list)
+    content = fields.JSONField[list[dict[str, Any]]](default=list)
     estimated_minutes = fields.IntField(default=0, validators=[MinValueValidator(0)])
     created_at = fields.DatetimeField(auto_now_add=True)
     updated_at = fields.DatetimeField(auto_now=True)

@@ -12,6 +12,7 @@ from kernel import Identity, Page, PageQuery, current_identity, paginate, requir
 
 from . import courses, lessons, progress
 from .access import ENROLL, WRITE
+from .models import Course
 from .schemas import (
     CourseCreate,
     CourseDetail,
@@ -34,6 +35,10 @@ bp = Blueprint("learning", __name__)
 NO_CONTENT = ("", 204)
 
 
+def _itself(course: Course) -> Course:
+    return course
+
+
 def _user() -> tuple[Identity, str]:
     """The caller and their id (routes calling this require a signed-in identity)."""
     identity = current_identity()
@@ -48,9 +53,8 @@ async def list_courses(query_args: CourseQuery) -> Page[CourseSummary]:
     """Courses with their lesson outlines, newest first. Filters: ``status``, ``level``,
     ``tag``, ``author`` (an id, or ``me``), ``q`` (in title or description). Without
     ``status`` or ``author``, only published courses."""
-    return await paginate(
-        courses.listing(query_args, current_identity()), query_args, courses.summary
-    )
+    listing = courses.listing(query_args, current_identity())
+    return await courses.summaries(await paginate(listing, query_args, _itself))
 
 
 @bp.post("/courses")
