@@ -7,11 +7,20 @@ test modules when several plugins' tests run in one pytest session."""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 
 import pytest
 from learning_support import PUBLISHED, auth_standin, event_recorder
 from lyo_learning import plugin as learning
+
+
+@pytest.fixture(autouse=True)
+def _clean_lyo_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A developer's LYO_* variables never leak into these tests."""
+    for name in list(os.environ):
+        if name.startswith("LYO_") and not name.startswith("LYO_TEST_"):
+            monkeypatch.delenv(name)
 
 
 @pytest.fixture(autouse=True)
