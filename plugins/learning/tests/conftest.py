@@ -11,7 +11,7 @@ import os
 from collections.abc import Iterator
 
 import pytest
-from learning_support import PUBLISHED, auth_standin, event_recorder
+from learning_support import DELIVERED, PUBLISHED, auth_standin, event_recorder
 from lyo_learning import plugin as learning
 
 
@@ -26,8 +26,10 @@ def _clean_lyo_env(monkeypatch: pytest.MonkeyPatch) -> None:
 @pytest.fixture(autouse=True)
 def _fresh_events() -> Iterator[None]:
     PUBLISHED.clear()
+    DELIVERED.clear()
     yield
     PUBLISHED.clear()
+    DELIVERED.clear()
 
 
 @pytest.fixture

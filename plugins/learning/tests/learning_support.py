@@ -12,6 +12,8 @@ from types import SimpleNamespace
 from typing import Any
 from uuid import uuid4
 
+from lyo_learning.events import CourseCompleted
+
 from kernel import Envelope, Identity, on
 from kernel.testing import make_plugin, token_plugin
 
@@ -57,10 +59,20 @@ async def _record(envelope: Envelope) -> None:
     PUBLISHED.append(envelope)
 
 
+#: Events delivered to a durable handler (outbox → relay → task), validated into the
+#: plugin's event class.
+DELIVERED: list[Envelope] = []
+
+
+async def _deliver(envelope: Envelope) -> None:
+    DELIVERED.append(envelope)
+
+
 event_recorder = make_plugin(
     "recorder",
     event_handlers=lambda: [
-        on(type_, id=f"recorder:{type_}", durable=False)(_record) for type_ in EVENT_TYPES
+        *(on(type_, id=f"recorder:{type_}", durable=False)(_record) for type_ in EVENT_TYPES),
+        on(CourseCompleted, id="recorder:durable_course_completed", retries=0)(_deliver),
     ],
 )
 

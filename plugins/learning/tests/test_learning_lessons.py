@@ -48,6 +48,10 @@ async def test_add_last_or_at_a_position(lyo_client: Any, course: dict[str, Any]
     assert await titles(lyo_client, course) == [
         "first", "c lesson 0", "c lesson 1", "c lesson 2", "c lesson 3", "last", "beyond",
     ]  # fmt: skip
+    after = await (
+        await lyo_client.get(f"{API}/courses/{course['id']}", headers=auth("instructor"))
+    ).get_json()
+    assert after["updated_at"] > course["updated_at"]  # a lesson change touches its course
 
 
 async def test_move_and_edit_a_lesson(lyo_client: Any, course: dict[str, Any]) -> None:

@@ -8,7 +8,8 @@ from typing import Any
 
 import httpx
 import pytest
-from learning_support import LEARNER, auth, course_body, published
+from learning_support import DELIVERED, LEARNER, auth, course_body, published
+from lyo_learning.events import CourseCompleted
 
 from kernel import Settings, create_app
 from kernel.testing import serve
@@ -130,6 +131,13 @@ async def test_completing_the_last_lesson_completes_the_course_once(lyo_client: 
     assert sorted(e["lesson_id"] for e in published("learning.lesson_completed.v1")) == sorted(
         [first, last]
     )
+    for _ in range(100):  # durable delivery: outbox, relay, a kernel:deliver task
+        if DELIVERED:
+            break
+        await asyncio.sleep(0.05)
+    (delivered,) = DELIVERED
+    assert isinstance(delivered.event, CourseCompleted)
+    assert str(delivered.event.enrollment_id) == event["enrollment_id"]
 
 
 async def test_my_courses_with_progress(lyo_client: Any) -> None:
