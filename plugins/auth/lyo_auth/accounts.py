@@ -10,6 +10,8 @@ import secrets
 import uuid
 from datetime import timedelta
 
+import structlog
+
 from kernel import (
     Conflict,
     Unauthorized,
@@ -26,6 +28,8 @@ from .runtime import runtime
 from .schemas import TokenPair
 from .sessions import forget_state, open_session, revoke_sessions, utcnow
 from .tokens import token_digest
+
+log = structlog.get_logger("lyo.auth")
 
 BAD_CREDENTIALS = "Invalid email or password."
 BAD_RESET = "The reset token is invalid, expired or already used."
@@ -150,17 +154,15 @@ async def _set_password(user: User, hashed: str) -> None:
     await user.save(update_fields=["password_hash", "password_changed_at"])
 
 
-async def request_reset(email: str, *, ip: str | None) -> None:
+async def request_reset(email: str) -> None:
     """Make a reset token for an active account and publish
-    ``auth.password_reset_requested.v1``; do nothing visible for unknown ones."""
+    ``auth.password_reset_requested.v1``; do nothing visible for unknown ones. Limited
+    per account (known or not), so nobody's inbox can be flooded; requests over the limit
+    are dropped silently (the answer is 202 either way)."""
     rt = runtime()
-    await rt.throttle.consume(
-        rt.settings.forgot_limit,
-        "forgot",
-        ip or "unknown",
-        _account(email),
-        detail="Too many reset requests; try again later.",
-    )
+    if not await rt.throttle.allow(rt.settings.forgot_limit, "forgot", _account(email)):
+        log.info("password reset requests over the limit; ignored")
+        return
     user = await User.get_or_none(email=email, is_active=True)
     if user is None:
         return

@@ -134,7 +134,7 @@ async def change_password(data: PasswordChangeIn) -> tuple[str, int]:
 async def forgot_password(data: ForgotIn) -> tuple[Accepted, int]:
     """Ask for a password reset. Always 202: whether the account exists is not told.
     A mail plugin delivers the token (event ``auth.password_reset_requested.v1``)."""
-    await accounts.request_reset(data.email, ip=client_ip())
+    await accounts.request_reset(data.email)
     detail = "If an account exists for this address, a reset message is on its way."
     return Accepted(detail=detail), 202
 

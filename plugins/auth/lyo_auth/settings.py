@@ -72,7 +72,7 @@ class AuthSettings(BaseModel):
         default="50/15 minutes", description="Failed logins per client IP before lockout."
     )
     register_limit: str = Field(default="10/hour", description="Registrations per client IP.")
-    forgot_limit: str = Field(default="5/hour", description="Reset requests per IP and email.")
+    forgot_limit: str = Field(default="5/hour", description="Reset requests per account.")
     # -- profiles and roles --------------------------------------------------------------
     avatar_max_bytes: int = Field(default=2 * 1024 * 1024, ge=1024, le=50 * 1024 * 1024)
     roles: dict[str, list[str]] = Field(default_factory=lambda: dict(DEFAULT_ROLES))

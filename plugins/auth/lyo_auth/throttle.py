@@ -76,6 +76,14 @@ class Throttle:
         except StorageError as exc:
             self._outage(exc)
 
+    async def allow(self, rate: str, *key: str) -> bool:
+        """Count one attempt; whether it was within ``rate`` (for silent limits)."""
+        try:
+            return await self.limiter.hit(limits.parse(rate), *key)
+        except StorageError as exc:
+            self._outage(exc)
+            return True
+
     async def clear(self, rate: str, *key: str) -> None:
         try:
             await self.limiter.clear(limits.parse(rate), *key)

@@ -237,3 +237,14 @@ async def test_registration_is_rate_limited_per_address(lyo_client: Any) -> None
     )
     assert response.status_code == 429
     assert int(response.headers["Retry-After"]) > 0
+
+
+@pytest.mark.auth_settings(FORGOT_LIMIT="2/hour")
+async def test_reset_requests_over_the_limit_are_dropped_silently(lyo_client: Any) -> None:
+    await register(lyo_client, "ada@example.com")
+    for _ in range(4):
+        response = await lyo_client.post(
+            "/api/auth/password/forgot", json={"email": "ada@example.com"}
+        )
+        assert response.status_code == 202
+    assert len(events("auth.password_reset_requested.v1")) == 2
