@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 from kernel import Identity, Unauthorized, after_commit, transaction
@@ -198,7 +198,3 @@ async def identity_for(claims: dict[str, Any]) -> Identity:
         expires_at=_at(int(claims["exp"])),
         claims=claims,
     )
-
-
-def expiry(seconds: int) -> datetime:
-    return utcnow() + timedelta(seconds=seconds)
