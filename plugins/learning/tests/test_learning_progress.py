@@ -189,6 +189,9 @@ async def test_unenroll_keeps_progress_and_a_new_enrollment_completes_again(
 
 
 # -- concurrency ---------------------------------------------------------------------------
+# Meant for PostgreSQL, where concurrent transactions really interleave (without the
+# enrollment row lock the first two tests fail there). On SQLite, Tortoise runs one
+# transaction at a time per process, so these only confirm the exactly-once results.
 
 
 @pytest.fixture
