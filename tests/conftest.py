@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import os
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 import pytest
+import pytest_asyncio
 
 from kernel import Kernel, Settings
 from kernel.testing import temporary_database
@@ -57,3 +58,11 @@ def production(migrated_postgres: str) -> Any:
         return Settings(**values)
 
     return make
+
+
+@pytest_asyncio.fixture
+async def pg_url() -> AsyncIterator[str]:
+    """A fresh PostgreSQL database, whatever LYO_TEST_DATABASE says (real workers,
+    migrations and production settings need PostgreSQL)."""
+    async with temporary_database() as url:
+        yield url

@@ -6,32 +6,30 @@ from __future__ import annotations
 import asyncio
 import subprocess
 import sys
-from collections.abc import AsyncIterator
 
 import asyncpg  # type: ignore[import-untyped]
 import pytest
-import pytest_asyncio
 from click.testing import CliRunner
 
 from kernel import ConfigError, Kernel, Settings, migrations
 from kernel.cli import main
 from kernel.db import connect_raw
-from kernel.testing import temporary_database
 from tests.notes import plugin as notes
+from tests.tags import plugin as tags
 
-KERNEL_TABLES = {"kernel_task_run", "kernel_outbox_event", "kernel_handled_event"}
-NOTES_TABLES = {"notes_note", "notes_folder"}
-
-
-@pytest_asyncio.fixture
-async def pg_url() -> AsyncIterator[str]:
-    async with temporary_database() as url:
-        yield url
+KERNEL_TABLES = {
+    "kernel_task_run",
+    "kernel_outbox_event",
+    "kernel_handled_event",
+    "kernel_dead_letter",
+}
+NOTES_TABLES = {"notes_note", "notes_folder", "tags_tag"}
 
 
 def load(url: str, env: str = "test") -> Kernel:
     extra = {"secret_key": "k" * 40, "redis_url": "redis://127.0.0.1"} if env != "test" else {}
-    return Kernel.load(Settings(env=env, database_url=url, **extra), [notes], discover=False)
+    # tags requires notes: passed first, it must still migrate after notes
+    return Kernel.load(Settings(env=env, database_url=url, **extra), [tags, notes], discover=False)
 
 
 async def tables(url: str) -> set[str]:
@@ -46,20 +44,20 @@ async def tables(url: str) -> set[str]:
 async def test_upgrade_downgrade_and_upgrade_again(pg_url: str) -> None:
     kernel = load(pg_url)
     applied = await migrations.upgrade(kernel)
-    assert list(applied) == ["kernel", "notes"]  # the kernel first, then plugins
+    assert list(applied) == ["kernel", "notes", "tags"]  # the kernel, then dependency order
     assert await tables(pg_url) >= KERNEL_TABLES | NOTES_TABLES
     status = await migrations.status(kernel)
     assert all(not state["pending"] for state in status.values())
 
     undone = await migrations.downgrade(kernel, None)
-    assert list(undone) == ["notes", "kernel"]  # reverse dependency order
+    assert list(undone) == ["tags", "notes", "kernel"]  # reverse dependency order
     assert not (KERNEL_TABLES | NOTES_TABLES) & await tables(pg_url)
     assert all(not s["applied"] for s in (await migrations.status(kernel)).values())
 
     again = await migrations.upgrade(kernel)
     assert again == applied
     assert await tables(pg_url) >= KERNEL_TABLES | NOTES_TABLES
-    assert await migrations.upgrade(kernel) == {"kernel": [], "notes": []}
+    assert await migrations.upgrade(kernel) == {"kernel": [], "notes": [], "tags": []}
 
 
 async def test_check_constraint_from_the_migration(pg_url: str) -> None:
@@ -95,7 +93,7 @@ async def test_concurrent_migrations_apply_once(pg_url: str) -> None:
         count = await connection.fetchval("SELECT count(*) FROM aerich")
     finally:
         await connection.close()
-    assert count == 2  # kernel and notes, once each
+    assert count == 3  # kernel, notes and tags, once each
 
 
 async def test_production_refuses_pending_migrations(pg_url: str) -> None:
@@ -110,7 +108,7 @@ async def test_production_refuses_pending_migrations(pg_url: str) -> None:
 
 async def test_committed_migrations_match_the_models() -> None:
     kernel = load("postgres://postgres@127.0.0.1:5432/postgres")
-    for app in ("kernel", "notes"):
+    for app in ("kernel", "notes", "tags"):
         assert await migrations.make(kernel, app) is None, f"{app}: run lyo makemigrations"
 
 

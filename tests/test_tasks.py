@@ -18,7 +18,7 @@ import pytest_asyncio
 
 from kernel import Identity, Kernel, Settings
 from kernel.models import TaskRun
-from kernel.testing import temporary_database, token_plugin
+from kernel.testing import token_plugin
 from tests.notes import plugin as notes
 from tests.notes.models import Note
 
@@ -109,12 +109,6 @@ def test_retry_delays_grow_exponentially() -> None:
 
 
 # -- real workers on Redis ---------------------------------------------------------------
-
-
-@pytest_asyncio.fixture
-async def pg_url() -> AsyncIterator[str]:
-    async with temporary_database() as url:
-        yield url
 
 
 @pytest.fixture

@@ -175,6 +175,7 @@ class NoteCreated(Event):
 
 #: Test controls: how often the mirror handler still fails per slug, and what ran.
 MIRROR_FAILURES: dict[str, int] = {}
+MIRROR_EFFECTS: dict[str, int] = {}
 SEEN_IN_PROCESS: list[str] = []
 
 
@@ -187,6 +188,7 @@ async def mirror(envelope: Envelope) -> None:
         MIRROR_FAILURES[event.slug] -= 1
         raise RuntimeError(f"mirror of {event.slug} failed")
     await Folder.create(name=f"mirror-{event.slug}")
+    MIRROR_EFFECTS[event.slug] = MIRROR_EFFECTS.get(event.slug, 0) + 1
 
 
 @on("notes.note_created.v1", id="notes:count", durable=False)
