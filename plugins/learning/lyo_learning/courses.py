@@ -81,8 +81,10 @@ async def visible_course(course_id: UUID, identity: Identity) -> Course:
 async def editable_course(course_id: UUID, identity: Identity) -> Course:
     """The course, row-locked until the transaction ends (call inside one); 404 if
     missing, 403 if ``identity`` may not edit it. The lock serializes every change to the
-    course and its lessons."""
-    course = await Course.select_for_update().get_or_none(id=course_id)
+    course and its lessons. It is ``FOR NO KEY UPDATE``: rows that merely reference the
+    course (a learner's progress being recorded) are not held up by it, and so cannot
+    deadlock with an editor deleting a lesson."""
+    course = await Course.select_for_update(no_key=True).get_or_none(id=course_id)
     if course is None:
         raise NotFound(f"No course {course_id}.")
     check_can_edit(identity, course)
