@@ -74,10 +74,11 @@ async def record(lesson_id: UUID, user_id: str, data: ProgressIn) -> ProgressOut
         if enrollment is None:
             raise Conflict("Enroll in the course before recording progress on its lessons.")
         progress = await LessonProgress.get_or_none(user_id=user_id, lesson_id=lesson_id)
+        new = progress is None
         if progress is None:
             progress = LessonProgress(user_id=user_id, lesson=lesson, course_id=lesson.course_id)
         changed, completed_now = _advance(progress, data)
-        if changed:
+        if changed or new:
             await progress.save()
         if completed_now:
             await _lesson_completed(progress)
@@ -101,10 +102,7 @@ def _advance(progress: LessonProgress, data: ProgressIn) -> tuple[bool, bool]:
     and whether this update completed the lesson."""
     percent = max(progress.percent or 0, data.percent)
     seconds = max(progress.seconds_spent or 0, data.seconds_spent)
-    changed = not progress._saved_in_db or (percent, seconds) != (
-        progress.percent,
-        progress.seconds_spent,
-    )
+    changed = (percent, seconds) != (progress.percent, progress.seconds_spent)
     progress.percent, progress.seconds_spent = percent, seconds
     completed_now = percent == 100 and progress.completed_at is None
     if completed_now:
