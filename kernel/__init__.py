@@ -7,6 +7,7 @@ and a test fails when it changes without that record changing too.
 
 from kernel.app import App, create_app
 from kernel.breaker import CircuitBreaker
+from kernel.cache import Cache
 from kernel.config import CommaList, Settings, load_settings
 from kernel.db import after_commit, atomic, transaction
 from kernel.errors import (
@@ -35,12 +36,14 @@ from kernel.manifest import Manifest
 from kernel.pagination import CursorPage, CursorQuery, Page, PageQuery, paginate, paginate_cursor
 from kernel.plugins import Plugin
 from kernel.tasks import TaskCancelled, TaskContext, TaskSpec, task
+from kernel.uploads import Storage
 from kernel.version import __version__
 
 __all__ = [
     "ANONYMOUS",
     "App",
     "BadRequest",
+    "Cache",
     "CircuitBreaker",
     "CircuitOpen",
     "CommaList",
@@ -67,6 +70,7 @@ __all__ = [
     "PluginUnavailable",
     "ServiceUnavailable",
     "Settings",
+    "Storage",
     "TaskCancelled",
     "TaskContext",
     "TaskSpec",

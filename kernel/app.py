@@ -127,6 +127,15 @@ def create_app(
         unavailable=lambda path: _unavailable(kernel, path),
         activate=kernel.activate,
     )
+    if settings.proxy_hops:
+        from hypercorn.middleware import ProxyFixMiddleware
+
+        # outermost: every layer below sees the client's address, not the proxy's
+        app.asgi_app = ProxyFixMiddleware(  # type: ignore[method-assign, assignment]
+            app.asgi_app,  # type: ignore[arg-type]
+            mode="legacy",
+            trusted_hops=settings.proxy_hops,
+        )
     return app
 
 

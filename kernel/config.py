@@ -87,6 +87,12 @@ class Settings(BaseSettings):
     docs: bool | None = Field(default=None, description="Serve /docs; default: not in production.")
     cors_origins: CommaList = Field(default_factory=list)
     cors_credentials: bool = False
+    proxy_hops: int = Field(
+        default=0,
+        ge=0,
+        description="Reverse proxies in front: client address and scheme come from their "
+        "X-Forwarded-* headers (0: trust no such header).",
+    )
     trusted_hosts: CommaList = Field(default_factory=lambda: ["*"])
     media_root: str = Field(default="./var/media", description="Where uploads are stored.")
     media_url: str = Field(default="/media", description="URL prefix uploads are served at.")

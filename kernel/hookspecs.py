@@ -119,7 +119,7 @@ def health_checks(kernel: Kernel) -> Iterable[HealthCheck]:
 
 
 @hookspec
-def authenticate(credentials: Credentials) -> Identity | None:
+def authenticate(credentials: Credentials, kernel: Kernel) -> Identity | None:
     """Turn presented credentials into an :class:`Identity`.
 
     Return ``None`` when the credentials are not yours to judge, so the next
@@ -129,7 +129,7 @@ def authenticate(credentials: Credentials) -> Identity | None:
 
 
 @hookspec
-def authorize_topic(identity: Identity, topic: str) -> bool | None:
+def authorize_topic(identity: Identity, topic: str, kernel: Kernel) -> bool | None:
     """May ``identity`` subscribe to websocket ``topic``?
 
     Return ``True`` or ``False`` for topics this plugin owns (by convention those

@@ -103,9 +103,8 @@ class KernelMiddleware:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         self.activate()  # e.g. the database context, for this request and its tasks
         if scope["type"] != "http":
-            if scope["type"] == "websocket":
-                scope[REQUEST_ID_KEY] = request_id_from(scope["headers"])
-            await self.app(scope, receive, send)
+            if scope["type"] != "websocket" or await self._admit_websocket(scope, send):
+                await self.app(scope, receive, send)
             return
         started = time.perf_counter()
         # one pass over the headers: the first sane request id, gzip, the first host
@@ -172,6 +171,17 @@ class KernelMiddleware:
                     client=(scope.get("client") or ("-",))[0],
                 )
             structlog.contextvars.unbind_contextvars("request_id")
+
+    async def _admit_websocket(self, scope: Scope, send: Send) -> bool:
+        """Refuse the handshake (the server answers 403) for an untrusted Host, which
+        DNS rebinding would otherwise let through, or a plugin that is down."""
+        request_id = request_id_from(scope["headers"])
+        scope[REQUEST_ID_KEY] = request_id
+        host = next((v for k, v in scope["headers"] if k == b"host"), None)
+        if self._reject(scope, request_id, host) is None:
+            return True
+        await send({"type": "websocket.close", "code": 1008})
+        return False
 
     def _reject(
         self, scope: Scope, request_id: str, host_header: bytes | None

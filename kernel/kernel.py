@@ -169,14 +169,20 @@ class Kernel:
             HOOK_SECONDS.labels(plugin.name, hook).observe(time.perf_counter() - started)
         return result, awaitable
 
-    async def authenticate(self, credentials: Credentials) -> Identity:
-        """Ask each active plugin in order; the first identity returned wins."""
+    async def first(self, hook: str, **kwargs: Any) -> Any:
+        """Await ``hook`` of each active plugin in load order; the first answer that is
+        not ``None`` wins (pluggy's ``firstresult`` cannot see through coroutines)."""
         for plugin in self.plugins.values():
-            if plugin.state == "active" and self.implements(plugin, "authenticate"):
-                identity = await self.call(plugin, "authenticate", credentials=credentials)
-                if identity is not None:
-                    return identity  # type: ignore[no-any-return]
-        return ANONYMOUS
+            if plugin.state == "active" and self.implements(plugin, hook):
+                answer = await self.call(plugin, hook, **kwargs)
+                if answer is not None:
+                    return answer
+        return None
+
+    async def authenticate(self, credentials: Credentials) -> Identity:
+        """The identity the first answering plugin gives; anonymous if none does."""
+        identity = await self.first("authenticate", credentials=credentials, kernel=self)
+        return identity if identity is not None else ANONYMOUS
 
     @property
     def authenticates(self) -> bool:

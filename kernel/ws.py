@@ -139,12 +139,8 @@ def origin_allowed(origin: str | None, host: str | None, allowed: list[str]) -> 
 
 async def authorize_topic(kernel: Kernel, identity: Identity, topic: str) -> bool:
     """Ask each active plugin's ``authorize_topic`` in order; first non-None wins, else deny."""
-    for plugin in kernel.plugins.values():
-        if plugin.state == "active" and kernel.implements(plugin, "authorize_topic"):
-            answer = await kernel.call(plugin, "authorize_topic", identity=identity, topic=topic)
-            if answer is not None:
-                return bool(answer)
-    return False
+    answer = await kernel.first("authorize_topic", identity=identity, topic=topic, kernel=kernel)
+    return bool(answer)
 
 
 class WebsocketEndpoint:

@@ -55,6 +55,13 @@ async def big() -> dict[str, str]:
     return {"text": "lyo " * 2000}
 
 
+@bp.get("/ip")
+async def ip() -> dict[str, str | None]:
+    from quart import request
+
+    return {"ip": request.remote_addr, "scheme": request.scheme}
+
+
 @bp.get("/whoami")
 @require()
 async def whoami() -> dict[str, object]:
@@ -240,3 +247,19 @@ def test_kernel_is_reachable_from_the_app(lyo_settings: Settings) -> None:
     app = create_app(lyo_settings, [demo], discover=False)
     assert isinstance(app.kernel, Kernel)
     assert app.extensions["lyo"] is app.kernel
+
+
+async def test_client_address_behind_trusted_proxies(lyo_settings: Settings) -> None:
+    headers = {"X-Forwarded-For": "203.0.113.9, 10.0.0.2", "X-Forwarded-Proto": "https, http"}
+    # the first proxy saw https from the client, the second http from the first
+    for hops, expected, scheme in [
+        (0, "<local>", "http"),
+        (1, "10.0.0.2", "http"),
+        (2, "203.0.113.9", "https"),
+    ]:
+        app = create_app(
+            lyo_settings.model_copy(update={"proxy_hops": hops}), [demo], discover=False
+        )
+        async with app.test_app():
+            body = await (await app.test_client().get("/api/demo/ip", headers=headers)).get_json()
+        assert (body["ip"], body["scheme"]) == (expected, scheme), hops

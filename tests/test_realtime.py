@@ -416,3 +416,21 @@ async def test_hub_requires_start_and_bounded_inboxes() -> None:
             await down.subscribe("public:x", Inbox(1))
         finally:
             await down.stop()
+
+
+async def test_untrusted_host_cannot_open_a_websocket() -> None:
+    """DNS rebinding: a page on a name that resolves to us sends that name as Host
+    (here "localhost", while only 127.0.0.1 is trusted)."""
+    from websockets.exceptions import InvalidStatus
+
+    settings = Settings(env="test", access_log=False, trusted_hosts=["127.0.0.1"])
+    app = create_app(settings, [token_plugin({"alice": user("alice")})], discover=False)
+    async with serve(app) as url:
+        ws_url = url.replace("http://", "ws://") + "/ws"
+        with pytest.raises(InvalidStatus) as refused:
+            async with connect(ws_url.replace("127.0.0.1", "localhost"), proxy=None):
+                pass
+        assert refused.value.response.status_code == 403
+        async with connect(ws_url, proxy=None) as ws:  # Host: 127.0.0.1:<port>
+            await send(ws, type="auth", token="alice")
+            assert (await recv(ws))["type"] == "ready"
