@@ -1,0 +1,82 @@
+"""The ``ai`` plugin's hooks: course generation with Gemma 3 as a task.
+
+``POST /api/ai/courses`` queues ``ai:generate_course`` (:mod:`.tasks`), which loads the
+model in the worker (:mod:`.runtime`, lazily: no process imports torch at start-up),
+generates the course (:mod:`.generation`) and saves it through ``lyo_learning.api``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import click
+from pydantic import BaseModel
+from quart import Blueprint
+
+from kernel import HealthCheck, Kernel, Manifest, TaskSpec, hookimpl
+
+from . import __version__
+from .artifacts import Source, problem
+from .routes import GENERATE, make_blueprint
+from .settings import AiSettings
+from .tasks import NAME, RUNNER, State, generate_course
+
+
+@hookimpl
+def manifest() -> Manifest:
+    return Manifest(
+        name=NAME,
+        version=__version__,
+        description="Course generation with Gemma 3, as a task with live progress.",
+        requires={"learning": ">=0.1"},
+        kernel=">=0.1,<0.2",
+    )
+
+
+@hookimpl
+def settings_model() -> type[BaseModel]:
+    return AiSettings
+
+
+@hookimpl
+def models() -> list[str]:
+    return ["lyo_ai.models"]
+
+
+@hookimpl
+def blueprints(kernel: Kernel) -> list[Blueprint]:
+    return [make_blueprint(kernel)]
+
+
+@hookimpl
+def tasks() -> list[TaskSpec]:
+    return [generate_course]
+
+
+@hookimpl
+def permissions() -> dict[str, str]:
+    return {GENERATE: "Generate courses with the language model."}
+
+
+@hookimpl
+def startup(kernel: Kernel) -> None:
+    """Mark the plugin degraded when the model cannot be used, found without loading it
+    (a missing package, file or library); checksums are checked when it loads."""
+    settings: AiSettings = kernel.settings_for(NAME)
+    if RUNNER.installed is None:  # tests and benchmarks may bring their own generator
+        kernel.set_degraded(NAME, problem(Source.parse(settings.model)))
+
+
+@hookimpl
+def health_checks(kernel: Kernel) -> list[HealthCheck]:
+    async def model() -> str | None:
+        return await State.reason(kernel)
+
+    return [HealthCheck("model", model, required=False)]
+
+
+@hookimpl
+def cli_commands() -> Iterable[click.Command]:
+    from .cli import info, prepare
+
+    return [prepare, info]

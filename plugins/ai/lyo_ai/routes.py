@@ -1,0 +1,67 @@
+"""``POST /api/ai/courses``: queue a course generation."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from quart import Blueprint
+from quart_schema import validate_request, validate_response
+
+from kernel import Kernel, ServiceUnavailable, TooManyRequests, current_identity, require
+
+from .schemas import Accepted, CourseRequestIn
+from .settings import AiSettings
+from .tasks import NAME, State, generate_course
+
+GENERATE = "ai:generate"
+ACTIVE = ("queued", "running")
+
+
+async def check_limits(user_id: str, settings: AiSettings) -> None:
+    """429 when the user has too many generations queued or running, or has used the
+    day's quota (days are UTC)."""
+    from kernel.models import TaskRun  # the kernel's record of runs: status and owner
+
+    runs = TaskRun.filter(name=generate_course.name, owner_id=user_id)
+    active = await runs.filter(status__in=ACTIVE).count()
+    if active >= settings.max_concurrent_per_user:
+        raise TooManyRequests(
+            f"You have {active} course generation(s) in progress; at most "
+            f"{settings.max_concurrent_per_user} at a time. Wait for one to finish.",
+            retry_after=30,
+        )
+    now = datetime.now(UTC)
+    midnight = now.replace(hour=0, minute=0, second=0, microsecond=0)
+    today = await runs.filter(created_at__gte=midnight).count()
+    if today >= settings.daily_quota_per_user:
+        tomorrow = midnight + timedelta(days=1)
+        raise TooManyRequests(
+            f"You have used today's quota of {settings.daily_quota_per_user} course "
+            "generations; it resets at 00:00 UTC.",
+            retry_after=max(1, int((tomorrow - now).total_seconds())),
+        )
+
+
+def make_blueprint(kernel: Kernel) -> Blueprint:
+    bp = Blueprint(NAME, __name__)
+
+    @bp.post("/courses")
+    @require(GENERATE)
+    @validate_request(CourseRequestIn)
+    @validate_response(Accepted, 202)
+    async def request_course(data: CourseRequestIn) -> tuple[Accepted, int]:
+        """Queue the generation of a course; follow it at ``status_url`` or on websocket
+        ``topic``. 429 over the user's limits, 503 while the model is unavailable."""
+        reason = await State.reason(kernel)
+        if reason:
+            raise ServiceUnavailable(f"Course generation is unavailable: {reason}")
+        identity = current_identity()
+        assert identity.id is not None, "a permitted identity without an id"
+        await check_limits(identity.id, kernel.settings_for(NAME))
+        run = await kernel.tasks.enqueue(generate_course, owner=identity, **data.model_dump())
+        return (
+            Accepted(task_id=run.id, status_url=f"/api/tasks/{run.id}", topic=f"task:{run.id}"),
+            202,
+        )
+
+    return bp
