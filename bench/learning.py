@@ -501,24 +501,24 @@ def write_readme(path: str, report: dict[str, Any], command: str) -> None:
     packages = ", ".join(f"{k} {v}" for k, v in m["packages"].items())
     text = f"""# Benchmark: course listing (learning plugin)
 
-Written by `{command}` on {datetime.now(UTC):%Y-%m-%d}: {m["cpus"]} CPUs, Python
-{m["python"]}, {m["platform"]}; {packages}.
+Written by `{command}` on {datetime.now(UTC):%Y-%m-%d}.
+Machine: {m["cpus"]} CPUs, Python {m["python"]}, {m["platform"]}.
+Packages: {packages}.
 
 ## What runs
 
-- {s["courses"]:,} courses in a fresh PostgreSQL database ({s["published"]:,} published),
-  3 lessons and 2 tags each, after the kernel's and the plugin's migrations.
+- A fresh PostgreSQL database with the kernel's and the plugin's migrations and
+  {s["courses"]:,} courses ({s["published"]:,} published), 3 lessons and 2 tags each.
 - **kernel**: `lyo serve` (Hypercorn, 1 worker, `LYO_ENV={s["env"]}`: JSON access log,
-  Redis, trusted hosts, security headers) with the learning plugin and an auth stand-in,
-  loaded by {s["load"]} over {s["connections"]} connections for {s["duration_s"]:g} s per
-  listing, after a warm-up.
+  Redis, trusted hosts, security headers) with the learning plugin and an auth stand-in.
+  Load: {s["load"]}, {s["connections"]} connections, {s["duration_s"]:g} s per listing
+  after a warm-up.
 - **asyncpg**: the same page, i.e. the four statements the route runs (count, page, its
   tags, its lesson outlines), with a 10-connection asyncpg pool (the kernel's pool size),
-  assembled and encoded with orjson, by {s["connections"]} concurrent coroutines in one
-  process.
-- Server and baseline pinned to one CPU, the load generator to the other: {s["pinned"]};
-  PostgreSQL runs unpinned on the same machine. Each listing ran {s["repeat"]} time(s),
-  interleaved, each kernel run followed at once by its baseline. The table shows the
+  assembled and encoded with orjson; {s["connections"]} concurrent coroutines, one process.
+- Server and baseline pinned to one CPU, the load generator to the other (pinned:
+  {s["pinned"]}); PostgreSQL unpinned on the same machine. Runs per listing:
+  {s["repeat"]}, interleaved, each kernel run followed at once by its baseline. The table shows the
   median run of each side and the median of the paired ratios (each run's ratio in
   brackets). Load average before the run: {s["load_average_before"]}: on a shared machine
   the absolute figures move with whatever else runs; the paired ratios move less.
