@@ -201,15 +201,14 @@ class TorchGenerator:
                 done = cut >= 0 or seen["cancelled"]
                 return torch.full((input_ids.shape[0],), done, dtype=torch.bool)
 
-        options: dict[str, Any] = {"do_sample": False}
+        options: dict[str, Any] = {"do_sample": False, _cache_kwarg(): cache}
         if seed is not None:
             torch.manual_seed(seed)
-            options = {"do_sample": True, "temperature": 0.8, "top_p": 0.95, "top_k": 50}
+            options.update(do_sample=True, temperature=0.8, top_p=0.95, top_k=50)
         with torch.inference_mode():
             out = self.model.generate(
                 input_ids=ids.to(self.model.device),
                 attention_mask=torch.ones_like(ids).to(self.model.device),
-                past_key_values=cache,
                 max_new_tokens=max_new_tokens,
                 repetition_penalty=self.repetition_penalty,
                 no_repeat_ngram_size=self.no_repeat_ngram_size or None,
@@ -221,7 +220,8 @@ class TorchGenerator:
         if seen["cancelled"]:
             raise Cancelled()
         if cache is not None:
-            self._cache = out.past_key_values
+            found = out.get("cache", None)
+            self._cache = found if found is not None else out.get("past_key_values", None)
             self._cached = out.sequences[0].tolist()[: self._cache.get_seq_length()]
         if seen["tokens"] == 0:  # ended before the first step was watched
             text = tokenizer.decode(out.sequences[0, start:], skip_special_tokens=True)
@@ -231,6 +231,14 @@ class TorchGenerator:
             text = text.split(s, 1)[0]
         text = text.replace("<end_of_turn>", "").replace("<eos>", "")
         return Completion(text=text.strip(), tokens=int(out.sequences.shape[1] - start))
+
+
+def _cache_kwarg() -> str:
+    """``cache`` in transformers releases that renamed ``past_key_values`` (they warn on
+    the old name), ``past_key_values`` before."""
+    from transformers.utils import generic
+
+    return "cache" if hasattr(generic, "_rename_kwargs_for_bc") else "past_key_values"
 
 
 class Runtime:
