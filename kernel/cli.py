@@ -21,7 +21,7 @@ from kernel.kernel import Kernel
 P = ParamSpec("P")
 R = TypeVar("R")
 
-APP_FACTORY = "kernel.app:create_app"
+APP_FACTORY = "kernel.app:serving_app"
 
 
 def with_kernel(
@@ -201,9 +201,9 @@ async def _serve_app(config: Any, sockets: Any, stopped: Callable[[], Awaitable[
     from hypercorn.asyncio.run import worker_serve
     from hypercorn.utils import wrap_app
 
-    from kernel.app import create_app
+    from kernel.app import serving_app
 
-    app = create_app()
+    app = serving_app()
 
     async def shutdown_trigger() -> None:
         await stopped()

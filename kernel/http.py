@@ -18,6 +18,7 @@ from typing import Any
 import orjson
 import structlog
 
+from kernel.cors import Cors
 from kernel.errors import PROBLEM_JSON
 from kernel.metrics import HTTP_REQUESTS
 
@@ -44,8 +45,6 @@ SECURITY_HEADERS = [
     (b"cross-origin-opener-policy", b"same-origin"),
 ]
 HSTS = (b"strict-transport-security", b"max-age=63072000; includeSubDomains")
-
-access_log = structlog.get_logger("lyo.access")
 
 
 def request_id_from(headers: list[tuple[bytes, bytes]]) -> str:
@@ -84,9 +83,10 @@ class KernelMiddleware:
         trusted_hosts: list[str],
         gzip_min_size: int,
         hsts: bool,
-        access_log: bool,
+        access_log: Callable[[dict[str, Any]], None] | None,
         unavailable: Callable[[str], dict[str, Any] | None],
         activate: Callable[[], object] = lambda: None,
+        cors: Cors | None = None,
     ) -> None:
         self.app = app
         self.trusted = None if "*" in trusted_hosts else [h.lower() for h in trusted_hosts]
@@ -96,9 +96,10 @@ class KernelMiddleware:
         self._trusted_suffixes = tuple(p[1:] for p in patterns if p.startswith("*."))
         self.gzip_min_size = gzip_min_size
         self.extra_headers = [*SECURITY_HEADERS, HSTS] if hsts else SECURITY_HEADERS
-        self.log_access = access_log
+        self.write_access = access_log
         self.unavailable = unavailable
         self.activate = activate
+        self.cors = cors
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         self.activate()  # e.g. the database context, for this request and its tasks
@@ -111,6 +112,8 @@ class KernelMiddleware:
         request_id: str | None = None
         accepts_gzip = False
         host: bytes | None = None
+        origin: bytes | None = None
+        preflight = False
         for name, value in scope["headers"]:
             if name == b"accept-encoding":
                 accepts_gzip = accepts_gzip or b"gzip" in value
@@ -119,13 +122,20 @@ class KernelMiddleware:
                     request_id = value.decode()
             elif name == b"host" and host is None:
                 host = value
+            elif name == b"origin":
+                origin = value
+            elif name == b"access-control-request-method":
+                preflight = scope["method"] == "OPTIONS"
         if request_id is None:
             request_id = uuid.uuid4().hex
         scope[REQUEST_ID_KEY] = request_id
         structlog.contextvars.bind_contextvars(request_id=request_id)
         response_status = 500
         pending_start: Message | None = None
-        extra_headers = (*self.extra_headers, (REQUEST_ID_HEADER, request_id.encode()))
+        extra_headers = [*self.extra_headers, (REQUEST_ID_HEADER, request_id.encode())]
+        cors_allowed = origin is not None and self.cors is not None and self.cors.allows(origin)
+        if cors_allowed and not preflight:
+            extra_headers += self.cors.response_headers(origin)  # type: ignore[union-attr, arg-type]
         buffered: list[bytes] = []
 
         async def send_wrapper(message: Message) -> None:
@@ -154,21 +164,29 @@ class KernelMiddleware:
             problem = self._reject(scope, request_id, host)
             if problem is not None:
                 response_status = await _send_problem(send_wrapper, problem)
+            elif cors_allowed and preflight:
+                headers = self.cors.preflight_headers(origin)  # type: ignore[union-attr, arg-type]
+                await send_wrapper(
+                    {"type": "http.response.start", "status": 204, "headers": headers}
+                )
+                await send_wrapper({"type": "http.response.body", "body": b""})
             else:
                 await self.app(scope, receive, send_wrapper)
         finally:
             elapsed = time.perf_counter() - started
             route = scope.get(ROUTE_KEY, "<unmatched>")
             HTTP_REQUESTS.labels(scope["method"], route, response_status).observe(elapsed)
-            if self.log_access:
-                access_log.info(
-                    "request",
-                    method=scope["method"],
-                    path=scope["path"],
-                    route=route,
-                    status=response_status,
-                    duration_ms=round(elapsed * 1000, 2),
-                    client=(scope.get("client") or ("-",))[0],
+            if self.write_access is not None:
+                self.write_access(
+                    {
+                        "method": scope["method"],
+                        "path": scope["path"],
+                        "route": route,
+                        "status": response_status,
+                        "duration_ms": round(elapsed * 1000, 2),
+                        "client": (scope.get("client") or ("-",))[0],
+                        "request_id": request_id,
+                    }
                 )
             structlog.contextvars.unbind_contextvars("request_id")
 

@@ -8,8 +8,32 @@ from __future__ import annotations
 
 import logging
 import sys
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
 
+import orjson
 import structlog
+
+
+def access_writer(json: bool, level: str = "INFO") -> Callable[[dict[str, Any]], None] | None:
+    """How the middleware writes its access line (``None``: not at this level): one
+    JSON line straight to stderr when logs are JSON (a few microseconds, where
+    structlog's processor chain takes about twelve per request), through structlog
+    otherwise. Same fields either way."""
+    if logging.getLevelName(level.upper()) > logging.INFO:
+        return None
+    logger = structlog.get_logger("lyo.access")
+    if not json:
+        return lambda fields: logger.info("request", **fields)
+    write = sys.stderr.write
+
+    def write_line(fields: dict[str, Any]) -> None:
+        stamp = datetime.now(UTC).isoformat().replace("+00:00", "Z")
+        line = {"event": "request", "level": "info", "timestamp": stamp, **fields}
+        write(orjson.dumps(line).decode() + "\n")
+
+    return write_line
 
 
 def configure_logging(level: str = "INFO", json: bool = False) -> None:

@@ -49,6 +49,11 @@ class CursorPage(BaseModel, Generic[T]):
     next_cursor: str | None
 
 
+# built once: pydantic would otherwise rebuild the parametrised class on every call
+_AnyPage = Page[Any]
+_AnyCursorPage = CursorPage[Any]
+
+
 async def paginate(
     queryset: QuerySet[M],
     query: PageQuery,
@@ -58,7 +63,7 @@ async def paginate(
     total = await queryset.count()
     rows = await queryset.offset((query.page - 1) * query.size).limit(query.size)
     items = [await _maybe(serialize(row)) for row in rows]
-    return Page[Any](
+    return _AnyPage(
         items=items,
         total=total,
         page=query.page,
@@ -95,7 +100,7 @@ async def paginate_cursor(
     rows = rows[: query.size]
     items = [await _maybe(serialize(row)) for row in rows]
     next_cursor = encode_cursor([getattr(rows[-1], f.lstrip("-")) for f in key]) if more else None
-    return CursorPage[Any](items=items, next_cursor=next_cursor)
+    return _AnyCursorPage(items=items, next_cursor=next_cursor)
 
 
 def encode_cursor(values: Sequence[Any]) -> str:

@@ -8,6 +8,7 @@ and :class:`ProblemOpenAPIProvider` documents the problem responses.
 
 from __future__ import annotations
 
+import functools
 import re
 from typing import Any
 
@@ -86,6 +87,31 @@ def field_errors(exc: ValidationError | Exception, source: str = "") -> list[dic
         }
         for error in exc.errors(include_url=False)
     ]
+
+
+def cache_type_adapters() -> None:
+    """Make quart-schema reuse pydantic TypeAdapters.
+
+    quart-schema 0.25 builds a new ``TypeAdapter`` for every response it converts
+    and every request body it validates (``quart_schema.conversion``); measured here
+    that is about 15 % of a trivial route's time. Adapters depend only on the type,
+    so the kernel caches them by type. Idempotent.
+    """
+    import quart_schema.conversion as conversion
+
+    build: Any = getattr(conversion, "TypeAdapter")  # noqa: B009 - not exported, mypy says
+    if getattr(build, "_lyo_cached", False):
+        return
+    cached = functools.lru_cache(maxsize=1024)(build)
+
+    def adapter(type_: Any) -> Any:
+        try:
+            return cached(type_)
+        except TypeError:  # an unhashable type: build it each time, as before
+            return build(type_)
+
+    adapter._lyo_cached = True  # type: ignore[attr-defined]
+    setattr(conversion, "TypeAdapter", adapter)  # noqa: B010
 
 
 def register_error_handlers(app: Quart, *, production: bool) -> None:

@@ -54,7 +54,6 @@ from prometheus_client import Gauge
 from quart import Quart, Response
 from quart.globals import websocket_ctx
 from quart.wrappers import Websocket
-from quart_cors import cors_exempt
 
 from kernel.errors import PROBLEM_JSON, KernelError
 from kernel.http import REQUEST_ID_KEY, problem_body
@@ -116,9 +115,7 @@ def register_websocket(
     )
     endpoint = WebsocketEndpoint(kernel, hub, options)
 
-    # quart-cors would refuse handshakes without an Origin (every non-browser client)
-    # and judge browsers by the HTTP CORS list; /ws checks origins itself
-    @cors_exempt
+    # /ws checks origins itself (CORS, answered by the kernel's middleware, is HTTP's)
     async def ws_view() -> Response | None:
         return await endpoint.serve()
 

@@ -189,7 +189,33 @@ async def test_cors_when_origins_are_configured(lyo_settings: Settings) -> None:
         allowed = await client.get("/health/live", headers={"Origin": "https://app.example.com"})
         other = await client.get("/health/live", headers={"Origin": "https://evil.test"})
     assert allowed.headers["Access-Control-Allow-Origin"] == "https://app.example.com"
+    assert allowed.headers["Vary"] == "Origin"
+    assert "X-Request-ID" in allowed.headers["Access-Control-Expose-Headers"]
     assert "Access-Control-Allow-Origin" not in other.headers
+
+
+async def test_cors_preflight(lyo_settings: Settings) -> None:
+    settings = lyo_settings.model_copy(
+        update={"cors_origins": ["https://app.example.com"], "cors_credentials": True}
+    )
+    app = create_app(settings, [demo], discover=False)
+    preflight = {
+        "Origin": "https://app.example.com",
+        "Access-Control-Request-Method": "POST",
+        "Access-Control-Request-Headers": "authorization, content-type",
+    }
+    async with app.test_app():
+        client = app.test_client()
+        answer = await client.options("/api/demo/items", headers=preflight)
+        foreign = await client.options(
+            "/api/demo/items", headers={**preflight, "Origin": "https://evil.test"}
+        )
+    assert answer.status_code == 204
+    assert answer.headers["Access-Control-Allow-Origin"] == "https://app.example.com"
+    assert answer.headers["Access-Control-Allow-Credentials"] == "true"
+    assert "POST" in answer.headers["Access-Control-Allow-Methods"]
+    assert "Authorization" in answer.headers["Access-Control-Allow-Headers"]
+    assert "Access-Control-Allow-Origin" not in foreign.headers
 
 
 async def test_require_answers_401_then_403_then_passes(lyo_client) -> None:  # type: ignore[no-untyped-def]
