@@ -11,40 +11,62 @@ claimed message whose task is still running elsewhere is left alone (see
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncGenerator
 from typing import Any
 
+import structlog
 from redis.asyncio import Redis
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 from taskiq import AckableMessage
 from taskiq_redis import RedisStreamBroker
+
+log = structlog.get_logger("lyo.tasks")
 
 
 class ReclaimingStreamBroker(RedisStreamBroker):
     async def listen(self) -> AsyncGenerator[AckableMessage, None]:
         streams = [self.queue_name, *self.additional_streams]
-        async with Redis(connection_pool=self.connection_pool) as redis:
-            while True:
-                fetched: Any = await redis.xreadgroup(
-                    self.consumer_group_name,
-                    self.consumer_name,
-                    dict.fromkeys(streams, ">"),
-                    block=self.block,
-                    count=self.count,
-                )
-                for name, messages in fetched or []:
-                    for message_id, fields in messages:
-                        yield self._ackable(name, message_id, fields)
-                for name in streams:
-                    reply: Any = await redis.xautoclaim(
-                        name,
-                        self.consumer_group_name,
-                        self.consumer_name,
-                        min_idle_time=self.idle_timeout,
-                        count=self.unacknowledged_batch_size,
-                    )
-                    for message_id, fields in reply[1]:
-                        if fields:  # trimmed entries come back empty
-                            yield self._ackable(name, message_id, fields)
+        delay = 0.1
+        while True:
+            try:
+                async with Redis(connection_pool=self.connection_pool) as redis:
+                    while True:
+                        for message in await self._read(redis, streams):
+                            yield message
+                        delay = 0.1
+            except (RedisConnectionError, RedisTimeoutError) as exc:
+                # a stalled loop or a Redis restart must not end the worker: reconnect
+                log.warning("task stream read failed; retrying", error=repr(exc), retry_in=delay)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 5.0)
+
+    async def _read(self, redis: Redis, streams: list[str]) -> list[AckableMessage]:
+        """New messages, then entries idle past the lease (a dead worker's)."""
+        found: list[AckableMessage] = []
+        fetched: Any = await redis.xreadgroup(
+            self.consumer_group_name,
+            self.consumer_name,
+            dict.fromkeys(streams, ">"),
+            block=self.block,
+            count=self.count,
+        )
+        for name, messages in fetched or []:
+            for message_id, fields in messages:
+                found.append(self._ackable(name, message_id, fields))
+        for name in streams:
+            reply: Any = await redis.xautoclaim(
+                name,
+                self.consumer_group_name,
+                self.consumer_name,
+                min_idle_time=self.idle_timeout,
+                count=self.unacknowledged_batch_size,
+            )
+            for message_id, fields in reply[1]:
+                if fields:  # trimmed entries come back empty
+                    found.append(self._ackable(name, message_id, fields))
+        return found
 
     def _ackable(
         self, stream: bytes | str, message_id: bytes | str, fields: dict

@@ -279,3 +279,17 @@ async def test_a_stopping_worker_hands_back_a_task_it_cannot_finish(
     done = await run_state(run.id, "succeeded", "failed", seconds=40)
     assert done.status == "succeeded" and done.attempts == 2
     assert await Note.filter(slug="hb").count() == 1
+
+
+async def test_a_worker_survives_a_stalled_loop(client_kernel: Kernel, workers: Any) -> None:
+    """redis-py times out a read after 5 s: a worker frozen longer (a GC pause, a
+    blocking call, SIGSTOP here) must reconnect, not exit."""
+    worker = workers()
+    first = await client_kernel.tasks.enqueue("notes:write_note", owner=ada, slug="s1")
+    await run_state(first.id, "succeeded")
+    worker.send_signal(signal.SIGSTOP)
+    await asyncio.sleep(7)
+    worker.send_signal(signal.SIGCONT)
+    later = await client_kernel.tasks.enqueue("notes:write_note", owner=ada, slug="s2")
+    assert (await run_state(later.id, "succeeded", "failed")).status == "succeeded"
+    assert worker.poll() is None
