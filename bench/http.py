@@ -64,10 +64,12 @@ Pin = Callable[[], None] | None
 
 def kernel_app() -> Any:
     """The kernel with one plugin, set up like a deployment: JSON access log (to stderr,
-    which the benchmark sends to a file), CORS and trusted hosts."""
+    which the benchmark sends to a file), CORS and trusted hosts; built as `lyo serve`
+    builds it (``serving_app``: the heap frozen after start-up)."""
     from quart import Blueprint
 
-    from kernel import Settings, create_app
+    from kernel import Settings
+    from kernel.app import serving_app
     from kernel.testing import make_plugin
 
     bp = _with_ping(Blueprint("bench", __name__), "/ping")
@@ -75,7 +77,7 @@ def kernel_app() -> Any:
         env="test", log_json=True, access_log=True, cors_origins=[ORIGIN], trusted_hosts=HOSTS
     )
     plugin = make_plugin("bench", blueprints=lambda kernel: [bp])
-    return create_app(settings, [plugin], discover=False)
+    return serving_app(settings, [plugin], discover=False)  # as `lyo serve` runs it
 
 
 def quart_app() -> Any:

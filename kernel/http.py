@@ -9,9 +9,9 @@ only 0.6 of bare Quart's throughput.
 from __future__ import annotations
 
 import gzip
+import os
 import re
 import time
-import uuid
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
@@ -52,7 +52,7 @@ def request_id_from(headers: list[tuple[bytes, bytes]]) -> str:
     for name, value in headers:
         if name == REQUEST_ID_HEADER and _SANE_REQUEST_ID.match(value):
             return value.decode()
-    return uuid.uuid4().hex
+    return os.urandom(16).hex()
 
 
 def problem_body(
@@ -127,7 +127,7 @@ class KernelMiddleware:
             elif name == b"access-control-request-method":
                 preflight = scope["method"] == "OPTIONS"
         if request_id is None:
-            request_id = uuid.uuid4().hex
+            request_id = os.urandom(16).hex()  # as random as uuid4().hex, a sixth the cost
         scope[REQUEST_ID_KEY] = request_id
         structlog.contextvars.bind_contextvars(request_id=request_id)
         response_status = 500

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import sys
+import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
@@ -27,9 +28,14 @@ def access_writer(json: bool, level: str = "INFO") -> Callable[[dict[str, Any]],
     if not json:
         return lambda fields: logger.info("request", **fields)
     write = sys.stderr.write
+    second = [0, ""]  # the ISO prefix of the current second, computed once a second
 
     def write_line(fields: dict[str, Any]) -> None:
-        stamp = datetime.now(UTC).isoformat().replace("+00:00", "Z")
+        now = time.time()
+        whole = int(now)
+        if whole != second[0]:
+            second[:] = [whole, datetime.fromtimestamp(whole, UTC).strftime("%Y-%m-%dT%H:%M:%S")]
+        stamp = f"{second[1]}.{int((now - whole) * 1e6):06d}Z"
         line = {"event": "request", "level": "info", "timestamp": stamp, **fields}
         write(orjson.dumps(line).decode() + "\n")
 
