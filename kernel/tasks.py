@@ -325,8 +325,9 @@ class Tasks:
             self._running.add(current)
         outcome: tuple[str, dict[str, Any]] | Exception
         try:
+            # a run cancelled while queued never gets here (the lease skips finished
+            # runs); later requests are seen at the task's first progress report
             self._check_owner(spec)
-            await ctx.check_cancelled()
             result = await asyncio.wait_for(spec.func(ctx, **kwargs), spec.timeout)
             outcome = ("succeeded", {"result": _json(result), "percent": 100.0})
         except TaskCancelled:
@@ -377,7 +378,8 @@ class Tasks:
             attempts=F("attempts") + 1,  # in the same statement: a kill cannot split them
         )
         if taken:
-            await self.publish(task_id, snapshot(await TaskRun.get(id=task_id)))
+            # no re-read: subscribers got the full status with their snapshot
+            await self.publish(task_id, {"id": str(task_id), "status": "running"})
         return bool(taken)
 
     async def _renew(self, task_id: uuid.UUID) -> None:
