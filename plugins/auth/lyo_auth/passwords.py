@@ -8,14 +8,20 @@ with the same parameters, so an unknown email costs the same time as a wrong pas
 from __future__ import annotations
 
 import asyncio
+import os
 import secrets
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from functools import cache
 from importlib import resources
+from typing import Any, TypeVar
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
 from kernel import ValidationFailed
+
+T = TypeVar("T")
 
 
 class Passwords:
@@ -27,14 +33,20 @@ class Passwords:
         )
         # Same parameters as real hashes, so verifying against it takes as long.
         self.dummy = self.hasher.hash(secrets.token_urlsafe(24))
+        # One thread per usable CPU: the default pool (sized from all CPUs, plus four)
+        # lets several argon2 runs share one CPU, each then slower (bench/README-auth.md)
+        self.pool = ThreadPoolExecutor(len(os.sched_getaffinity(0)), "argon2")
+
+    async def _run(self, func: Callable[..., T], *args: Any) -> T:
+        return await asyncio.get_running_loop().run_in_executor(self.pool, func, *args)
 
     async def hash(self, password: str) -> str:
-        return await asyncio.to_thread(self.hasher.hash, password)
+        return await self._run(self.hasher.hash, password)
 
     async def verify(self, hashed: str | None, password: str) -> bool:
         """Whether ``password`` matches ``hashed``; ``None`` (no such account) checks a
         dummy hash and answers ``False`` after the same work."""
-        return await asyncio.to_thread(self._verify, hashed, password)
+        return await self._run(self._verify, hashed, password)
 
     def _verify(self, hashed: str | None, password: str) -> bool:
         try:
