@@ -107,6 +107,25 @@ class ValidationFailed(KernelError):
         super().__init__(detail or f"Invalid value at {fields}.", errors=errors)
 
     @classmethod
+    def from_pydantic(cls, exc: Exception, source: str = "") -> ValidationFailed:
+        """A 422 with one ``{pointer, detail, type}`` per pydantic error; ``source``
+        prefixes the pointers (``/query``). Any other exception becomes one error."""
+        from pydantic import ValidationError
+
+        if not isinstance(exc, ValidationError):
+            return cls([{"pointer": source or "/", "detail": str(exc), "type": "invalid"}])
+        return cls(
+            [
+                {
+                    "pointer": source + "".join(f"/{part}" for part in error["loc"]),
+                    "detail": error["msg"],
+                    "type": error["type"],
+                }
+                for error in exc.errors(include_url=False)
+            ]
+        )
+
+    @classmethod
     def field(cls, name: str, message: str) -> ValidationFailed:
         """A 422 for one top-level field of the request body."""
         return cls([{"pointer": f"/{name}", "detail": message}])

@@ -91,9 +91,7 @@ async def paginate_cursor(
                 fields[f.lstrip("-")].to_python_value(v) for f, v in zip(key, raw, strict=True)
             ]
         except (ValueError, TypeError):
-            raise ValidationFailed(
-                [{"pointer": "/query/cursor", "detail": "Invalid cursor."}]
-            ) from None
+            raise _bad_cursor() from None
         qs = qs.filter(_after(values, key))
     rows = await qs.limit(query.size + 1)
     more = len(rows) > query.size

@@ -14,7 +14,7 @@ from typing import Any
 
 import orjson
 import structlog
-from pydantic import BaseModel, Field, ValidationError
+from pydantic import BaseModel, Field
 from quart import Quart, Response, request
 from quart_schema import RequestSchemaValidationError
 from quart_schema.openapi import OpenAPIProvider
@@ -75,20 +75,6 @@ def problem_response(error: KernelError) -> Response:
     )
 
 
-def field_errors(exc: ValidationError | Exception, source: str = "") -> list[dict[str, Any]]:
-    """One ``{pointer, detail, type}`` per pydantic error; ``source`` prefixes the pointer."""
-    if not isinstance(exc, ValidationError):
-        return [{"pointer": source or "/", "detail": str(exc), "type": "invalid"}]
-    return [
-        {
-            "pointer": source + "".join(f"/{part}" for part in error["loc"]),
-            "detail": error["msg"],
-            "type": error["type"],
-        }
-        for error in exc.errors(include_url=False)
-    ]
-
-
 def cache_type_adapters() -> None:
     """Make quart-schema reuse pydantic TypeAdapters.
 
@@ -123,7 +109,7 @@ def register_error_handlers(app: Quart, *, production: bool) -> None:
     async def schema_error(error: RequestSchemaValidationError) -> Response:
         source = "/query" if "Querystring" in type(error).__name__ else ""
         source = "/headers" if "Headers" in type(error).__name__ else source
-        return problem_response(ValidationFailed(field_errors(error.validation_error, source)))
+        return problem_response(ValidationFailed.from_pydantic(error.validation_error, source))
 
     @app.errorhandler(HTTPException)
     async def http_error(error: HTTPException) -> Response | HTTPException:

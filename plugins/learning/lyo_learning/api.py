@@ -88,13 +88,4 @@ def _validated(course: CourseCreate | Mapping[str, Any]) -> CourseCreate:
     try:
         return CourseCreate.model_validate(dict(course))
     except ValidationError as exc:
-        raise ValidationFailed(
-            [
-                {
-                    "pointer": "".join(f"/{part}" for part in error["loc"]),
-                    "detail": error["msg"],
-                    "type": error["type"],
-                }
-                for error in exc.errors(include_url=False)
-            ]
-        ) from exc
+        raise ValidationFailed.from_pydantic(exc) from exc
