@@ -10,11 +10,12 @@ from quart import Blueprint, Quart
 from quart.ctx import RequestContext
 from quart.globals import request_ctx
 from quart.typing import ResponseReturnValue
+from quart.wrappers import Request
 from quart_schema import QuartSchema
 
 from kernel.config import Settings
 from kernel.cors import Cors
-from kernel.errors import PluginError, Unauthorized
+from kernel.errors import BadRequest, PluginError, Unauthorized
 from kernel.http import REQUEST_ID_KEY, ROUTE_KEY, KernelMiddleware
 from kernel.identity import Credentials, set_identity
 from kernel.kernel import Kernel
@@ -29,10 +30,25 @@ from kernel.routes import blueprint as kernel_blueprint
 from kernel.ws import register_websocket
 
 
+class KernelRequest(Request):
+    """Quart's request, answering a JSON body that is not UTF-8 like any other
+    malformed JSON (Quart lets the ``UnicodeDecodeError`` escape: a 500)."""
+
+    async def get_json(self, force: bool = False, silent: bool = False, cache: bool = True) -> Any:
+        try:
+            return await super().get_json(force, silent, cache)
+        except UnicodeDecodeError as error:
+            return None if silent else self.on_json_loading_failed(error)
+
+    def on_json_loading_failed(self, error: Exception) -> Any:
+        raise BadRequest(f"The request body is not valid JSON: {error}.")
+
+
 class App(Quart):
     """Quart, plus the kernel, the route template for metrics, and authentication."""
 
     kernel: Kernel
+    request_class = KernelRequest
 
     async def preprocess_request(
         self, request_context: RequestContext | None = None

@@ -110,6 +110,15 @@ async def test_malformed_json_is_a_problem_not_a_500(lyo_client) -> None:  # typ
     assert response.content_type == "application/problem+json"
 
 
+async def test_json_body_that_is_not_utf8_is_a_400_problem(lyo_client) -> None:  # type: ignore[no-untyped-def]
+    response = await lyo_client.post(
+        "/api/demo/items", data=b'{"name": "\x95"}', headers={"Content-Type": "application/json"}
+    )
+    assert response.status_code == 400
+    assert response.content_type == "application/problem+json"
+    assert "not valid JSON" in (await response.get_json())["detail"]
+
+
 async def test_kernel_errors_carry_status_members_and_headers(lyo_client) -> None:  # type: ignore[no-untyped-def]
     response = await lyo_client.post("/api/demo/items", json={"name": "taken", "count": 1})
     assert response.status_code == 409
