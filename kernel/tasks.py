@@ -232,6 +232,7 @@ class Tasks:
     async def enqueue(
         self,
         name: str | TaskSpec,
+        /,
         *,
         owner: Identity | None = None,
         request_id: str | None = None,
@@ -240,8 +241,10 @@ class Tasks:
         **kwargs: Any,
     ) -> TaskRun:
         """Record a run of task ``name`` and send it to its queue, with ``kwargs`` as the
-        task's arguments. Inside a :func:`kernel.db.transaction` the message leaves only
-        when that commits. ``retries``/``backoff`` override the task's for this run."""
+        task's arguments (any but ``owner``, ``request_id``, ``retries`` and ``backoff``;
+        ``name`` is positional only so a task may take a ``name``). Inside a
+        :func:`kernel.db.transaction` the message leaves only when that commits.
+        ``retries``/``backoff`` override the task's for this run."""
         from kernel.db import after_commit
 
         spec = self.specs[name if isinstance(name, str) else name.name]

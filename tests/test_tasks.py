@@ -103,6 +103,12 @@ async def test_retries_with_backoff_run_the_effect_once(lyo_app: Any, lyo_client
     assert "failure 4" in failed["problem"]["detail"]
 
 
+async def test_a_task_argument_may_be_called_name(lyo_app: Any, lyo_client: Any) -> None:
+    run = await lyo_app.kernel.tasks.enqueue("notes:echo", owner=ada, name="Ada")
+    done = await wait_for(lyo_client, str(run.id), "succeeded")
+    assert done["result"] == "Ada"
+
+
 def test_retry_delays_grow_exponentially() -> None:
     spec = notes.flaky
     assert [spec.delay(n) for n in (1, 2, 3)] == [0.05, 0.1, 0.2]

@@ -135,6 +135,12 @@ async def flaky(ctx: TaskContext, slug: str, failures: int) -> str:
     return slug
 
 
+@task("notes:echo", retries=0)
+async def echo(ctx: TaskContext, name: str) -> str:
+    """Answer its argument: a task may take one named like ``enqueue``'s own."""
+    return name
+
+
 class Enqueue(BaseModel):
     slug: str
     seconds: float = 0.0
@@ -164,7 +170,7 @@ async def start_job(data: Enqueue) -> tuple[Enqueued, int]:
 
 @hookimpl
 def tasks() -> list[TaskSpec]:
-    return [write_note, flaky]
+    return [write_note, flaky, echo]
 
 
 class NoteCreated(Event):
