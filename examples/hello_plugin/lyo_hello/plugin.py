@@ -1,99 +1,31 @@
-"""The ``hello`` plugin: every hook a typical plugin implements, in one short module.
+"""The ``hello`` plugin: every hook a typical third-party plugin implements.
 
 Installed with ``pip install ./examples/hello_plugin``, it is found through its
-``lyo.plugins`` entry point; nothing in the kernel names it.
+``lyo.plugins`` entry point; nothing in the kernel names it, and it uses only the
+kernel's public API (``kernel`` and the hooks in ``kernel/hookspecs.py``).
+
+- ``settings_model``: :class:`HelloSettings`, read from ``LYO_HELLO__*``.
+- ``permissions``: ``hello:greet`` (``GET /me``) and ``hello:cheer`` (``POST /cheers``).
+- ``models``: :class:`lyo_hello.models.Cheer`, migration in ``migrations/hello/``.
+- ``tasks``: ``hello:countdown``, started by ``POST /countdowns``.
+- ``event_handlers``: ``hello:cheer_lesson`` on ``learning.lesson_completed.v1``.
+- ``authorize_topic``: ``hello:{user_id}``, for that user only.
+- ``blueprints``, ``startup``/``shutdown``, ``health_checks``.
 """
 
 from __future__ import annotations
 
-from pydantic import BaseModel, Field
+from collections.abc import Iterable
+
+from pydantic import BaseModel
 from quart import Blueprint
-from quart_schema import validate_querystring, validate_request, validate_response
 
-import kernel
-from kernel import HealthCheck, Kernel, Manifest, current_identity, hookimpl, require
+from kernel import Handler, HealthCheck, Identity, Kernel, Manifest, TaskSpec, hookimpl
 
-NAME = "hello"
-bp = Blueprint(NAME, __name__)
-
-
-class HelloSettings(BaseModel):
-    """Read from ``LYO_HELLO__GREETING`` and ``LYO_HELLO__MAX_NAME_LENGTH``."""
-
-    greeting: str = Field(default="Hello", min_length=1, max_length=40)
-    max_name_length: int = Field(default=40, ge=1, le=200)
-
-
-class Greeting(BaseModel):
-    message: str
-    starts: int
-
-
-class GreetQuery(BaseModel):
-    excited: bool = False
-
-
-class GreetRequest(BaseModel):
-    name: str = Field(min_length=1, max_length=200)
-    excited: bool = False
-
-
-class State:
-    """What the plugin keeps between hooks: the kernel it runs in, lifecycle counts."""
-
-    kernel: Kernel | None = None
-    starts = 0
-    stops = 0
-
-
-state = State()
-
-
-def _settings() -> HelloSettings:
-    assert state.kernel is not None, "the hello plugin has not started"
-    settings: HelloSettings = state.kernel.settings_for(NAME)
-    return settings
-
-
-def _greet(name: str, excited: bool) -> Greeting:
-    settings = _settings()
-    if len(name) > settings.max_name_length:
-        raise kernel.ValidationFailed.field(
-            "name", f"at most {settings.max_name_length} characters"
-        )
-    message = f"{settings.greeting}, {name}" + ("!" if excited else ".")
-    return Greeting(message=message, starts=state.starts)
-
-
-@bp.get("/")
-@validate_response(Greeting)
-async def index() -> Greeting:
-    """Greet the world."""
-    return _greet("world", excited=False)
-
-
-@bp.get("/greet/<name>")
-@validate_querystring(GreetQuery)
-@validate_response(Greeting)
-async def greet(name: str, query_args: GreetQuery) -> Greeting:
-    """Greet someone by name."""
-    return _greet(name, query_args.excited)
-
-
-@bp.post("/greetings")
-@validate_request(GreetRequest)
-@validate_response(Greeting, 201)
-async def create_greeting(data: GreetRequest) -> tuple[Greeting, int]:
-    """Greet from a JSON body."""
-    return _greet(data.name, data.excited), 201
-
-
-@bp.get("/me")
-@require("hello:greet")
-@validate_response(Greeting)
-async def greet_me() -> Greeting:
-    """Greet the signed-in caller; needs permission ``hello:greet``."""
-    return _greet(current_identity().id or "stranger", excited=True)
+from .cheers import cheer_lesson
+from .config import NAME, HelloSettings, settings, state
+from .routes import bp
+from .tasks import countdown
 
 
 @hookimpl
@@ -107,13 +39,39 @@ def settings_model() -> type[BaseModel]:
 
 
 @hookimpl
-def blueprints(kernel: Kernel) -> list[Blueprint]:
-    return [bp]
+def permissions() -> dict[str, str]:
+    return {
+        "hello:greet": "Be greeted by name.",
+        "hello:cheer": "Cheer other users.",
+    }
 
 
 @hookimpl
-def permissions() -> dict[str, str]:
-    return {"hello:greet": "Be greeted by name."}
+def models() -> list[str]:
+    return ["lyo_hello.models"]
+
+
+@hookimpl
+def tasks() -> list[TaskSpec]:
+    return [countdown]
+
+
+@hookimpl
+def event_handlers() -> list[Handler]:
+    return [cheer_lesson]
+
+
+@hookimpl
+def authorize_topic(identity: Identity, topic: str) -> bool | None:
+    """``hello:{user_id}`` is for that user alone; other topics are not ours to judge."""
+    if not topic.startswith(f"{NAME}:"):
+        return None
+    return identity.is_authenticated and topic == f"{NAME}:{identity.id}"
+
+
+@hookimpl
+def blueprints(kernel: Kernel) -> Iterable[Blueprint]:
+    return [bp]
 
 
 @hookimpl
@@ -129,4 +87,4 @@ async def shutdown(kernel: Kernel) -> None:
 
 @hookimpl
 def health_checks(kernel: Kernel) -> list[HealthCheck]:
-    return [HealthCheck("greeting", lambda: bool(_settings().greeting))]
+    return [HealthCheck("greeting", lambda: bool(settings().greeting))]
