@@ -17,6 +17,7 @@ import click
 from kernel.config import load_settings
 from kernel.errors import KernelError
 from kernel.kernel import Kernel
+from kernel.scaffold import new_plugin
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -106,6 +107,9 @@ class LyoGroup(click.Group):
 @click.version_option(package_name="lyo-kernel", prog_name="lyo")
 def main() -> None:
     """Lyo: a plugin-based application kernel for learning platforms."""
+
+
+main.add_command(new_plugin)
 
 
 @main.command()
