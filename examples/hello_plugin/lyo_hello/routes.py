@@ -118,7 +118,7 @@ async def start_countdown(data: CountdownRequest) -> tuple[Accepted, int]:
     """Start task ``hello:countdown``; its owner follows it at ``/api/tasks/{id}``."""
     identity = current_identity()
     run = await running_kernel().tasks.enqueue(
-        countdown, owner=identity, start=data.start, name=identity.id or "stranger"
+        countdown, owner=identity, start=data.start, who=identity.id or "stranger"
     )
     accepted = Accepted(task_id=run.id, status_url=f"/api/tasks/{run.id}", topic=f"task:{run.id}")
     return accepted, 202

@@ -16,9 +16,9 @@ from .config import NAME, HelloSettings
 
 
 @kernel.task("hello:countdown", retries=2, timeout=120)
-async def countdown(ctx: TaskContext, start: int, name: str) -> dict[str, Any]:
+async def countdown(ctx: TaskContext, start: int, who: str) -> dict[str, Any]:
     settings: HelloSettings = ctx.kernel.settings_for(NAME)
     for left in range(start, 0, -1):
         await ctx.progress(100 * (start - left) / start, f"{left}...", left=left)
         await asyncio.sleep(settings.countdown_interval)
-    return {"message": f"{settings.greeting}, {name}! Lift-off."}
+    return {"message": f"{settings.greeting}, {who}! Lift-off."}
