@@ -35,6 +35,7 @@ from kernel.kernel import Kernel
 from kernel.manifest import Manifest
 from kernel.pagination import CursorPage, CursorQuery, Page, PageQuery, paginate, paginate_cursor
 from kernel.plugins import Plugin
+from kernel.problems import problem_responses
 from kernel.tasks import TaskCancelled, TaskContext, TaskSpec, task
 from kernel.uploads import Storage
 from kernel.version import __version__
@@ -88,6 +89,7 @@ __all__ = [
     "on",
     "paginate",
     "paginate_cursor",
+    "problem_responses",
     "publish",
     "require",
     "task",

@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import functools
 import re
-from typing import Any
+from collections.abc import Callable
+from http import HTTPStatus
+from typing import Any, TypeVar
 
 import orjson
 import structlog
@@ -41,6 +43,26 @@ from kernel.http import REQUEST_ID_KEY
 from kernel.identity import REQUIRED_PERMISSION_ATTRIBUTE
 
 log = structlog.get_logger("lyo.errors")
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+#: Attribute set on route functions by :func:`problem_responses`, read by the OpenAPI document.
+PROBLEM_RESPONSES_ATTRIBUTE = "_lyo_problem_responses"
+
+
+def problem_responses(*statuses: int) -> Callable[[F], F]:
+    """Declare in the OpenAPI document the problems a route answers besides those the
+    kernel declares itself (400/422 for validated input, 401/403 under
+    :func:`kernel.require`, 404 for path parameters): ``@problem_responses(409, 429)``
+    on a route that raises :class:`kernel.Conflict` and :class:`kernel.TooManyRequests`.
+    """
+
+    def decorate(func: F) -> F:
+        declared = getattr(func, PROBLEM_RESPONSES_ATTRIBUTE, ())
+        setattr(func, PROBLEM_RESPONSES_ATTRIBUTE, (*declared, *statuses))
+        return func
+
+    return decorate
 
 
 class FieldError(BaseModel):
@@ -185,8 +207,10 @@ def _problem_ref(name: str = "Problem") -> dict[str, Any]:
 
 
 class ProblemOpenAPIProvider(OpenAPIProvider):
-    """Documents error answers as problem+json: 422 where input is validated, 401/403
-    where a permission is required, and every other error as the default response."""
+    """Documents error answers as problem+json: 400 (not JSON) where a body is read,
+    422 where input is validated, 401/403 where a permission is required, 404 where the
+    path has parameters, those a route declares with :func:`problem_responses`, and
+    every other error (405, 413, 503, ...) as the default response."""
 
     def schema(self) -> dict[str, Any]:
         schema = super().schema()
@@ -199,17 +223,29 @@ class ProblemOpenAPIProvider(OpenAPIProvider):
         paths, components = super().build_paths(rule)
         func = self._app.view_functions[rule.endpoint]
         permission = getattr(func, REQUIRED_PERMISSION_ATTRIBUTE, None)
+        declared = getattr(func, PROBLEM_RESPONSES_ATTRIBUTE, ())
         for operations in paths.values():
             for operation in operations.values():
                 responses = {str(code): value for code, value in operation["responses"].items()}
                 if not any(str(code).startswith("2") for code in responses):
                     responses["2XX"] = {"description": "Success"}
+                problems: dict[int, str] = {}
+                if operation.get("requestBody"):
+                    problems[400] = "Malformed body"
                 if operation.get("requestBody") or operation["parameters"]:
-                    responses.setdefault("422", {"description": "Invalid input", **_problem_ref()})
+                    problems[422] = "Invalid input"
                 if permission is not None:
-                    responses.setdefault("401", {"description": "Not signed in", **_problem_ref()})
-                    responses.setdefault("403", {"description": "Not permitted", **_problem_ref()})
+                    problems[401] = "Not signed in"
+                    problems[403] = "Not permitted"
                     operation["security"] = [{"bearer": []}]
+                if any(parameter["in"] == "path" for parameter in operation["parameters"]):
+                    problems[404] = "Not found"
+                for status in declared:
+                    problems.setdefault(status, HTTPStatus(status).phrase)
+                for status, description in sorted(problems.items()):
+                    responses.setdefault(
+                        str(status), {"description": description, **_problem_ref()}
+                    )
                 responses["default"] = {"description": "Problem", **_problem_ref()}
                 operation["responses"] = responses
         return paths, components

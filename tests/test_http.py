@@ -18,6 +18,7 @@ from kernel import (
     TooManyRequests,
     create_app,
     current_identity,
+    problem_responses,
     require,
 )
 from kernel.testing import make_plugin, token_plugin
@@ -38,6 +39,15 @@ async def create_item(data: Item) -> tuple[Item, int]:
     if data.name == "taken":
         raise Conflict("An item named 'taken' exists.", field="name")
     return data, 201
+
+
+@bp.delete("/items/<name>")
+@problem_responses(409)
+async def delete_item(name: str) -> tuple[str, int]:
+    """Delete an item."""
+    if name == "taken":
+        raise Conflict("The item 'taken' is in use.")
+    return "", 204
 
 
 @bp.get("/boom")
@@ -263,8 +273,13 @@ async def test_openapi_documents_problems(lyo_client) -> None:  # type: ignore[n
     assert "Problem" in spec["components"]["schemas"]
     create = spec["paths"]["/api/demo/items"]["post"]["responses"]
     assert "application/problem+json" in create["422"]["content"]
+    assert "application/problem+json" in create["400"]["content"]  # a body that is not JSON
     assert "application/problem+json" in create["default"]["content"]
-    assert "201" in create
+    assert "201" in create and "404" not in create
+    delete = spec["paths"]["/api/demo/items/{name}"]["delete"]["responses"]
+    assert {"404", "409"} <= set(delete)  # a path parameter; declared by the route
+    assert "application/problem+json" in delete["409"]["content"]
+    assert "400" not in delete and "401" not in delete
     guarded = spec["paths"]["/api/demo/write"]["get"]
     assert {"401", "403"} <= set(guarded["responses"])
     assert guarded["security"] == [{"bearer": []}]
