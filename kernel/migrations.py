@@ -38,7 +38,19 @@ CREATE TABLE IF NOT EXISTS "aerich" (
     "app" VARCHAR(100) NOT NULL,
     "content" JSONB NOT NULL
 )"""
-KERNEL_MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
+#: The kernel's migrations: top-level ``migrations/`` in a checkout (editable installs
+#: too); an installed wheel carries them as ``kernel/_migrations`` (see pyproject.toml).
+KERNEL_MIGRATIONS = next(
+    (
+        path
+        for path in (
+            Path(__file__).resolve().parent.parent / "migrations",
+            Path(__file__).resolve().parent / "_migrations",
+        )
+        if (path / KERNEL_APP).is_dir()
+    ),
+    Path(__file__).resolve().parent.parent / "migrations",
+)
 
 
 def location(kernel: Kernel, app: str) -> Path:
