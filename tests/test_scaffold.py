@@ -88,9 +88,7 @@ def test_generated_code_is_lint_clean(generated: Path) -> None:
         assert done.returncode == 0, done.stdout + done.stderr
 
 
-def test_the_default_directory_is_lyo_name(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_the_default_directory_is_lyo_name(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(tmp_path)
     result = CliRunner().invoke(main, ["new-plugin", "demo"])
     assert result.exit_code == 0, result.output
