@@ -7,7 +7,14 @@ from datetime import UTC, datetime, timedelta
 from quart import Blueprint
 from quart_schema import validate_request, validate_response
 
-from kernel import Kernel, ServiceUnavailable, TooManyRequests, current_identity, require
+from kernel import (
+    Kernel,
+    ServiceUnavailable,
+    TooManyRequests,
+    current_identity,
+    problem_responses,
+    require,
+)
 
 from .schemas import Accepted, CourseRequestIn
 from .settings import AiSettings
@@ -47,6 +54,7 @@ def make_blueprint(kernel: Kernel) -> Blueprint:
 
     @bp.post("/courses")
     @require(GENERATE)
+    @problem_responses(429, 503)
     @validate_request(CourseRequestIn)
     @validate_response(Accepted, 202)
     async def request_course(data: CourseRequestIn) -> tuple[Accepted, int]:

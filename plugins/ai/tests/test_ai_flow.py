@@ -20,6 +20,13 @@ from kernel import TaskContext
 BODY = {"topic": "Tide pools", "level": "beginner", "lesson_count": 3, "language": "English"}
 
 
+async def test_openapi_declares_limits_and_unavailability(lyo_client: Any) -> None:
+    spec = await (await lyo_client.get("/openapi.json")).get_json()
+    responses = spec["paths"]["/api/ai/courses"]["post"]["responses"]
+    for status in ("429", "503"):  # over the limits; while the model is unavailable
+        assert "application/problem+json" in responses[status]["content"]
+
+
 async def start(client: Any, body: dict[str, Any] = BODY, token: str = "author") -> Any:
     return await client.post("/api/ai/courses", json=body, headers=auth(token))
 

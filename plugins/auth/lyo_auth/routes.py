@@ -8,7 +8,7 @@ import uuid
 from quart import Blueprint, request
 from quart_schema import validate_request, validate_response
 
-from kernel import current_identity, require, transaction
+from kernel import current_identity, problem_responses, require, transaction
 
 from . import accounts
 from .models import User
@@ -49,6 +49,7 @@ def client_ip() -> str | None:
 
 
 @bp.post("/register")
+@problem_responses(409, 429)
 @validate_request(RegisterIn)
 @validate_response(UserOut, 201)
 async def register(data: RegisterIn) -> tuple[UserOut, int]:
@@ -66,6 +67,7 @@ async def register(data: RegisterIn) -> tuple[UserOut, int]:
 
 
 @bp.post("/login")
+@problem_responses(401, 429)
 @validate_request(LoginIn)
 @validate_response(TokenPair)
 async def login(data: LoginIn) -> TokenPair:
@@ -80,6 +82,7 @@ async def login(data: LoginIn) -> TokenPair:
 
 
 @bp.post("/refresh")
+@problem_responses(401)
 @validate_request(RefreshIn)
 @validate_response(TokenPair)
 async def refresh(data: RefreshIn) -> TokenPair:
@@ -116,6 +119,7 @@ async def me() -> UserOut:
 
 @bp.post("/password")
 @require()
+@problem_responses(429)
 @validate_request(PasswordChangeIn)
 async def change_password(data: PasswordChangeIn) -> tuple[str, int]:
     """Change the password; every other session is signed out."""

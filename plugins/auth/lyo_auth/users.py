@@ -15,7 +15,16 @@ from quart_schema import (
     validate_response,
 )
 
-from kernel import Conflict, NotFound, Page, ValidationFailed, current_identity, paginate, require
+from kernel import (
+    Conflict,
+    NotFound,
+    Page,
+    ValidationFailed,
+    current_identity,
+    paginate,
+    problem_responses,
+    require,
+)
 from kernel.uploads import IMAGES, save_upload
 
 from . import accounts
@@ -90,6 +99,7 @@ async def patch_profile(data: ProfilePatch) -> ProfileOut:
 
 @bp.put("/me/avatar")
 @require()
+@problem_responses(415)
 @document_request(AvatarForm, source=DataSource.FORM_MULTIPART)
 @validate_response(ProfileOut)
 async def put_avatar() -> ProfileOut:
@@ -223,6 +233,7 @@ async def remove_role(user_id: uuid.UUID, role: str) -> AdminUser:
 
 @bp.post("/<uuid:user_id>/deactivate")
 @require("auth:admin")
+@problem_responses(409)
 @validate_response(AdminUser)
 async def deactivate(user_id: uuid.UUID) -> AdminUser:
     """Deactivate an account: all its tokens stop working at once."""

@@ -145,6 +145,23 @@ async def test_openapi_documents_the_routes(lyo_client: Any) -> None:
     assert "multipart/form-data" in avatar
 
 
+async def test_openapi_declares_the_problems_each_route_answers(lyo_client: Any) -> None:
+    paths = (await (await lyo_client.get("/openapi.json")).get_json())["paths"]
+    declared = {
+        ("post", "/api/auth/register"): {"409", "429"},
+        ("post", "/api/auth/login"): {"401", "429"},
+        ("post", "/api/auth/refresh"): {"401"},
+        ("post", "/api/auth/password"): {"429"},
+        ("put", "/api/users/me/avatar"): {"415"},
+        ("post", "/api/users/{user_id}/deactivate"): {"409"},
+    }
+    for (method, path), statuses in declared.items():
+        responses = paths[path][method]["responses"]
+        assert statuses <= set(responses), (method, path)
+        for status in statuses:
+            assert "application/problem+json" in responses[status]["content"]
+
+
 async def test_rate_limits_fail_open_when_redis_is_down() -> None:
     """A Redis outage must not lock everyone out: limits are skipped, the plugin is
     marked degraded, and it recovers by itself."""

@@ -8,7 +8,15 @@ from uuid import UUID
 from quart import Blueprint
 from quart_schema import validate_querystring, validate_request, validate_response
 
-from kernel import Identity, Page, PageQuery, current_identity, paginate, require
+from kernel import (
+    Identity,
+    Page,
+    PageQuery,
+    current_identity,
+    paginate,
+    problem_responses,
+    require,
+)
 
 from . import courses, lessons, progress
 from .access import ENROLL, WRITE
@@ -59,6 +67,7 @@ async def list_courses(query_args: CourseQuery) -> Page[CourseSummary]:
 
 @bp.post("/courses")
 @require(WRITE)
+@problem_responses(409)
 @validate_request(CourseCreate)
 @validate_response(CourseDetail, 201)
 async def create_course(data: CourseCreate) -> tuple[CourseDetail, int]:
@@ -77,6 +86,7 @@ async def get_course(course_id: UUID) -> CourseDetail:
 
 @bp.patch("/courses/<uuid:course_id>")
 @require(WRITE)
+@problem_responses(409)
 @validate_request(CourseUpdate)
 @validate_response(CourseDetail)
 async def update_course(course_id: UUID, data: CourseUpdate) -> CourseDetail:
@@ -95,6 +105,7 @@ async def archive_course(course_id: UUID) -> tuple[str, int]:
 
 @bp.post("/courses/<uuid:course_id>/lessons")
 @require(WRITE)
+@problem_responses(409)
 @validate_request(LessonCreate)
 @validate_response(LessonOut, 201)
 async def add_lesson(course_id: UUID, data: LessonCreate) -> tuple[LessonOut, int]:
@@ -134,6 +145,7 @@ async def reorder_lessons(course_id: UUID, data: LessonOrder) -> LessonList:
 
 @bp.post("/courses/<uuid:course_id>/enroll")
 @require(ENROLL)
+@problem_responses(409)
 @validate_response(EnrollmentOut, 201)
 @validate_response(EnrollmentOut, 200)
 async def enroll(course_id: UUID) -> tuple[EnrollmentOut, int]:
@@ -154,6 +166,7 @@ async def unenroll(course_id: UUID) -> tuple[str, int]:
 
 @bp.put("/lessons/<uuid:lesson_id>/progress")
 @require(ENROLL)
+@problem_responses(409)
 @validate_request(ProgressIn)
 @validate_response(ProgressOut)
 async def record_progress(lesson_id: UUID, data: ProgressIn) -> ProgressOut:

@@ -63,6 +63,19 @@ async def test_serves_the_documented_paths(lyo_client: Any) -> None:
     assert paths == CONTRACT
 
 
+async def test_openapi_declares_conflicts(lyo_client: Any) -> None:
+    paths = (await (await lyo_client.get("/openapi.json")).get_json())["paths"]
+    for method, path in [
+        ("post", "/api/learning/courses"),
+        ("patch", "/api/learning/courses/{course_id}"),
+        ("post", "/api/learning/courses/{course_id}/lessons"),
+        ("post", "/api/learning/courses/{course_id}/enroll"),
+        ("put", "/api/learning/lessons/{lesson_id}/progress"),
+    ]:
+        responses = paths[path][method]["responses"]
+        assert "application/problem+json" in responses["409"]["content"], (method, path)
+
+
 def test_without_auth_it_refuses_to_load(lyo_settings: Settings) -> None:
     with pytest.raises(PluginError, match=r"requires .auth. >=0\.1"):
         create_app(lyo_settings, [learning], discover=False)
