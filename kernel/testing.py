@@ -18,10 +18,14 @@ import asyncio
 import contextlib
 import os
 import socket
+import subprocess
+import sys
 import uuid
-from collections.abc import AsyncIterator, Iterable, Mapping
+from collections.abc import AsyncIterator, Iterable, Iterator, Mapping
 from contextlib import asynccontextmanager
-from types import SimpleNamespace
+from importlib.metadata import entry_points
+from pathlib import Path
+from types import ModuleType, SimpleNamespace
 from typing import Any
 
 import pytest
@@ -155,10 +159,41 @@ async def lyo_database_url() -> AsyncIterator[str]:
         yield url
 
 
+def test_redis_url() -> str | None:
+    """``LYO_TEST_REDIS`` when the suite runs on PostgreSQL (tox's ``pg`` cells set
+    both), else ``None``: SQLite runs keep the in-process broker, fan-out and cache."""
+    if test_database_kind() != "postgres":
+        return None
+    return os.environ.get("LYO_TEST_REDIS") or None
+
+
 @pytest.fixture
-def lyo_settings(lyo_database_url: str) -> Settings:
-    """Settings for tests: ``LYO_ENV=test`` on a fresh database."""
-    return Settings(env="test", database_url=lyo_database_url, access_log=False)
+def lyo_redis_url() -> str | None:
+    """Redis for the test's app; ``None`` (the default): in-process broker, fan-out and
+    cache, tasks run inside the app. Override it to return :func:`test_redis_url` to
+    run on Redis when the suite does; tasks then need the ``lyo_worker`` fixture."""
+    return None
+
+
+@pytest.fixture
+def lyo_settings(lyo_database_url: str, lyo_redis_url: str | None) -> Iterator[Settings]:
+    """Settings for tests: ``LYO_ENV=test`` on a fresh database; with Redis, a Redis
+    prefix of the test's own, whose keys are deleted afterwards."""
+    prefix = f"lyo-test-{uuid.uuid4().hex[:12]}"
+    yield Settings(
+        env="test",
+        database_url=lyo_database_url,
+        access_log=False,
+        redis_url=lyo_redis_url,
+        redis_prefix=prefix,
+    )
+    if lyo_redis_url:
+        from redis import Redis
+
+        with Redis.from_url(lyo_redis_url) as client:
+            keys = list(client.scan_iter(match=f"{prefix}*", count=500))
+            if keys:
+                client.unlink(*keys)
 
 
 @pytest_asyncio.fixture
@@ -176,6 +211,57 @@ async def lyo_app(
 def lyo_client(lyo_app: App) -> Any:
     """Quart's test client for ``lyo_app``."""
     return lyo_app.test_client()
+
+
+@pytest.fixture
+def lyo_worker(
+    lyo_settings: Settings, lyo_plugins: Iterable[Any], tmp_path: Path
+) -> Iterator[None]:
+    """Where tasks and event deliveries run. Without Redis (``lyo_settings.redis_url``
+    unset) the app runs them in-process: nothing to start. With Redis, a real ``lyo
+    worker`` process on this test's database and Redis prefix, loading the plugins of
+    ``lyo_plugins`` that are modules (stand-ins such as ``token_plugin`` stay out);
+    its output goes to ``worker.log`` in the test's ``tmp_path``."""
+    if not lyo_settings.redis_url:
+        yield
+        return
+    from kernel.plugins import _read_manifest
+
+    names, modules = [], []
+    for plugin in lyo_plugins:
+        if isinstance(plugin, ModuleType):
+            name = str(_read_manifest(plugin, None).name)
+            names.append(name)
+            if not any(
+                ep.value == plugin.__name__ for ep in entry_points(group="lyo.plugins", name=name)
+            ):
+                modules.append(plugin.__name__)  # not installed: load it by import path
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith("LYO_")},
+        "LYO_ENV": "test",
+        "LYO_DATABASE_URL": lyo_settings.database_url,
+        "LYO_REDIS_URL": lyo_settings.redis_url,
+        "LYO_REDIS_PREFIX": lyo_settings.redis_prefix,
+        "LYO_PLUGINS__ENABLED": ",".join(names),  # whatever else is installed stays out
+        "LYO_PLUGINS__MODULES": ",".join(modules),
+        "LYO_LOG_LEVEL": "WARNING",
+    }
+    with (tmp_path / "worker.log").open("wb") as log:
+        worker = subprocess.Popen(
+            [sys.executable, "-m", "kernel", "worker", "--concurrency", "4"],
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+        try:
+            yield
+        finally:
+            worker.terminate()  # SIGTERM: finish running tasks, then stop
+            try:
+                worker.wait(15)
+            except subprocess.TimeoutExpired:
+                worker.kill()
+                worker.wait(5)
 
 
 @pytest_asyncio.fixture

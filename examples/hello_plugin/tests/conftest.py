@@ -10,26 +10,17 @@ database with the migrations applied, tasks go through Redis streams to a real
 
 from __future__ import annotations
 
-import contextlib
 import os
-import subprocess
-import sys
-import uuid
-from collections.abc import AsyncIterator, Iterator
-from importlib.metadata import entry_points
-from pathlib import Path
 
 import pytest
-import pytest_asyncio
 from lyo_hello import plugin as hello
 
-from kernel import Identity, Settings
-from kernel.testing import test_database_kind, token_plugin
+from kernel import Identity
+from kernel.testing import test_redis_url, token_plugin
 
 greeter = Identity(id="ada", permissions=frozenset({"hello:greet"}), kind="user")
 coach = Identity(id="grace", permissions=frozenset({"hello:cheer"}), kind="user")
 TOKENS = {"ada-token": greeter, "grace-token": coach}
-REDIS_URL = os.environ.get("LYO_TEST_REDIS") if test_database_kind() == "postgres" else None
 
 
 def auth(token: str) -> dict[str, str]:
@@ -50,59 +41,8 @@ def lyo_plugins() -> list[object]:
     return [hello, token_plugin(TOKENS)]
 
 
-@pytest_asyncio.fixture
-async def lyo_settings(lyo_database_url: str) -> AsyncIterator[Settings]:
-    prefix = f"lyo-test-hello-{uuid.uuid4().hex[:12]}"
-    yield Settings(
-        env="test",
-        database_url=lyo_database_url,
-        access_log=False,
-        redis_url=REDIS_URL,
-        redis_prefix=prefix,
-    )
-    if REDIS_URL:
-        from redis.asyncio import Redis
-
-        client = Redis.from_url(REDIS_URL)
-        keys = [key async for key in client.scan_iter(match=f"{prefix}*", count=500)]
-        if keys:
-            await client.unlink(*keys)
-        await client.aclose()
-
-
 @pytest.fixture
-def lyo_worker(lyo_settings: Settings, tmp_path: Path) -> Iterator[None]:
-    """Where tasks and event deliveries run. In-process (nothing to start) without
-    Redis; with Redis a real ``lyo worker`` on this test's database and Redis prefix,
-    loading this plugin only. Its log is ``worker.log`` in the test's tmp_path."""
-    if not lyo_settings.redis_url:
-        yield
-        return
-    env = {
-        **os.environ,
-        "LYO_ENV": "test",
-        "LYO_DATABASE_URL": lyo_settings.database_url,
-        "LYO_REDIS_URL": lyo_settings.redis_url,
-        "LYO_REDIS_PREFIX": lyo_settings.redis_prefix,
-        "LYO_PLUGINS__ENABLED": "hello",  # whatever else is installed stays out
-        "LYO_LOG_LEVEL": "WARNING",
-    }
-    if not entry_points(group="lyo.plugins", name="hello"):  # not pip-installed
-        env["LYO_PLUGINS__MODULES"] = "lyo_hello.plugin"
-    with (tmp_path / "worker.log").open("wb") as log:
-        worker = subprocess.Popen(
-            [sys.executable, "-m", "kernel", "worker", "--concurrency", "4"],
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-        try:
-            yield
-        finally:
-            worker.terminate()  # SIGTERM: finish running tasks, then stop
-            try:
-                worker.wait(15)
-            except subprocess.TimeoutExpired:
-                worker.kill()
-                with contextlib.suppress(subprocess.TimeoutExpired):
-                    worker.wait(5)
+def lyo_redis_url() -> str | None:
+    """Redis when the suite runs on PostgreSQL with ``LYO_TEST_REDIS`` (tasks then run
+    in the kernel's ``lyo_worker`` fixture, a real ``lyo worker``)."""
+    return test_redis_url()
