@@ -33,7 +33,7 @@ def test_lyo_plugins_lists_versions_states_hooks_and_routes() -> None:
     assert rows["clidemo"]["state"] == "active"
     assert rows["clidemo"]["hooks"] == ["cli_commands", "manifest"]
     assert "POST /api/notes/notes" in rows["notes"]["routes"]
-    assert rows["notes"]["tasks"] == ["notes:flaky", "notes:write_note"]
+    assert rows["notes"]["tasks"] == ["notes:echo", "notes:flaky", "notes:write_note"]
 
 
 def test_a_broken_setup_is_reported_by_lyo_check(monkeypatch: pytest.MonkeyPatch) -> None:
