@@ -41,8 +41,9 @@ schemathesis = pytest.importorskip("schemathesis")
 PLUGINS = ("auth", "learning", "ai", "hello")
 PASSWORD = "correct-horse-battery-staple"
 EXAMPLES = int(os.environ.get("LYO_TEST_API_EXAMPLES", "25"))
+# not_a_server_error is replaced below by "no 5xx but a 503 the operation documents":
+# the ai plugin, without a model here, answers generation requests 503 (degraded)
 CHECKS = [
-    schemathesis.checks.not_a_server_error,
     schemathesis.checks.status_code_conformance,
     schemathesis.checks.content_type_conformance,
     schemathesis.checks.response_schema_conformance,
@@ -227,6 +228,9 @@ def _exercise(api: Api, operation: Any) -> None:
             headers={"Authorization": f"Bearer {token}"}, checks=CHECKS
         )
         status = response.status_code
+        assert status < 500 or (status == 503 and "503" in documented), (
+            f"{operation.label} answered {status}: {response.text[:500]}"
+        )
         if status not in ANY_ROUTE:
             assert str(status) in documented or f"{str(status)[0]}XX" in documented, (
                 f"{operation.label} answered {status}, documented only as the default "
