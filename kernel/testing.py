@@ -159,12 +159,18 @@ async def lyo_database_url() -> AsyncIterator[str]:
         yield url
 
 
+test_database_kind.__test__ = False  # type: ignore[attr-defined]  # not a test when imported
+
+
 def test_redis_url() -> str | None:
     """``LYO_TEST_REDIS`` when the suite runs on PostgreSQL (tox's ``pg`` cells set
     both), else ``None``: SQLite runs keep the in-process broker, fan-out and cache."""
     if test_database_kind() != "postgres":
         return None
     return os.environ.get("LYO_TEST_REDIS") or None
+
+
+test_redis_url.__test__ = False  # type: ignore[attr-defined]
 
 
 @pytest.fixture

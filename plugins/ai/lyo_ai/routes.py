@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import weakref
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
 from quart import Blueprint
@@ -14,6 +18,7 @@ from kernel import (
     current_identity,
     problem_responses,
     require,
+    transaction,
 )
 
 from .schemas import Accepted, CourseRequestIn
@@ -49,6 +54,26 @@ async def check_limits(user_id: str, settings: AiSettings) -> None:
         )
 
 
+_turns: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
+
+
+@contextlib.asynccontextmanager
+async def user_turn(user_id: str) -> AsyncIterator[None]:
+    """One generation request per user at a time, in a transaction: its limits are
+    counted with every earlier request's run in place, so concurrent requests cannot
+    both pass the check. Across processes a PostgreSQL advisory lock held until the
+    transaction ends; on SQLite (development, one process) a lock in this process."""
+    lock = _turns.get(user_id)
+    if lock is None:
+        lock = _turns[user_id] = asyncio.Lock()
+    async with lock, transaction() as connection:
+        if connection.capabilities.dialect == "postgres":
+            await connection.execute_query(
+                "SELECT pg_advisory_xact_lock(hashtext($1))", [f"lyo-ai:{user_id}"]
+            )
+        yield
+
+
 def make_blueprint(kernel: Kernel) -> Blueprint:
     bp = Blueprint(NAME, __name__)
 
@@ -65,8 +90,9 @@ def make_blueprint(kernel: Kernel) -> Blueprint:
             raise ServiceUnavailable(f"Course generation is unavailable: {reason}")
         identity = current_identity()
         assert identity.id is not None, "a permitted identity without an id"
-        await check_limits(identity.id, kernel.settings_for(NAME))
-        run = await kernel.tasks.enqueue(generate_course, owner=identity, **data.model_dump())
+        async with user_turn(identity.id):  # the message leaves when this commits
+            await check_limits(identity.id, kernel.settings_for(NAME))
+            run = await kernel.tasks.enqueue(generate_course, owner=identity, **data.model_dump())
         return (
             Accepted(task_id=run.id, status_url=f"/api/tasks/{run.id}", topic=f"task:{run.id}"),
             202,

@@ -15,7 +15,7 @@ from ai_support import AUTHOR, PUBLISHED, FakeGenerator, auth, wait_for_task
 from lyo_ai.models import Generation
 from lyo_ai.tasks import RUNNER, generate_course
 
-from kernel import TaskContext
+from kernel import TaskContext, testing
 
 BODY = {"topic": "Tide pools", "level": "beginner", "lesson_count": 3, "language": "English"}
 
@@ -106,6 +106,33 @@ async def test_one_generation_at_a_time_per_user(lyo_client: Any, fake: FakeGene
     assert response.headers["Retry-After"]
     assert (await start(lyo_client, token="other")).status_code == 202  # others are not held
     await lyo_client.post(f"/api/tasks/{first['task_id']}/cancel", headers=auth("author"))
+
+
+async def test_concurrent_requests_cannot_pass_the_limit_together(
+    lyo_client: Any, fake: FakeGenerator
+) -> None:
+    fake.delay = 0.05
+    responses = await asyncio.gather(*(start(lyo_client) for _ in range(6)))
+    statuses = sorted(r.status_code for r in responses)
+    assert statuses == [202, 429, 429, 429, 429, 429]
+    accepted = next(r for r in responses if r.status_code == 202)
+    task_id = (await accepted.get_json())["task_id"]
+    await lyo_client.post(f"/api/tasks/{task_id}/cancel", headers=auth("author"))
+
+
+class _NoProcessLocks(dict):  # every request gets a lock of its own
+    def get(self, key: Any, default: Any = None) -> Any:
+        return None
+
+
+@pytest.mark.skipif(testing.test_database_kind() != "postgres", reason="the advisory lock")
+async def test_across_processes_the_database_lock_holds_the_limit(
+    lyo_client: Any, fake: FakeGenerator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from lyo_ai import routes
+
+    monkeypatch.setattr(routes, "_turns", _NoProcessLocks())  # as if each were a process
+    await test_concurrent_requests_cannot_pass_the_limit_together(lyo_client, fake)
 
 
 async def test_the_daily_quota(monkeypatch: pytest.MonkeyPatch, lyo_settings: Any) -> None:
