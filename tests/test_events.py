@@ -135,5 +135,5 @@ async def test_purge_deletes_only_what_retention_allows(lyo_app: Any) -> None:
 async def test_plugin_list_names_tasks_and_handlers(lyo_client: Any) -> None:
     listing = await (await lyo_client.get("/-/plugins")).get_json()
     plugin = next(p for p in listing["plugins"] if p["name"] == "notes")
-    assert plugin["tasks"] == ["notes:flaky", "notes:write_note"]
+    assert plugin["tasks"] == ["notes:echo", "notes:flaky", "notes:write_note"]
     assert plugin["event_handlers"] == ["notes:broken", "notes:count", "notes:mirror"]
