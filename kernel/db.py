@@ -86,6 +86,7 @@ def tortoise_config(url: str, apps: dict[str, list[str]], pool_size: int = 10) -
     if "postgres" in connection["engine"] or "asyncpg" in connection["engine"]:
         connection["credentials"].setdefault("minsize", 1)
         connection["credentials"].setdefault("maxsize", pool_size)
+        connection["credentials"].setdefault("reset", _keep_session)
     # Tortoise caches compiled queries per (connection name, table) for the process: a
     # name per dialect keeps a SQLite context and a PostgreSQL one from sharing them.
     alias = "sqlite" if "sqlite" in connection["engine"] else "postgres"
@@ -97,6 +98,13 @@ def tortoise_config(url: str, apps: dict[str, list[str]], pool_size: int = 10) -
         "use_tz": True,
         "timezone": "UTC",
     }
+
+
+async def _keep_session(connection: Any) -> None:
+    """The pool's reset on release. asyncpg rolls back an open transaction itself; its
+    default reset adds a round trip per statement (``RESET ALL; UNLISTEN *; CLOSE ALL;
+    pg_advisory_unlock_all()``) for session state pooled connections never take here:
+    advisory locks and LISTEN use :func:`connect_raw`."""
 
 
 async def connect_raw(url: str) -> Any:

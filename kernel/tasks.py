@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING, Any
 import orjson
 import structlog
 from taskiq import AsyncBroker, Context  # at run time: taskiq reads the hints
+from tortoise import BaseDBAsyncClient
 from tortoise.expressions import F, Q
 
 from kernel.errors import KernelError, PluginError
@@ -137,7 +138,7 @@ class TaskContext:
         now = time.monotonic()
         if now - self._last_write >= self.min_interval:
             self._last_write = now
-            await TaskRun.filter(id=self.id).update(**self._state)
+            await _update(self.id, self._state)
         await self.check_cancelled()
 
     async def check_cancelled(self) -> None:
@@ -159,6 +160,9 @@ class Tasks:
         self.specs: dict[str, TaskSpec] = {}
         self.lease = kernel.settings.task_lease
         self._running: set[asyncio.Task[Any]] = set()
+        #: Runs this process holds a lease on; one loop renews them all (_renew).
+        self._leases: set[uuid.UUID] = set()
+        self._renewer: asyncio.Task[None] | None = None
         self.broker: AsyncBroker = self._make_broker(QUEUES)
         self._hub_publish: Callable[[str, dict[str, Any]], Awaitable[None]] | None = None
 
@@ -170,8 +174,6 @@ class Tasks:
             from taskiq import InMemoryBroker
 
             return InMemoryBroker(max_async_tasks=settings.worker_concurrency)
-        from taskiq_redis import RedisAsyncResultBackend
-
         from kernel.streams import ReclaimingStreamBroker
 
         first, *rest = queues
@@ -184,7 +186,7 @@ class Tasks:
             xread_block=1000,
             idle_timeout=int(self.lease * 1000),
             unacknowledged_lock_timeout=5,
-        ).with_result_backend(RedisAsyncResultBackend(settings.redis_url, result_ex_time=86400))
+        )  # no result backend: results live in kernel_task_run, and nothing read taskiq's
 
     def register(self, spec: TaskSpec, owner: str) -> None:
         if not spec.name.startswith(owner + ":") and owner != "kernel":
@@ -216,6 +218,10 @@ class Tasks:
             for task in pending:
                 task.cancel()
             await asyncio.gather(*pending, return_exceptions=True)
+        if self._renewer is not None:
+            self._renewer.cancel()
+            await asyncio.gather(self._renewer, return_exceptions=True)
+            self._renewer = None
         await self.broker.shutdown()
 
     def on_publish(self, publish: Callable[[str, dict[str, Any]], Awaitable[None]]) -> None:
@@ -249,7 +255,7 @@ class Tasks:
 
         spec = self.specs[name if isinstance(name, str) else name.name]
         identity = owner or ANONYMOUS
-        run = await TaskRun.create(
+        run = await _insert(
             id=uuid.uuid4(),
             name=spec.name,
             kind=spec.kind,
@@ -322,7 +328,6 @@ class Tasks:
         ctx = TaskContext(
             task_id, spec.name, meta["attempt"], identity, meta.get("request_id"), self.kernel
         )
-        renew = asyncio.create_task(self._renew(task_id))
         current = asyncio.current_task()
         if current is not None:
             self._running.add(current)
@@ -338,16 +343,17 @@ class Tasks:
         except asyncio.CancelledError:
             # the worker is stopping before the task ended: hand the run back (its
             # message stays unacknowledged, so another worker picks it up)
-            renew.cancel()
+            self._leases.discard(task_id)
             await asyncio.shield(self._hand_back(task_id))
             raise
         except Exception as exc:
             outcome = exc
         finally:
-            renew.cancel()
+            # a renewal racing the outcome below changes nothing: it only extends
+            # leases of runs still 'running'
+            self._leases.discard(task_id)
             self._running.discard(current)  # type: ignore[arg-type]
             structlog.contextvars.unbind_contextvars("request_id", "task_id", "task")
-        await asyncio.gather(renew, return_exceptions=True)  # no renewal after this
         if isinstance(outcome, Exception):
             await self._failed(spec, meta, kwargs, task_id, outcome)
         else:
@@ -365,32 +371,53 @@ class Tasks:
             raise PluginUnavailable(f"plugin {owner!r} is {plugin.state}: {plugin.error}")
 
     async def _hand_back(self, task_id: uuid.UUID) -> None:
-        await TaskRun.filter(id=task_id, status="running").update(status="queued", lease_until=None)
+        await _update(task_id, {"status": "queued", "lease_until": None}, if_running=True)
         log.warning("worker stopping: task handed back", task_id=str(task_id))
 
     async def _take_lease(self, task_id: uuid.UUID) -> bool:
+        """Lease the run and mark it running in one statement (a kill cannot split the
+        attempt count from the lease); then renew it while it runs."""
         now = _now()
-        taken = await TaskRun.filter(
-            Q(id=task_id),
-            ~Q(status__in=FINISHED),
-            Q(lease_until__isnull=True) | Q(lease_until__lt=now),
-        ).update(
-            status="running",
-            lease_until=now + timedelta(seconds=self.lease),
-            started_at=now,
-            attempts=F("attempts") + 1,  # in the same statement: a kill cannot split them
-        )
+        until = now + timedelta(seconds=self.lease)
+        db = _postgres()
+        if db is not None:
+            async with db.acquire_connection() as connection:
+                taken = await connection.execute(_LEASE, task_id, until, now) == "UPDATE 1"
+        else:
+            taken = bool(
+                await TaskRun.filter(
+                    Q(id=task_id),
+                    ~Q(status__in=FINISHED),
+                    Q(lease_until__isnull=True) | Q(lease_until__lt=now),
+                ).update(
+                    status="running",
+                    lease_until=until,
+                    started_at=now,
+                    updated_at=now,
+                    attempts=F("attempts") + 1,
+                )
+            )
         if taken:
+            self._leases.add(task_id)
+            if self._renewer is None or self._renewer.done():
+                self._renewer = asyncio.create_task(self._renew())
             # no re-read: subscribers got the full status with their snapshot
             await self.publish(task_id, {"id": str(task_id), "status": "running"})
-        return bool(taken)
+        return taken
 
-    async def _renew(self, task_id: uuid.UUID) -> None:
+    async def _renew(self) -> None:
+        """Extend the leases of the runs this process executes, every third of a lease:
+        one statement for all of them."""
         while True:
             await asyncio.sleep(self.lease / 3)
-            await TaskRun.filter(id=task_id).update(
-                lease_until=_now() + timedelta(seconds=self.lease)
-            )
+            if not self._leases:
+                continue
+            try:
+                await TaskRun.filter(id__in=list(self._leases), status="running").update(
+                    lease_until=_now() + timedelta(seconds=self.lease)
+                )
+            except Exception as exc:  # try again next time, well within the lease
+                log.warning("lease renewal failed", error=repr(exc))
 
     async def _failed(
         self,
@@ -419,10 +446,13 @@ class Tasks:
             log.warning(
                 "task failed; retrying", attempt=attempt, delay=delay, error=problem["detail"]
             )
-            await TaskRun.filter(id=task_id).update(
-                status="queued",
-                lease_until=None,
-                message=f"retrying in {delay:g} s: {problem['detail']}",
+            await _update(
+                task_id,
+                {
+                    "status": "queued",
+                    "lease_until": None,
+                    "message": f"retrying in {delay:g} s: {problem['detail']}",
+                },
             )
             retry = {**meta, "attempt": attempt + 1, "not_before": time.time() + delay}
             await self._kick(spec, retry, kwargs)
@@ -433,11 +463,9 @@ class Tasks:
         await self._finish(task_id, "failed", problem=problem)
 
     async def _finish(self, task_id: uuid.UUID, status: str, **values: Any) -> None:
-        await TaskRun.filter(id=task_id).update(
-            status=status, finished_at=_now(), lease_until=None, **values
-        )
-        run = await TaskRun.get(id=task_id)
-        await self.publish(task_id, snapshot(run))
+        values = {"status": status, "finished_at": _now(), "lease_until": None, **values}
+        if found := await _update(task_id, values, returning=True):
+            await self.publish(task_id, found)
 
     async def run_worker(self, queues: list[str], concurrency: int, stop: asyncio.Event) -> None:
         """Consume ``queues`` until ``stop`` is set, then finish running tasks (or hand
@@ -518,21 +546,121 @@ async def task_topic(identity: Identity, topic: str) -> dict[str, Any]:
 
 def snapshot(run: TaskRun) -> dict[str, Any]:
     """What clients see of a run (``GET /api/tasks/{id}``, websocket snapshots)."""
-    return {
-        "id": str(run.id),
-        "name": run.name,
-        "kind": run.kind,
-        "status": run.status,
-        "percent": run.percent,
-        "message": run.message,
-        "progress": run.progress,
-        "result": run.result,
-        "problem": run.problem,
-        "attempts": run.attempts,
-        "created_at": run.created_at.isoformat() if run.created_at else None,
-        "started_at": run.started_at.isoformat() if run.started_at else None,
-        "finished_at": run.finished_at.isoformat() if run.finished_at else None,
-    }
+    return _snapshot({name: getattr(run, name) for name in _SNAPSHOT})
+
+
+#: A run's columns that clients see, in this order.
+_SNAPSHOT = (
+    *("id", "name", "kind", "status", "percent", "message", "progress", "result", "problem"),
+    *("attempts", "created_at", "started_at", "finished_at"),
+)
+_JSON = frozenset({"progress", "result", "problem"})
+
+
+def _snapshot(values: dict[str, Any]) -> dict[str, Any]:
+    for name in ("created_at", "started_at", "finished_at"):
+        if values[name] is not None:
+            values[name] = values[name].isoformat()
+    values["id"] = str(values["id"])
+    return values
+
+
+# -- the run's row -----------------------------------------------------------------------
+#
+# On PostgreSQL the statements of a task's life are plain SQL on the ORM's connection
+# (the current transaction's inside one): a Tortoise queryset costs several times the
+# statement it sends, and a task makes two or three of them. SQLite (development) keeps
+# the ORM.
+
+_INSERT = (
+    "INSERT INTO kernel_task_run (id, name, kind, queue, owner_id, request_id, status, "
+    "percent, attempts, cancel_requested, created_at, updated_at) "
+    "VALUES ($1, $2, $3, $4, $5, $6, 'queued', 0, 0, false, $7, $7)"
+)
+# running, leased and counted in one statement: a kill cannot split them
+_LEASE = (
+    "UPDATE kernel_task_run SET status = 'running', lease_until = $2, started_at = $3, "
+    "updated_at = $3, attempts = attempts + 1 WHERE id = $1 "
+    "AND status NOT IN ('succeeded', 'failed', 'cancelled') "
+    "AND (lease_until IS NULL OR lease_until < $3)"
+)
+_updates: dict[tuple[tuple[str, ...], bool, bool], str] = {}
+
+
+def _postgres() -> BaseDBAsyncClient | None:
+    """The connection for the run table if it is PostgreSQL (a transaction's inside one)."""
+    db: BaseDBAsyncClient = TaskRun._meta.db
+    return db if db.capabilities.dialect == "postgres" else None
+
+
+async def _insert(**values: Any) -> TaskRun:
+    """Record a queued run."""
+    db = _postgres()
+    if db is None:
+        return await TaskRun.create(**values)
+    now = _now()
+    async with db.acquire_connection() as connection:
+        await connection.execute(
+            _INSERT,
+            values["id"],
+            values["name"],
+            values["kind"],
+            values["queue"],
+            values["owner_id"],
+            values["request_id"],
+            now,
+        )
+    return TaskRun.construct(
+        _saved_in_db=True,
+        **values,
+        status="queued",
+        percent=0.0,
+        attempts=0,
+        cancel_requested=False,
+        created_at=now,
+        updated_at=now,
+    )
+
+
+async def _update(
+    task_id: uuid.UUID, values: dict[str, Any], *, if_running: bool = False, returning: bool = False
+) -> dict[str, Any]:
+    """Set ``values`` on run ``task_id`` (only while it is running, with ``if_running``);
+    with ``returning``, the run's snapshot afterwards, else ``{}``."""
+    values = {**values, "updated_at": _now()}
+    db = _postgres()
+    if db is None:
+        where = {"status": "running"} if if_running else {}
+        await TaskRun.filter(id=task_id, **where).update(**values)
+        return snapshot(await TaskRun.get(id=task_id)) if returning else {}
+    columns = tuple(values)
+    sql = _updates.get((columns, if_running, returning))
+    if sql is None:
+        sets = ", ".join(f"{name} = ${n}" for n, name in enumerate(columns, 2))
+        sql = f"UPDATE kernel_task_run SET {sets} WHERE id = $1"
+        sql += " AND status = 'running'" if if_running else ""
+        sql += f" RETURNING {', '.join(_SNAPSHOT)}" if returning else ""
+        _updates[(columns, if_running, returning)] = sql
+    args = [_jsonb(v) if k in _JSON else v for k, v in values.items()]
+    async with db.acquire_connection() as connection:
+        if not returning:
+            await connection.execute(sql, task_id, *args)
+            return {}
+        row = await connection.fetchrow(sql, task_id, *args)
+    if row is None:  # purged meanwhile
+        return {}
+    found = dict(row)
+    for name in _JSON:
+        if found[name] is not None:
+            found[name] = orjson.loads(found[name])
+    return _snapshot(found)
+
+
+def _jsonb(value: Any) -> str | None:
+    """A value for a jsonb parameter: JSON text (a ``str`` already is, as for Tortoise)."""
+    if value is None or isinstance(value, str):
+        return value
+    return orjson.dumps(value, default=str).decode()
 
 
 def _json(value: Any) -> Any:
