@@ -326,9 +326,10 @@ def print_table(results: list[dict[str, Any]]) -> dict[str, Any]:
 
 
 async def breakdown(args: argparse.Namespace) -> dict[str, Any]:
-    """CPU per call of each step a kernel task takes, run one after another in this process
-    (the kernel's own methods on a temporary database), next to raw asyncpg and Redis calls:
-    where a kernel worker's time goes."""
+    """CPU per call of each step a kernel task takes, in this process (the kernel's own
+    methods on a temporary database), one call at a time and, for the statements that
+    concurrent runs share, 10 at a time; next to raw asyncpg and Redis calls: where a kernel
+    worker's time goes."""
     import uuid
 
     import asyncpg  # type: ignore[import-untyped]
@@ -375,36 +376,56 @@ async def breakdown(args: argparse.Namespace) -> dict[str, Any]:
         def context(i: int) -> TaskContext:
             return TaskContext(ids[i], "bench:noop", 1, Identity(), None, kernel)
 
-        run = await TaskRun.first()
-        frozen = snapshot(run) if run else {}
-        backend = tasks.broker.result_backend
-        result = None
-        if backend is not None:
-            from taskiq import TaskiqResult
+        from taskiq import TaskiqResult
+        from taskiq_redis import RedisAsyncResultBackend
 
-            result = TaskiqResult(is_err=False, return_value=None, execution_time=0.0, log=None)
-        steps: list[tuple[str, Any]] = [
-            ("enqueue: INSERT task run + XADD", enqueue),
-            ("worker: _take_lease (UPDATE, SELECT, PUBLISH)", lambda i: tasks._take_lease(ids[i])),
-            ("worker: check_cancelled (SELECT)", lambda i: context(i).check_cancelled()),
+        # the baseline's result backend (the kernel has none: results live in its table)
+        backend = RedisAsyncResultBackend(rt.REDIS_URL, prefix_str=f"{prefix}:result")
+        result = TaskiqResult(is_err=False, return_value=None, execution_time=0.0, log=None)
+        frozen: dict[str, Any] = {}
+
+        async def finish(i: int) -> None:
+            await tasks._finish(ids[i], "succeeded", result=None, percent=100.0)
+
+        async def finish_again(i: int) -> None:
+            await tasks._finish(ids[n + i], "succeeded", result=None, percent=100.0)
+
+        async def published(i: int) -> None:
+            if not frozen:  # a finished run's snapshot, as _finish publishes it
+                frozen.update(snapshot(await TaskRun.get(id=ids[0])))
+            await tasks.publish(ids[i], frozen)
+
+        # (name, step, calls at a time); the enqueues make 2 n runs: n for each lease pass
+        steps: list[tuple[str, Any, int]] = [
+            ("enqueue: INSERT task run + XADD", enqueue, 1),
+            ("enqueue, 10 at a time (shared INSERT)", enqueue, 10),
+            ("worker: _take_lease (UPDATE, PUBLISH)", lambda i: tasks._take_lease(ids[i]), 1),
+            ("worker: _finish (UPDATE RETURNING, PUBLISH)", finish, 1),
             (
-                "worker: _finish (UPDATE, SELECT, PUBLISH)",
-                lambda i: tasks._finish(ids[i], "succeeded", result=None, percent=100.0),
+                "worker: _take_lease, 10 at a time",
+                lambda i: tasks._take_lease(ids[n + i]),
+                10,
             ),
-            ("worker: hub publish of a snapshot", lambda i: tasks.publish(ids[i], frozen)),
+            ("worker: _finish, 10 at a time", finish_again, 10),
             (
-                "worker: taskiq result backend SET",
-                lambda i: backend.set_result(uuid.uuid4().hex, result) if backend else None,
+                "worker: check_cancelled (SELECT; progress only)",
+                lambda i: context(i).check_cancelled(),
+                1,
             ),
-            ("reference: asyncpg UPDATE, one connection", lambda i: raw.execute(sql, ids[i])),
-            ("reference: asyncpg UPDATE, pool acquire", pooled),
-            ("reference: Redis PUBLISH", lambda i: redis.publish(f"{prefix}:rt:x", "x" * 300)),
+            ("worker: hub publish of a snapshot", published, 1),
+            (
+                "reference: taskiq result backend SET",
+                lambda i: backend.set_result(f"r{i}", result),
+                1,
+            ),
+            ("reference: asyncpg UPDATE, one connection", lambda i: raw.execute(sql, ids[i]), 1),
+            ("reference: asyncpg UPDATE, pool acquire", pooled, 1),
+            ("reference: Redis PUBLISH", lambda i: redis.publish(f"{prefix}:rt:x", "x" * 300), 1),
         ]
         try:
-            for name, step in steps:
+            for name, step, at_once in steps:
                 before, wall = await meter.snapshot(), time.perf_counter()
-                for i in range(n):
-                    await step(i)
+                await rt.gather_limited(n, at_once, step)
                 wall = time.perf_counter() - wall
                 spent = meter.spent(before, await meter.snapshot(), n)
                 rows.append(
@@ -419,11 +440,12 @@ async def breakdown(args: argparse.Namespace) -> dict[str, Any]:
             await meter.close()
             await raw.close()
             await pool.close()
+            await backend.shutdown()
             await rt.delete_results_of(redis, stream_name(prefix))
             await kernel.stop()
             await rt.delete_prefix(redis, prefix)
             await redis.aclose()
-    print(f"\nper call, {n} calls each, one at a time (client CPU is this process's)")
+    print(f"\nper call, {n} calls each (client CPU is this process's)")
     print(f"{'step':<48} {'client CPU us':>13} {'postgres CPU us':>15} {'wall us':>8}")
     for r in rows:
         print(

@@ -25,12 +25,13 @@ import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 import orjson
 import structlog
 from taskiq import AsyncBroker, Context  # at run time: taskiq reads the hints
 from tortoise import BaseDBAsyncClient
+from tortoise.backends.base.client import TransactionalDBClient
 from tortoise.expressions import F, Q
 
 from kernel.errors import KernelError, PluginError
@@ -163,6 +164,10 @@ class Tasks:
         #: Runs this process holds a lease on; one loop renews them all (_renew).
         self._leases: set[uuid.UUID] = set()
         self._renewer: asyncio.Task[None] | None = None
+        # PostgreSQL: concurrent runs share their statements (see _Batch)
+        self._inserts = _Batch(_insert_many)
+        self._leasing = _Batch(self._lease_many)
+        self._finishing = _Batch(_finish_many)
         self.broker: AsyncBroker = self._make_broker(QUEUES)
         self._hub_publish: Callable[[str, dict[str, Any]], Awaitable[None]] | None = None
 
@@ -255,7 +260,7 @@ class Tasks:
 
         spec = self.specs[name if isinstance(name, str) else name.name]
         identity = owner or ANONYMOUS
-        run = await _insert(
+        run = await self._insert(
             id=uuid.uuid4(),
             name=spec.name,
             kind=spec.kind,
@@ -374,16 +379,39 @@ class Tasks:
         await _update(task_id, {"status": "queued", "lease_until": None}, if_running=True)
         log.warning("worker stopping: task handed back", task_id=str(task_id))
 
+    async def _insert(self, **values: Any) -> TaskRun:
+        """Record a queued run: in the current transaction if there is one, else in a
+        statement shared with concurrent enqueues."""
+        db = _postgres()
+        if db is None or any(  # too long for its column: the ORM says so, to this caller
+            len(values[name] or "") > TaskRun._meta.fields_map[name].max_length  # type: ignore[attr-defined]
+            for name in _TEXT
+        ):
+            return await TaskRun.create(**values)
+        row = tuple(values[name] for name in ("id", *_TEXT))
+        if isinstance(db, TransactionalDBClient):
+            [now] = await _insert_many([row], db)  # leaves with the caller's commit
+        else:
+            now = await self._inserts(row)
+        return TaskRun.construct(
+            _saved_in_db=True,
+            **values,
+            status="queued",
+            percent=0.0,
+            attempts=0,
+            cancel_requested=False,
+            created_at=now,
+            updated_at=now,
+        )
+
     async def _take_lease(self, task_id: uuid.UUID) -> bool:
         """Lease the run and mark it running in one statement (a kill cannot split the
         attempt count from the lease); then renew it while it runs."""
-        now = _now()
-        until = now + timedelta(seconds=self.lease)
-        db = _postgres()
-        if db is not None:
-            async with db.acquire_connection() as connection:
-                taken = await connection.execute(_LEASE, task_id, until, now) == "UPDATE 1"
+        if _postgres() is not None:
+            taken = await self._leasing(task_id)
         else:
+            now = _now()
+            until = now + timedelta(seconds=self.lease)
             taken = bool(
                 await TaskRun.filter(
                     Q(id=task_id),
@@ -404,6 +432,17 @@ class Tasks:
             # no re-read: subscribers got the full status with their snapshot
             await self.publish(task_id, {"id": str(task_id), "status": "running"})
         return taken
+
+    async def _lease_many(self, ids: list[uuid.UUID]) -> list[bool]:
+        now = _now()
+        async with _pool().acquire_connection() as connection:
+            rows = await connection.fetch(_LEASE, ids, now + timedelta(seconds=self.lease), now)
+        taken = {row[0] for row in rows}
+        found = []
+        for task_id in ids:  # a run twice in one batch (a redelivery) is taken once
+            found.append(str(task_id) in taken)
+            taken.discard(str(task_id))
+        return found
 
     async def _renew(self) -> None:
         """Extend the leases of the runs this process executes, every third of a lease:
@@ -463,8 +502,12 @@ class Tasks:
         await self._finish(task_id, "failed", problem=problem)
 
     async def _finish(self, task_id: uuid.UUID, status: str, **values: Any) -> None:
-        values = {"status": status, "finished_at": _now(), "lease_until": None, **values}
-        if found := await _update(task_id, values, returning=True):
+        if _postgres() is not None:
+            found = await self._finishing((task_id, status, values))
+        else:
+            values = {"status": status, "finished_at": _now(), "lease_until": None, **values}
+            found = await _update(task_id, values, returning=True)
+        if found:
             await self.publish(task_id, found)
 
     async def run_worker(self, queues: list[str], concurrency: int, stop: asyncio.Event) -> None:
@@ -572,17 +615,28 @@ def _snapshot(values: dict[str, Any]) -> dict[str, Any]:
 # statement it sends, and a task makes two or three of them. SQLite (development) keeps
 # the ORM.
 
+_TEXT = ("name", "kind", "queue", "owner_id", "request_id")
 _INSERT = (
     "INSERT INTO kernel_task_run (id, name, kind, queue, owner_id, request_id, status, "
     "percent, attempts, cancel_requested, created_at, updated_at) "
-    "VALUES ($1, $2, $3, $4, $5, $6, 'queued', 0, 0, false, $7, $7)"
+    "SELECT *, 'queued', 0, 0, false, $7::timestamptz, $7::timestamptz "
+    "FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[])"
 )
-# running, leased and counted in one statement: a kill cannot split them
 _LEASE = (
     "UPDATE kernel_task_run SET status = 'running', lease_until = $2, started_at = $3, "
-    "updated_at = $3, attempts = attempts + 1 WHERE id = $1 "
+    "updated_at = $3, attempts = attempts + 1 WHERE id = ANY($1::uuid[]) "
     "AND status NOT IN ('succeeded', 'failed', 'cancelled') "
-    "AND (lease_until IS NULL OR lease_until < $3)"
+    "AND (lease_until IS NULL OR lease_until < $3) RETURNING id::text"
+)
+# only what is given changes: a success keeps the last progress message
+_FINISH = (
+    "UPDATE kernel_task_run AS r SET status = v.status, finished_at = $1, updated_at = $1, "
+    "lease_until = NULL, result = COALESCE(v.result, r.result), "
+    "problem = COALESCE(v.problem, r.problem), percent = COALESCE(v.percent, r.percent), "
+    "message = COALESCE(v.message, r.message) "
+    "FROM unnest($2::uuid[], $3::text[], $4::jsonb[], $5::jsonb[], $6::float8[], $7::text[]) "
+    "AS v(id, status, result, problem, percent, message) WHERE r.id = v.id "
+    f"RETURNING {', '.join('r.' + name for name in _SNAPSHOT)}"
 )
 _updates: dict[tuple[tuple[str, ...], bool, bool], str] = {}
 
@@ -593,33 +647,47 @@ def _postgres() -> BaseDBAsyncClient | None:
     return db if db.capabilities.dialect == "postgres" else None
 
 
-async def _insert(**values: Any) -> TaskRun:
-    """Record a queued run."""
-    db = _postgres()
-    if db is None:
-        return await TaskRun.create(**values)
+def _pool() -> BaseDBAsyncClient:
+    """The pooled connection, never the caller's transaction: statements shared between
+    tasks run outside any one of them."""
+    db: BaseDBAsyncClient = TaskRun._meta.db
+    while isinstance(db, TransactionalDBClient):
+        db = db._parent  # type: ignore[attr-defined]
+    return db
+
+
+async def _insert_many(
+    rows: list[tuple[Any, ...]], db: BaseDBAsyncClient | None = None
+) -> list[datetime]:
     now = _now()
-    async with db.acquire_connection() as connection:
-        await connection.execute(
-            _INSERT,
-            values["id"],
-            values["name"],
-            values["kind"],
-            values["queue"],
-            values["owner_id"],
-            values["request_id"],
-            now,
+    async with (db or _pool()).acquire_connection() as connection:
+        await connection.execute(_INSERT, *_columns(rows), now)
+    return [now] * len(rows)
+
+
+def _columns(rows: list[tuple[Any, ...]]) -> list[list[Any]]:
+    """Rows as columns: the arrays ``unnest`` turns back into rows."""
+    return [list(column) for column in zip(*rows, strict=True)]
+
+
+async def _finish_many(
+    outcomes: list[tuple[uuid.UUID, str, dict[str, Any]]],
+) -> list[dict[str, Any]]:
+    given = [
+        (
+            task_id,
+            status,
+            _jsonb(values.get("result")),
+            _jsonb(values.get("problem")),
+            values.get("percent"),
+            values.get("message"),
         )
-    return TaskRun.construct(
-        _saved_in_db=True,
-        **values,
-        status="queued",
-        percent=0.0,
-        attempts=0,
-        cancel_requested=False,
-        created_at=now,
-        updated_at=now,
-    )
+        for task_id, status, values in outcomes
+    ]
+    async with _pool().acquire_connection() as connection:
+        rows = await connection.fetch(_FINISH, _now(), *_columns(given))
+    found = {(snap := _row_snapshot(row))["id"]: snap for row in rows}
+    return [found.get(str(task_id), {}) for task_id, _, _ in outcomes]  # {}: purged
 
 
 async def _update(
@@ -647,13 +715,65 @@ async def _update(
             await connection.execute(sql, task_id, *args)
             return {}
         row = await connection.fetchrow(sql, task_id, *args)
-    if row is None:  # purged meanwhile
-        return {}
+    return _row_snapshot(row) if row is not None else {}  # None: purged meanwhile
+
+
+def _row_snapshot(row: Any) -> dict[str, Any]:
     found = dict(row)
     for name in _JSON:
         if found[name] is not None:
             found[name] = orjson.loads(found[name])
     return _snapshot(found)
+
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+
+class _Batch(Generic[T, R]):
+    """Group commit: calls made while a statement is in flight go together in the next
+    one, so concurrent runs share statements, and a lone call waits for nothing.
+
+    ``flush(items)`` answers each item, in order. If a shared statement fails, its items
+    are retried one by one, so one bad item fails only its own caller.
+    """
+
+    def __init__(self, flush: Callable[[list[T]], Awaitable[list[R]]]) -> None:
+        self._flush = flush
+        self._waiting: list[tuple[T, asyncio.Future[R]]] = []
+        self._flusher: asyncio.Task[None] | None = None
+
+    async def __call__(self, item: T) -> R:
+        future: asyncio.Future[R] = asyncio.get_running_loop().create_future()
+        self._waiting.append((item, future))
+        if self._flusher is None or self._flusher.done():
+            self._flusher = asyncio.create_task(self._run())
+        return await future
+
+    async def _run(self) -> None:
+        groups: list[list[tuple[T, asyncio.Future[R]]]] = []
+        try:
+            while self._waiting or groups:
+                if not groups:
+                    groups.append(self._waiting)
+                    self._waiting = []
+                group = groups.pop()
+                try:
+                    answers = await self._flush([item for item, _ in group])
+                except Exception as exc:
+                    if len(group) > 1:  # one bad item must not fail the rest: one by one
+                        groups.extend([one] for one in group)
+                    elif not group[0][1].done():
+                        group[0][1].set_exception(exc)
+                    continue
+                for (_, future), answer in zip(group, answers, strict=True):
+                    if not future.done():
+                        future.set_result(answer)
+        finally:  # cancelled (the loop is closing): nobody may wait forever
+            for group in (*groups, self._waiting):
+                for _, future in group:
+                    future.cancel()
+            self._waiting = []
 
 
 def _jsonb(value: Any) -> str | None:

@@ -109,6 +109,60 @@ async def test_a_task_argument_may_be_called_name(lyo_app: Any, lyo_client: Any)
     assert done["result"] == "Ada"
 
 
+async def test_concurrent_runs_each_run_once_with_their_own_result(
+    lyo_app: Any, lyo_client: Any
+) -> None:
+    """On PostgreSQL concurrent enqueues, leases and finishes share statements; every run
+    still gets its own row, one try and its own result."""
+    tasks = lyo_app.kernel.tasks
+    runs = await asyncio.gather(
+        *(tasks.enqueue("notes:echo", owner=ada, name=f"n{i}") for i in range(30))
+    )
+    for i, run in enumerate(runs):
+        done = await wait_for(lyo_client, str(run.id), "succeeded")
+        assert done["result"] == f"n{i}" and done["attempts"] == 1 and done["percent"] == 100
+
+
+async def test_a_run_leased_twice_at_once_is_taken_once(lyo_app: Any) -> None:
+    """Two deliveries of one message in the same instant (they may share a statement)."""
+    tasks = lyo_app.kernel.tasks
+    run = await TaskRun.create(id=uuid.uuid4(), name="notes:echo", owner_id="ada")
+    taken = await asyncio.gather(*(tasks._take_lease(run.id) for _ in range(3)))
+    assert sorted(taken) == [False, False, True]
+    assert (await TaskRun.get(id=run.id)).attempts == 1
+    await tasks._finish(run.id, "succeeded", result=None, percent=100.0)
+
+
+async def test_enqueue_in_a_rolled_back_transaction_leaves_no_run(lyo_app: Any) -> None:
+    from kernel.db import transaction
+
+    with pytest.raises(RuntimeError):
+        async with transaction():
+            run = await lyo_app.kernel.tasks.enqueue("notes:echo", owner=ada, name="gone")
+            assert await TaskRun.filter(id=run.id).exists()  # written in the transaction
+            raise RuntimeError("roll back")
+    assert not await TaskRun.filter(id=run.id).exists()
+
+
+async def test_a_failing_shared_statement_fails_only_its_bad_item() -> None:
+    from kernel.tasks import _Batch
+
+    statements: list[list[int]] = []
+
+    async def flush(items: list[int]) -> list[int]:
+        statements.append(items)
+        await asyncio.sleep(0)
+        if -1 in items:
+            raise ValueError("bad item")
+        return [item * 2 for item in items]
+
+    batch = _Batch(flush)
+    answers = await asyncio.gather(*(batch(i) for i in (1, 2, -1, 3)), return_exceptions=True)
+    assert answers[:2] == [2, 4] and answers[3] == 6
+    assert isinstance(answers[2], ValueError)
+    assert statements[0] == [1, 2, -1, 3]  # one statement for all, then one each
+
+
 def test_retry_delays_grow_exponentially() -> None:
     spec = notes.flaky
     assert [spec.delay(n) for n in (1, 2, 3)] == [0.05, 0.1, 0.2]
