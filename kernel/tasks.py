@@ -142,11 +142,12 @@ class TaskContext:
             await _update(self.id, self._state)
         await self.check_cancelled()
 
-    async def check_cancelled(self) -> None:
+    async def check_cancelled(self, *, force: bool = False) -> None:
         """Raise :class:`TaskCancelled` if the owner asked to cancel (checked at most a
-        few times per second, so call it often)."""
+        few times per second, so call it often; ``force=True`` checks now, for a last
+        chance before an effect that cannot be undone)."""
         now = time.monotonic()
-        if now - self._cancel_checked < self.min_interval:
+        if not force and now - self._cancel_checked < self.min_interval:
             return
         self._cancel_checked = now
         if await TaskRun.filter(id=self.id, cancel_requested=True).exists():

@@ -163,6 +163,20 @@ async def test_a_failing_shared_statement_fails_only_its_bad_item() -> None:
     assert statements[0] == [1, 2, -1, 3]  # one statement for all, then one each
 
 
+async def test_a_forced_cancellation_check_is_not_throttled(lyo_app: Any) -> None:
+    from kernel import TaskCancelled, TaskContext
+
+    run = await TaskRun.create(name="notes:write_note", owner_id="ada", status="running")
+    ctx = TaskContext(
+        id=run.id, name=run.name, attempt=1, identity=ada, request_id=None, kernel=lyo_app.kernel
+    )
+    await ctx.check_cancelled()  # checked: not cancelled; the next check is throttled
+    await TaskRun.filter(id=run.id).update(cancel_requested=True)
+    await ctx.check_cancelled()  # within the interval: not looked at
+    with pytest.raises(TaskCancelled):
+        await ctx.check_cancelled(force=True)
+
+
 def test_retry_delays_grow_exponentially() -> None:
     spec = notes.flaky
     assert [spec.delay(n) for n in (1, 2, 3)] == [0.05, 0.1, 0.2]

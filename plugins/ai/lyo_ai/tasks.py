@@ -192,8 +192,7 @@ async def generate_course(
     except ValidationError as exc:
         raise ServiceUnavailable(f"The generated course is not valid: {exc}") from exc
     await ctx.progress(95.0, "Saving the course", phase="saving", field="", text="")
-    ctx._cancel_checked = 0.0  # the last chance to cancel: check now, not throttled
-    await ctx.check_cancelled()
+    await ctx.check_cancelled(force=True)  # the last chance to cancel: now, not throttled
     return await save(ctx, course, request, generator.name, draft.tokens, started)
 
 
