@@ -180,8 +180,15 @@ class Tasks:
             from taskiq import InMemoryBroker
 
             return InMemoryBroker(max_async_tasks=settings.worker_concurrency)
+        from taskiq_redis import RedisAsyncResultBackend
+
         from kernel.streams import ReclaimingStreamBroker
 
+        # taskiq's Redis result backend keeps each run's outcome for a day under the
+        # run's id (kernel_task_run stays the record owners read)
+        results: RedisAsyncResultBackend[Any] = RedisAsyncResultBackend(
+            settings.redis_url, result_ex_time=86400, prefix_str=f"{settings.redis_prefix}:result"
+        )
         first, *rest = queues
         return ReclaimingStreamBroker(
             settings.redis_url,
@@ -192,7 +199,7 @@ class Tasks:
             xread_block=1000,
             idle_timeout=int(self.lease * 1000),
             unacknowledged_lock_timeout=5,
-        )  # no result backend: results live in kernel_task_run, and nothing read taskiq's
+        ).with_result_backend(results)
 
     def register(self, spec: TaskSpec, owner: str) -> None:
         if not spec.name.startswith(owner + ":") and owner != "kernel":
@@ -291,6 +298,7 @@ class Tasks:
         await (
             found.kicker()
             .with_labels(queue_name=stream(self.kernel.settings.redis_prefix, spec.queue))
+            .with_task_id(str(meta["task_id"]))  # taskiq's result is kept under the run's id
             .kiq(lyo=meta, kwargs=kwargs)
         )
 

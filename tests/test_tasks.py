@@ -252,6 +252,28 @@ async def run_state(task_id: uuid.UUID, *statuses: str, seconds: float = 30) -> 
     raise AssertionError(f"{task_id}: still {run.status}, wanted {statuses}")
 
 
+async def test_taskiq_keeps_the_result_in_redis_under_the_runs_id(
+    client_kernel: Kernel, workers: Any
+) -> None:
+    workers()
+    run = await client_kernel.tasks.enqueue("notes:echo", owner=ada, name="redis")
+    done = await run_state(run.id, "succeeded", "failed")
+    assert done.status == "succeeded", done.problem
+    backend = client_kernel.tasks.broker.result_backend
+    for _ in range(50):  # taskiq saves it after the run's row is finished
+        if await backend.is_result_ready(str(run.id)):
+            break
+        await asyncio.sleep(0.1)
+    result = await backend.get_result(str(run.id))
+    assert not result.is_err
+    from redis.asyncio import Redis
+
+    settings = client_kernel.settings
+    async with Redis.from_url(settings.redis_url) as redis:
+        keys = [k async for k in redis.scan_iter(match=f"{settings.redis_prefix}:result*")]
+    assert any(str(run.id) in key.decode() for key in keys), keys
+
+
 async def test_a_killed_workers_task_completes_once_on_another(
     client_kernel: Kernel, workers: Any
 ) -> None:
