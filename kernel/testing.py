@@ -101,6 +101,35 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+def wait_until_ready(
+    url: str,
+    proc: subprocess.Popen[bytes] | None = None,
+    log: Path | None = None,
+    *,
+    path: str = "/health/ready",
+    timeout: float = 60.0,
+) -> None:
+    """Wait for a server started as a process (``lyo serve``) to answer 200 at
+    ``url + path``; fail with the end of its ``log`` if ``proc`` exits or time runs out."""
+    import time
+    import urllib.error
+    import urllib.request
+
+    def tail() -> str:
+        return log.read_text()[-4000:] if log is not None and log.exists() else ""
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc is not None and proc.poll() is not None:
+            raise AssertionError(f"the server exited with {proc.returncode}:\n{tail()}")
+        # refused, reset, or an error status (HTTPError is an OSError)
+        with contextlib.suppress(OSError), urllib.request.urlopen(url + path, timeout=2) as answer:
+            if answer.status == 200:
+                return
+        time.sleep(0.2)
+    raise AssertionError(f"{url}{path} did not answer 200 in {timeout:g} s:\n{tail()}")
+
+
 @asynccontextmanager
 async def serve(app: App, port: int | None = None) -> AsyncIterator[str]:
     """Serve ``app`` with Hypercorn on 127.0.0.1; yields the base URL."""

