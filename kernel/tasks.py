@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING, Any, Generic, TypeVar
 import orjson
 import structlog
 from taskiq import AsyncBroker, Context  # at run time: taskiq reads the hints
+from taskiq.exceptions import NoResultError
 from tortoise import BaseDBAsyncClient
 from tortoise.backends.base.client import TransactionalDBClient
 from tortoise.expressions import F, Q
@@ -327,7 +328,7 @@ class Tasks:
             if run is None or run.status in FINISHED:
                 await _ack(context)  # done already (or gone): this delivery is a duplicate
             # running elsewhere: leave the message pending; it returns if that worker dies
-            return None
+            raise NoResultError()  # either way taskiq must not overwrite the run's result
         identity = Identity(
             **{
                 **meta["identity"],
@@ -369,11 +370,14 @@ class Tasks:
             self._running.discard(current)  # type: ignore[arg-type]
             structlog.contextvars.unbind_contextvars("request_id", "task_id", "task")
         if isinstance(outcome, Exception):
-            await self._failed(spec, meta, kwargs, task_id, outcome)
-        else:
-            await self._finish(task_id, outcome[0], **outcome[1])
-        await _ack(context)  # only once the outcome is recorded
-        return outcome[1].get("result") if not isinstance(outcome, Exception) else None
+            retrying = await self._failed(spec, meta, kwargs, task_id, outcome)
+            await _ack(context)  # only once the outcome is recorded
+            if retrying:
+                raise NoResultError()  # the retry's message saves the outcome
+            raise outcome  # taskiq's result backend records the failure
+        await self._finish(task_id, outcome[0], **outcome[1])
+        await _ack(context)
+        return outcome[1].get("result")
 
     def _check_owner(self, spec: TaskSpec) -> None:
         """A task of a plugin that failed or was skipped does not run (it retries)."""
@@ -474,7 +478,8 @@ class Tasks:
         kwargs: dict[str, Any],
         task_id: uuid.UUID,
         exc: Exception,
-    ) -> None:
+    ) -> bool:
+        """Record a failed attempt: schedule a retry (``True``) or fail the run."""
         attempt = int(meta["attempt"])
         problem = (
             exc.problem()
@@ -504,11 +509,12 @@ class Tasks:
             )
             retry = {**meta, "attempt": attempt + 1, "not_before": time.time() + delay}
             await self._kick(spec, retry, kwargs)
-            return
+            return True
         log.error("task failed", attempts=attempt, error=problem["detail"])
         if spec.on_failure is not None:
             await spec.on_failure(kwargs, attempt, problem)
         await self._finish(task_id, "failed", problem=problem)
+        return False
 
     async def _finish(self, task_id: uuid.UUID, status: str, **values: Any) -> None:
         if _postgres() is not None:

@@ -168,7 +168,13 @@ async def test_a_forced_cancellation_check_is_not_throttled(lyo_app: Any) -> Non
 
     run = await TaskRun.create(name="notes:write_note", owner_id="ada", status="running")
     ctx = TaskContext(
-        id=run.id, name=run.name, attempt=1, identity=ada, request_id=None, kernel=lyo_app.kernel
+        id=run.id,
+        name=run.name,
+        attempt=1,
+        identity=ada,
+        request_id=None,
+        kernel=lyo_app.kernel,
+        min_interval=3600,  # the unforced check below is throttled however slow CI is
     )
     await ctx.check_cancelled()  # checked: not cancelled; the next check is throttled
     await TaskRun.filter(id=run.id).update(cancel_requested=True)
@@ -272,6 +278,15 @@ async def test_taskiq_keeps_the_result_in_redis_under_the_runs_id(
     async with Redis.from_url(settings.redis_url) as redis:
         keys = [k async for k in redis.scan_iter(match=f"{settings.redis_prefix}:result*")]
     assert any(str(run.id) in key.decode() for key in keys), keys
+
+    # a failure is recorded as one; its retries are not outcomes
+    run = await client_kernel.tasks.enqueue("notes:flaky", owner=ada, slug="f", failures=10)
+    assert (await run_state(run.id, "succeeded", "failed")).status == "failed"
+    for _ in range(50):
+        if await backend.is_result_ready(str(run.id)):
+            break
+        await asyncio.sleep(0.1)
+    assert (await backend.get_result(str(run.id))).is_err
 
 
 async def test_a_killed_workers_task_completes_once_on_another(
