@@ -118,12 +118,13 @@ def wait_until_ready(
     def tail() -> str:
         return log.read_text()[-4000:] if log is not None and log.exists() else ""
 
+    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))  # never a proxy
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if proc is not None and proc.poll() is not None:
             raise AssertionError(f"the server exited with {proc.returncode}:\n{tail()}")
         # refused, reset, or an error status (HTTPError is an OSError)
-        with contextlib.suppress(OSError), urllib.request.urlopen(url + path, timeout=2) as answer:
+        with contextlib.suppress(OSError), opener.open(url + path, timeout=2) as answer:
             if answer.status == 200:
                 return
         time.sleep(0.2)
@@ -262,7 +263,8 @@ def lyo_worker(
         return
     from kernel.plugins import _read_manifest
 
-    names, modules = [], []
+    names: list[str] = []
+    modules: list[str] = []
     for plugin in lyo_plugins:
         if isinstance(plugin, ModuleType):
             name = str(_read_manifest(plugin, None).name)
@@ -271,8 +273,12 @@ def lyo_worker(
                 ep.value == plugin.__name__ for ep in entry_points(group="lyo.plugins", name=name)
             ):
                 modules.append(plugin.__name__)  # not installed: load it by import path
+    if not names:
+        raise RuntimeError("lyo_worker: lyo_plugins holds no plugin module for a worker to load")
     env = {
         **{k: v for k, v in os.environ.items() if not k.startswith("LYO_")},
+        # what this test can import, the worker can (rootdir and conftest folders)
+        "PYTHONPATH": os.pathsep.join(p for p in sys.path if p),
         "LYO_ENV": "test",
         "LYO_DATABASE_URL": lyo_settings.database_url,
         "LYO_REDIS_URL": lyo_settings.redis_url,
@@ -291,12 +297,16 @@ def lyo_worker(
         try:
             yield
         finally:
+            died = worker.poll()  # a worker that could not start: say why, not just "timeout"
             worker.terminate()  # SIGTERM: finish running tasks, then stop
             try:
                 worker.wait(15)
             except subprocess.TimeoutExpired:
                 worker.kill()
                 worker.wait(5)
+    if died is not None:
+        tail = (tmp_path / "worker.log").read_text()[-4000:]
+        raise RuntimeError(f"lyo worker exited with {died} during the test:\n{tail}")
 
 
 @pytest_asyncio.fixture

@@ -69,7 +69,9 @@ async def user_turn(user_id: str) -> AsyncIterator[None]:
     async with lock, transaction() as connection:
         if connection.capabilities.dialect == "postgres":
             await connection.execute_query(
-                "SELECT pg_advisory_xact_lock(hashtext($1))", [f"lyo-ai:{user_id}"]
+                # two-key form: its own key space, apart from single-key locks
+                "SELECT pg_advisory_xact_lock(hashtext('lyo-ai'), hashtext($1))",
+                [user_id],
             )
         yield
 
