@@ -106,10 +106,11 @@ def test_the_client_walks_through_the_platform(deployment: str) -> None:
             console=Console(file=out, width=100),
         )
     )
-    # progress arrived live over the websocket: loading, writing fields, saving, done
+    # progress arrived live over the websocket: writing fields, saving, done (the model
+    # may have loaded before the client subscribed: 'loading' is not always seen)
     updates = seen["updates"]
     phases = {(u.get("progress") or {}).get("phase") for u in updates}
-    assert {"loading", "saving"} <= phases, phases
+    assert {"lessons", "saving"} <= phases, phases
     assert any((u.get("progress") or {}).get("tokens", 0) > 0 for u in updates)
     assert any((u.get("progress") or {}).get("text") for u in updates)
     percents = [u.get("percent") or 0 for u in updates]
