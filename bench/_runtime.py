@@ -17,7 +17,10 @@ import time
 import uuid
 from collections.abc import Awaitable, Callable, Iterator
 from importlib.metadata import PackageNotFoundError, version
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from kernel import Kernel
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/0")
@@ -30,6 +33,27 @@ PACKAGES = ["taskiq", "taskiq-redis", "redis", "tortoise-orm", "asyncpg", "quart
 def unique_prefix() -> str:
     """A Redis key prefix nobody else uses (``LYO_REDIS_PREFIX``)."""
     return f"bench-{uuid.uuid4().hex[:10]}"
+
+
+async def start_kernel(database_url: str, prefix: str) -> Kernel:
+    """The benchmark's own kernel (the client side: it enqueues and publishes) with only
+    the bench plugin, started (which applies the kernel's migrations before any worker
+    starts) and made current. The caller stops it."""
+    from bench import benchplugin
+    from kernel import Kernel, Settings
+
+    settings = Settings(
+        env="test",
+        database_url=database_url,
+        redis_url=REDIS_URL,
+        redis_prefix=prefix,
+        log_level="WARNING",
+        access_log=False,
+    )
+    kernel = Kernel.load(settings, [benchplugin], discover=False)
+    await kernel.start()
+    kernel.activate()
+    return kernel
 
 
 def worker_env(database_url: str, prefix: str, **extra: str) -> dict[str, str]:

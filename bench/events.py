@@ -44,7 +44,6 @@ async def run(args: argparse.Namespace) -> dict[str, list[dict[str, Any]]]:
     from redis.asyncio import Redis
 
     from bench import benchplugin
-    from kernel import Kernel, Settings
     from kernel.tasks import stream as stream_name
     from kernel.testing import temporary_database
 
@@ -53,17 +52,7 @@ async def run(args: argparse.Namespace) -> dict[str, list[dict[str, Any]]]:
     redis = Redis.from_url(rt.REDIS_URL)
     results: dict[str, list[dict[str, Any]]] = {t: [] for t in TARGETS}
     async with temporary_database() as url:
-        settings = Settings(
-            env="test",
-            database_url=url,
-            redis_url=rt.REDIS_URL,
-            redis_prefix=prefix,
-            log_level="WARNING",
-            access_log=False,
-        )
-        kernel = Kernel.load(settings, [benchplugin], discover=False)
-        await kernel.start()  # applies the kernel's migrations before any worker starts
-        kernel.activate()
+        kernel = await rt.start_kernel(url, prefix)
 
         async def enqueue(_: int) -> None:
             await kernel.tasks.enqueue(benchplugin.stamp, sent=time.time())

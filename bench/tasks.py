@@ -200,7 +200,6 @@ async def run_kernel(args: argparse.Namespace) -> dict[str, Any]:
     from redis.asyncio import Redis
 
     from bench import benchplugin
-    from kernel import Kernel, Settings
     from kernel.models import TaskRun
     from kernel.tasks import stream as stream_name
     from kernel.testing import temporary_database
@@ -216,17 +215,7 @@ async def run_kernel(args: argparse.Namespace) -> dict[str, Any]:
         return await TaskRun.filter(status="succeeded").count() >= total
 
     async with temporary_database() as url:
-        settings = Settings(
-            env="test",
-            database_url=url,
-            redis_url=rt.REDIS_URL,
-            redis_prefix=prefix,
-            log_level="WARNING",
-            access_log=False,
-        )
-        kernel = Kernel.load(settings, [benchplugin], discover=False)
-        await kernel.start()  # applies the kernel's migrations before any worker starts
-        kernel.activate()
+        kernel = await rt.start_kernel(url, prefix)
 
         async def enqueue(_: int) -> None:
             await kernel.tasks.enqueue(benchplugin.noop)
@@ -336,7 +325,7 @@ async def breakdown(args: argparse.Namespace) -> dict[str, Any]:
     from redis.asyncio import Redis
 
     from bench import benchplugin
-    from kernel import Identity, Kernel, Settings, TaskContext
+    from kernel import Identity, TaskContext
     from kernel.models import TaskRun
     from kernel.tasks import snapshot
     from kernel.testing import temporary_database
@@ -346,17 +335,7 @@ async def breakdown(args: argparse.Namespace) -> dict[str, Any]:
     rows: list[dict[str, Any]] = []
     redis = Redis.from_url(rt.REDIS_URL)
     async with temporary_database() as url:
-        settings = Settings(
-            env="test",
-            database_url=url,
-            redis_url=rt.REDIS_URL,
-            redis_prefix=prefix,
-            log_level="WARNING",
-            access_log=False,
-        )
-        kernel = Kernel.load(settings, [benchplugin], discover=False)
-        await kernel.start()
-        kernel.activate()
+        kernel = await rt.start_kernel(url, prefix)
         tasks = kernel.tasks
         ids: list[uuid.UUID] = []
         raw = await asyncpg.connect(url.replace("postgres://", "postgresql://"))
