@@ -32,6 +32,7 @@ from redis.asyncio.client import PubSub
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 
+from kernel.batch import Batch, pipelined
 from kernel.breaker import CircuitBreaker
 from kernel.errors import CircuitOpen, ServiceUnavailable
 from kernel.identity import Identity
@@ -216,6 +217,8 @@ class RedisHub(Hub):
             retry=Retry(NoBackoff(), 1),
         )
         self._breaker = CircuitBreaker("realtime:redis", failure_threshold=1, reset_timeout=1.0)
+        # concurrent publishes (a worker finishing several tasks) share a round trip
+        self._publishes: Batch[tuple[str, str], Any] = Batch(self._publish_many, singly=False)
         self._listener: asyncio.Task[None] | None = None
         self._stopping = False
         self._live = asyncio.Event()
@@ -246,7 +249,7 @@ class RedisHub(Hub):
         failing = self._breaker.failures > 0
         try:
             async with self._breaker:
-                await self._publisher.publish(self.prefix + topic, frame)
+                await self._publishes((self.prefix + topic, frame))
         except CircuitOpen:
             return  # Redis failed moments ago; already logged
         except Exception as exc:
@@ -254,6 +257,12 @@ class RedisHub(Hub):
             return
         if failing:
             log.info("realtime publishing recovered")
+
+    async def _publish_many(self, frames: list[tuple[str, str]]) -> list[Any]:
+        return await pipelined(
+            self._publisher,
+            lambda pipe: [pipe.publish(channel, frame) for channel, frame in frames],
+        )
 
     async def subscribe(self, topic: str, inbox: Inbox) -> None:
         await super().subscribe(topic, inbox)

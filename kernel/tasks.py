@@ -25,7 +25,7 @@ import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING, Any, Generic, TypeVar
+from typing import TYPE_CHECKING, Any
 
 import orjson
 import structlog
@@ -35,6 +35,7 @@ from tortoise import BaseDBAsyncClient
 from tortoise.backends.base.client import TransactionalDBClient
 from tortoise.expressions import F, Q
 
+from kernel.batch import Batch
 from kernel.errors import KernelError, PluginError
 from kernel.identity import ANONYMOUS, Identity, set_identity
 from kernel.models import TaskRun
@@ -166,10 +167,10 @@ class Tasks:
         #: Runs this process holds a lease on; one loop renews them all (_renew).
         self._leases: set[uuid.UUID] = set()
         self._renewer: asyncio.Task[None] | None = None
-        # PostgreSQL: concurrent runs share their statements (see _Batch)
-        self._inserts = _Batch(_insert_many)
-        self._leasing = _Batch(self._lease_many)
-        self._finishing = _Batch(_finish_many)
+        # PostgreSQL: concurrent runs share their statements (see kernel.batch)
+        self._inserts = Batch(_insert_many)
+        self._leasing = Batch(self._lease_many)
+        self._finishing = Batch(_finish_many)
         self.broker: AsyncBroker = self._make_broker(QUEUES)
         self._hub_publish: Callable[[str, dict[str, Any]], Awaitable[None]] | None = None
 
@@ -181,13 +182,11 @@ class Tasks:
             from taskiq import InMemoryBroker
 
             return InMemoryBroker(max_async_tasks=settings.worker_concurrency)
-        from taskiq_redis import RedisAsyncResultBackend
-
-        from kernel.streams import ReclaimingStreamBroker
+        from kernel.streams import PipelinedResultBackend, ReclaimingStreamBroker
 
         # taskiq's Redis result backend keeps each run's outcome for a day under the
         # run's id (kernel_task_run stays the record owners read)
-        results: RedisAsyncResultBackend[Any] = RedisAsyncResultBackend(
+        results = PipelinedResultBackend(
             settings.redis_url, result_ex_time=86400, prefix_str=f"{settings.redis_prefix}:result"
         )
         first, *rest = queues
@@ -739,56 +738,6 @@ def _row_snapshot(row: Any) -> dict[str, Any]:
         if found[name] is not None:
             found[name] = orjson.loads(found[name])
     return _snapshot(found)
-
-
-T = TypeVar("T")
-R = TypeVar("R")
-
-
-class _Batch(Generic[T, R]):
-    """Group commit: calls made while a statement is in flight go together in the next
-    one, so concurrent runs share statements, and a lone call waits for nothing.
-
-    ``flush(items)`` answers each item, in order. If a shared statement fails, its items
-    are retried one by one, so one bad item fails only its own caller.
-    """
-
-    def __init__(self, flush: Callable[[list[T]], Awaitable[list[R]]]) -> None:
-        self._flush = flush
-        self._waiting: list[tuple[T, asyncio.Future[R]]] = []
-        self._flusher: asyncio.Task[None] | None = None
-
-    async def __call__(self, item: T) -> R:
-        future: asyncio.Future[R] = asyncio.get_running_loop().create_future()
-        self._waiting.append((item, future))
-        if self._flusher is None or self._flusher.done():
-            self._flusher = asyncio.create_task(self._run())
-        return await future
-
-    async def _run(self) -> None:
-        groups: list[list[tuple[T, asyncio.Future[R]]]] = []
-        try:
-            while self._waiting or groups:
-                if not groups:
-                    groups.append(self._waiting)
-                    self._waiting = []
-                group = groups.pop()
-                try:
-                    answers = await self._flush([item for item, _ in group])
-                except Exception as exc:
-                    if len(group) > 1:  # one bad item must not fail the rest: one by one
-                        groups.extend([one] for one in group)
-                    elif not group[0][1].done():
-                        group[0][1].set_exception(exc)
-                    continue
-                for (_, future), answer in zip(group, answers, strict=True):
-                    if not future.done():
-                        future.set_result(answer)
-        finally:  # cancelled (the loop is closing): nobody may wait forever
-            for group in (*groups, self._waiting):
-                for _, future in group:
-                    future.cancel()
-            self._waiting = []
 
 
 def _jsonb(value: Any) -> str | None:

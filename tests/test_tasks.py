@@ -145,7 +145,7 @@ async def test_enqueue_in_a_rolled_back_transaction_leaves_no_run(lyo_app: Any) 
 
 
 async def test_a_failing_shared_statement_fails_only_its_bad_item() -> None:
-    from kernel.tasks import _Batch
+    from kernel.batch import Batch
 
     statements: list[list[int]] = []
 
@@ -156,7 +156,7 @@ async def test_a_failing_shared_statement_fails_only_its_bad_item() -> None:
             raise ValueError("bad item")
         return [item * 2 for item in items]
 
-    batch = _Batch(flush)
+    batch = Batch(flush)
     answers = await asyncio.gather(*(batch(i) for i in (1, 2, -1, 3)), return_exceptions=True)
     assert answers[:2] == [2, 4] and answers[3] == 6
     assert isinstance(answers[2], ValueError)
