@@ -1,9 +1,10 @@
 """Group commit: concurrent calls share one statement or one Redis round trip.
 
 The task path makes several small writes per run (its row in PostgreSQL, the stream
-message, the acknowledgement, the result, the status publish). One at a time, each
-costs a round trip and a statement whose fixed cost dwarfs the row; shared, a worker
-running ten tasks pays for one.
+message, the acknowledgement, the result, the status publishes). One at a time, each
+costs a round trip (on a virtual machine a send system call alone is tens of
+microseconds) and a statement whose fixed cost dwarfs the row; shared, a worker running
+ten tasks pays for one.
 """
 
 from __future__ import annotations
@@ -12,9 +13,15 @@ import asyncio
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
+import structlog
+from redis.asyncio import Redis
+from redis.asyncio.retry import Retry
+from redis.backoff import NoBackoff
+
 if TYPE_CHECKING:
-    from redis.asyncio import Redis
     from redis.asyncio.client import Pipeline
+
+log = structlog.get_logger("lyo.redis")
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -38,11 +45,20 @@ class Batch(Generic[T, R]):
         self._flusher: asyncio.Task[None] | None = None
 
     async def __call__(self, item: T) -> R:
+        return await self.submit(item)
+
+    def submit(self, item: T) -> asyncio.Future[R]:
+        """Queue ``item`` for the next flush; the future holds its answer."""
         future: asyncio.Future[R] = asyncio.get_running_loop().create_future()
         self._waiting.append((item, future))
         if self._flusher is None or self._flusher.done():
             self._flusher = asyncio.create_task(self._run())
-        return await future
+        return future
+
+    async def settle(self) -> None:
+        """Wait until everything submitted so far has been flushed."""
+        while self._flusher is not None and not self._flusher.done():
+            await asyncio.wait([self._flusher])
 
     async def _run(self) -> None:
         groups: list[list[tuple[T, asyncio.Future[R]]]] = []
@@ -76,11 +92,64 @@ class Batch(Generic[T, R]):
             self._waiting = []
 
 
-async def pipelined(redis: Redis, commands: Callable[[Pipeline], object]) -> list[Any]:
-    """The answers to ``commands`` (which queues one command per item on the pipeline)
-    in one round trip, for a :class:`Batch` flush: a command's own error is its answer,
-    for its caller alone."""
-    async with redis.pipeline(transaction=False) as pipe:
-        commands(pipe)
-        answers: list[Any] = await pipe.execute(raise_on_error=False)
-    return answers
+class RedisPipe:
+    """One Redis client whose concurrent commands share pipelined round trips.
+
+    ``await pipe(command)`` answers one command; ``pipe.send(command, done)`` queues it
+    without waiting, for writes nobody waits on (an acknowledgement, a status publish),
+    which then ride along with the next round trip. A command is a function that adds
+    one command to the pipeline it is given: ``lambda p: p.xack(stream, group, id)``.
+    """
+
+    def __init__(self, redis: Redis) -> None:
+        self.redis = redis
+        self._batch: Batch[Callable[[Pipeline], object], Any] = Batch(self._flush, singly=False)
+
+    @classmethod
+    def from_url(cls, url: str, *, timeout: float = 2.0) -> RedisPipe:
+        """Short timeouts; one immediate retry replaces a connection Redis closed."""
+        return cls(
+            Redis.from_url(
+                url,
+                socket_timeout=timeout,
+                socket_connect_timeout=timeout,
+                retry=Retry(NoBackoff(), 1),
+            )
+        )
+
+    async def __call__(self, command: Callable[[Pipeline], object]) -> Any:
+        return await self._batch(command)
+
+    def send(
+        self,
+        command: Callable[[Pipeline], object],
+        done: Callable[[BaseException | None], None] | None = None,
+    ) -> None:
+        """Queue ``command`` without waiting; ``done`` gets its error (``None``: it went
+        through). Without ``done`` an error is logged."""
+
+        def report(future: asyncio.Future[Any]) -> None:
+            error = None if future.cancelled() else future.exception()
+            if done is not None:
+                done(error)
+            elif error is not None:
+                log.warning("redis command failed", error=f"{type(error).__name__}: {error}")
+
+        self._batch.submit(command).add_done_callback(report)
+
+    async def settle(self) -> None:
+        """Wait until everything sent so far has gone out."""
+        await self._batch.settle()
+
+    async def close(self) -> None:
+        """Flush what was sent, then close the client."""
+        await self.settle()
+        await self.redis.aclose()
+
+    async def _flush(self, commands: list[Callable[[Pipeline], object]]) -> list[Any]:
+        # a command's own error is its answer, for its caller alone
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for command in commands:
+                command(pipe)
+            answers: list[Any] = await pipe.execute(raise_on_error=False)
+        return answers

@@ -87,6 +87,14 @@ def tortoise_config(url: str, apps: dict[str, list[str]], pool_size: int = 10) -
         connection["credentials"].setdefault("minsize", 1)
         connection["credentials"].setdefault("maxsize", pool_size)
         connection["credentials"].setdefault("reset", _keep_session)
+        # Every statement is planned with its parameters, as with psycopg's client-side
+        # parameters (Django). asyncpg prepares and caches every statement, and after five
+        # runs PostgreSQL may switch to a generic plan and keep it: made while a table was
+        # small, one that scans it stays cached as it grows (the task table's batched
+        # UPDATE ... FROM unnest(...) went from an index lookup to a full scan per
+        # statement; asyncpg#243 is the same trap).
+        settings = connection["credentials"].setdefault("server_settings", {})
+        settings.setdefault("plan_cache_mode", "force_custom_plan")
     # Tortoise caches compiled queries per (connection name, table) for the process: a
     # name per dialect keeps a SQLite context and a PostgreSQL one from sharing them.
     alias = "sqlite" if "sqlite" in connection["engine"] else "postgres"

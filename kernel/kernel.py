@@ -18,6 +18,7 @@ import pluggy
 import structlog
 
 from kernel import hookspecs
+from kernel.batch import RedisPipe
 from kernel.breaker import CircuitBreaker
 from kernel.cache import Cache, create_cache
 from kernel.config import Settings, load_plugin_settings, load_settings
@@ -51,6 +52,9 @@ class Kernel:
         self.tasks: Tasks = None  # type: ignore[assignment]
         self.cache: Cache = None  # type: ignore[assignment]
         self.hub: Hub = None  # type: ignore[assignment]
+        #: Redis writes nobody waits on alone (status publishes, task sends,
+        #: acknowledgements, results) share round trips here; ``None`` without Redis.
+        self.pipe: RedisPipe | None = None
         self.events: Events = None  # type: ignore[assignment]
         #: Where uploads go (kernel.uploads.save_upload); local files by default.
         self.storage: Storage = LocalStorage(settings.media_root, settings.media_url)
@@ -278,9 +282,13 @@ class Kernel:
         self.cache = create_cache(settings.redis_url, namespace=settings.redis_prefix)
         if self.cache.breaker is not None:
             self.breakers.setdefault("kernel", {})["redis-cache"] = self.cache.breaker
-        self.hub = create_hub(settings.redis_url, prefix=f"{settings.redis_prefix}:rt:")
+        if settings.redis_url:
+            self.pipe = RedisPipe.from_url(settings.redis_url)
+        self.hub = create_hub(
+            settings.redis_url, prefix=f"{settings.redis_prefix}:rt:", pipe=self.pipe
+        )
         self.tasks = Tasks(self)
-        self.tasks.on_publish(self.hub.publish)
+        self.tasks.on_publish(self.hub.publish_soon)
         self.hub.add_topic_handler("task:", task_topic)
         self.events = Events(self)
         for spec in KERNEL_TASKS:
@@ -341,6 +349,9 @@ class Kernel:
             await self.tasks.stop()
         if self.hub is not None:
             await self.hub.stop()
+        if self.pipe is not None:
+            await self.pipe.close()
+            self.pipe = None
         if self.cache is not None:
             await self.cache.close()
         if self.db is not None:

@@ -32,7 +32,7 @@ from redis.asyncio.client import PubSub
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 
-from kernel.batch import Batch, pipelined
+from kernel.batch import RedisPipe
 from kernel.breaker import CircuitBreaker
 from kernel.errors import CircuitOpen, ServiceUnavailable
 from kernel.identity import Identity
@@ -130,6 +130,11 @@ class Hub:
         """
         self._deliver(topic, encode_message(topic, data, id))
 
+    def publish_soon(self, topic: str, data: dict[str, Any], *, id: str | None = None) -> None:
+        """:meth:`publish` without waiting for it to go out; a process's messages to one
+        topic still arrive in order (a task's status changes use this)."""
+        self._deliver(topic, encode_message(topic, data, id))
+
     async def subscribe(self, topic: str, inbox: Inbox) -> None:
         """Deliver ``topic`` to ``inbox`` from now on.
 
@@ -199,6 +204,7 @@ class RedisHub(Hub):
         connect_timeout: float = 2.0,
         ready_timeout: float = 5.0,
         health_interval: float = 10.0,
+        pipe: RedisPipe | None = None,
     ) -> None:
         super().__init__()
         self.url = url
@@ -209,16 +215,11 @@ class RedisHub(Hub):
         self.health_interval = health_interval
         self._connect_timeout = connect_timeout
         self._pattern = re.sub(r"([*?\[\]\\])", r"\\\1", prefix) + "*"
-        # one immediate retry replaces a pooled connection that Redis closed meanwhile
-        self._publisher = Redis.from_url(
-            url,
-            socket_timeout=connect_timeout,
-            socket_connect_timeout=connect_timeout,
-            retry=Retry(NoBackoff(), 1),
-        )
+        # publishes share round trips with each other (and, given the kernel's pipe, with
+        # task acknowledgements and results)
+        self._own_pipe = pipe is None
+        self.pipe = pipe or RedisPipe.from_url(url, timeout=connect_timeout)
         self._breaker = CircuitBreaker("realtime:redis", failure_threshold=1, reset_timeout=1.0)
-        # concurrent publishes (a worker finishing several tasks) share a round trip
-        self._publishes: Batch[tuple[str, str], Any] = Batch(self._publish_many, singly=False)
         self._listener: asyncio.Task[None] | None = None
         self._stopping = False
         self._live = asyncio.Event()
@@ -242,14 +243,15 @@ class RedisHub(Hub):
             # redis-py can hang closing a pub/sub connection that was cancelled mid-read
             await asyncio.wait([self._listener], timeout=2)
             self._listener = None
-        await asyncio.wait([asyncio.ensure_future(self._publisher.aclose())], timeout=2)
+        if self._own_pipe:
+            await asyncio.wait([asyncio.ensure_future(self.pipe.close())], timeout=2)
 
     async def publish(self, topic: str, data: dict[str, Any], *, id: str | None = None) -> None:
-        frame = encode_message(topic, data, id)
+        frame, channel = encode_message(topic, data, id), self.prefix + topic
         failing = self._breaker.failures > 0
         try:
             async with self._breaker:
-                await self._publishes((self.prefix + topic, frame))
+                await self.pipe(lambda p: p.publish(channel, frame))
         except CircuitOpen:
             return  # Redis failed moments ago; already logged
         except Exception as exc:
@@ -258,11 +260,21 @@ class RedisHub(Hub):
         if failing:
             log.info("realtime publishing recovered")
 
-    async def _publish_many(self, frames: list[tuple[str, str]]) -> list[Any]:
-        return await pipelined(
-            self._publisher,
-            lambda pipe: [pipe.publish(channel, frame) for channel, frame in frames],
-        )
+    def publish_soon(self, topic: str, data: dict[str, Any], *, id: str | None = None) -> None:
+        frame, channel = encode_message(topic, data, id), self.prefix + topic
+        if self._breaker.state == "open":
+            return  # Redis failed moments ago; already logged
+
+        def done(error: BaseException | None) -> None:
+            if error is None:
+                if self._breaker.failures:
+                    self._breaker.record_success()
+                    log.info("realtime publishing recovered")
+                return
+            log.warning("realtime publish failed; message dropped", topic=topic, error=str(error))
+            self._breaker.record_failure(error)
+
+        self.pipe.send(lambda p: p.publish(channel, frame), done)
 
     async def subscribe(self, topic: str, inbox: Inbox) -> None:
         await super().subscribe(topic, inbox)
@@ -331,6 +343,8 @@ class RedisHub(Hub):
                 log.info("realtime listener subscribed", pattern=self._pattern)
 
 
-def create_hub(redis_url: str | None, *, prefix: str = "lyo:rt:") -> Hub:
+def create_hub(
+    redis_url: str | None, *, prefix: str = "lyo:rt:", pipe: RedisPipe | None = None
+) -> Hub:
     """The hub for this configuration: Redis pub/sub with a URL, in-process without."""
-    return RedisHub(redis_url, prefix=prefix) if redis_url else Hub()
+    return RedisHub(redis_url, prefix=prefix, pipe=pipe) if redis_url else Hub()

@@ -26,54 +26,42 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 from taskiq import AckableMessage, BrokerMessage, TaskiqResult
 from taskiq_redis import RedisAsyncResultBackend, RedisStreamBroker
 
-from kernel.batch import Batch, pipelined
+from kernel.batch import RedisPipe
 
 log = structlog.get_logger("lyo.tasks")
 
 
 class ReclaimingStreamBroker(RedisStreamBroker):
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, pipe: RedisPipe | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self._redis: Redis | None = None
-        self._adds: Batch[tuple[str, bytes], Any] = Batch(self._add_many, singly=False)
-        self._acks: Batch[tuple[str, str], Any] = Batch(self._ack_many, singly=False)
-
-    @property
-    def redis(self) -> Redis:
-        """The client for sending and acknowledging (on the broker's connection pool)."""
-        if self._redis is None:
-            self._redis = Redis(connection_pool=self.connection_pool)
-        return self._redis
+        self._own_pipe = pipe is None
+        #: Sends and acknowledgements (shared with the result backend and the realtime
+        #: hub in a kernel: one round trip carries a finished task's publish, its
+        #: acknowledgement and its result).
+        self.pipe = pipe or RedisPipe(Redis(connection_pool=self.connection_pool))
 
     async def shutdown(self) -> None:
-        if self._redis is not None:
-            await self._redis.aclose()  # the pool is the broker's: super() closes it
-            self._redis = None
+        if self._own_pipe:
+            await self.pipe.close()  # the pool is the broker's: super() closes it
+        else:
+            await self.pipe.settle()  # acknowledgements on their way go out
         await super().shutdown()
 
     async def kick(self, message: BrokerMessage) -> None:
-        await self._adds((message.labels.get("queue_name") or self.queue_name, message.message))
-
-    async def _add_many(self, messages: list[tuple[str, bytes]]) -> list[Any]:
-        return await pipelined(
-            self.redis,
-            lambda pipe: [
-                pipe.xadd(name, {b"data": data}, maxlen=self.maxlen, approximate=self.approximate)
-                for name, data in messages
-            ],
+        name = message.labels.get("queue_name") or self.queue_name
+        await self.pipe(
+            lambda p: p.xadd(
+                name, {b"data": message.message}, maxlen=self.maxlen, approximate=self.approximate
+            )
         )
 
     def _ack_generator(self, id: str, queue_name: str) -> Callable[[], Awaitable[None]]:
         async def ack() -> None:
-            await self._acks((queue_name, id))
+            # not awaited: a lost acknowledgement means a redelivery, which the kernel
+            # recognises (the run is finished) and acknowledges again
+            self.pipe.send(lambda p: p.xack(queue_name, self.consumer_group_name, id), _acked)
 
         return ack
-
-    async def _ack_many(self, entries: list[tuple[str, str]]) -> list[Any]:
-        return await pipelined(
-            self.redis,
-            lambda pipe: [pipe.xack(name, self.consumer_group_name, id) for name, id in entries],
-        )
 
     async def listen(self) -> AsyncGenerator[AckableMessage, None]:
         streams = [self.queue_name, *self.additional_streams]
@@ -127,29 +115,33 @@ class ReclaimingStreamBroker(RedisStreamBroker):
         )
 
 
-class PipelinedResultBackend(RedisAsyncResultBackend):  # type: ignore[type-arg]
-    """taskiq's Redis result backend, saving concurrent results in one round trip."""
+def _acked(error: BaseException | None) -> None:
+    if error is not None:
+        log.warning("task acknowledgement failed; it will be redelivered", error=repr(error))
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
+
+def _saved(error: BaseException | None) -> None:
+    if error is not None:
+        log.warning("task result not saved to Redis", error=repr(error))
+
+
+class PipelinedResultBackend(RedisAsyncResultBackend):  # type: ignore[type-arg]
+    """taskiq's Redis result backend, saving results through a :class:`RedisPipe` (with
+    the finished task's acknowledgement and status publish, in a kernel)."""
+
+    def __init__(self, *args: Any, pipe: RedisPipe | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self._redis: Redis | None = None
-        self._sets: Batch[tuple[str, bytes], Any] = Batch(self._set_many, singly=False)
+        self._own_pipe = pipe is None
+        self.pipe = pipe or RedisPipe(Redis(connection_pool=self.redis_pool))
 
     async def set_result(self, task_id: str, result: TaskiqResult[Any]) -> None:
+        name = self._task_name(task_id)
         value = self.serializer.dumpb(result.model_dump(mode="json"))
-        await self._sets((self._task_name(task_id), value))
-
-    async def _set_many(self, results: list[tuple[str, bytes]]) -> list[Any]:
-        if self._redis is None:
-            self._redis = Redis(connection_pool=self.redis_pool)
         ex, px = self.result_ex_time, None if self.result_ex_time else self.result_px_time
-        return await pipelined(
-            self._redis,
-            lambda pipe: [pipe.set(name, value, ex=ex, px=px) for name, value in results],
-        )
+        # not awaited either: the run's row is its record, this copy can follow
+        self.pipe.send(lambda p: p.set(name, value, ex=ex, px=px), _saved)
 
     async def shutdown(self) -> None:
-        if self._redis is not None:
-            await self._redis.aclose()
-            self._redis = None
+        if self._own_pipe:
+            await self.pipe.close()
         await super().shutdown()

@@ -169,10 +169,10 @@ class Tasks:
         self._renewer: asyncio.Task[None] | None = None
         # PostgreSQL: concurrent runs share their statements (see kernel.batch)
         self._inserts = Batch(_insert_many)
-        self._leasing = Batch(self._lease_many)
-        self._finishing = Batch(_finish_many)
+        # a worker's leases and finishes go together: one statement per round
+        self._rows: Batch[tuple[str, Any], Any] = Batch(self._write_rows)
         self.broker: AsyncBroker = self._make_broker(QUEUES)
-        self._hub_publish: Callable[[str, dict[str, Any]], Awaitable[None]] | None = None
+        self._hub_publish: Callable[[str, dict[str, Any]], None] | None = None
 
     # -- set-up ----------------------------------------------------------------------
 
@@ -187,7 +187,10 @@ class Tasks:
         # taskiq's Redis result backend keeps each run's outcome for a day under the
         # run's id (kernel_task_run stays the record owners read)
         results = PipelinedResultBackend(
-            settings.redis_url, result_ex_time=86400, prefix_str=f"{settings.redis_prefix}:result"
+            settings.redis_url,
+            result_ex_time=86400,
+            prefix_str=f"{settings.redis_prefix}:result",
+            pipe=self.kernel.pipe,
         )
         first, *rest = queues
         return ReclaimingStreamBroker(
@@ -199,6 +202,7 @@ class Tasks:
             xread_block=1000,
             idle_timeout=int(self.lease * 1000),
             unacknowledged_lock_timeout=5,
+            pipe=self.kernel.pipe,
         ).with_result_backend(results)
 
     def register(self, spec: TaskSpec, owner: str) -> None:
@@ -237,14 +241,15 @@ class Tasks:
             self._renewer = None
         await self.broker.shutdown()
 
-    def on_publish(self, publish: Callable[[str, dict[str, Any]], Awaitable[None]]) -> None:
-        """Where progress goes besides the database (the realtime hub)."""
+    def on_publish(self, publish: Callable[[str, dict[str, Any]], None]) -> None:
+        """Where status and progress go besides the database (the realtime hub's
+        ``publish_soon``: a task never waits for its status to go out)."""
         self._hub_publish = publish
 
     async def publish(self, task_id: uuid.UUID | str, data: dict[str, Any]) -> None:
         if self._hub_publish is not None:
             with contextlib.suppress(Exception):
-                await self._hub_publish(f"task:{task_id}", data)
+                self._hub_publish(f"task:{task_id}", data)
 
     # -- client side -----------------------------------------------------------------
 
@@ -420,7 +425,7 @@ class Tasks:
         """Lease the run and mark it running in one statement (a kill cannot split the
         attempt count from the lease); then renew it while it runs."""
         if _postgres() is not None:
-            taken = await self._leasing(task_id)
+            taken = await self._rows(("lease", task_id))
         else:
             now = _now()
             until = now + timedelta(seconds=self.lease)
@@ -445,16 +450,40 @@ class Tasks:
             await self.publish(task_id, {"id": str(task_id), "status": "running"})
         return taken
 
-    async def _lease_many(self, ids: list[uuid.UUID]) -> list[bool]:
+    async def _write_rows(self, items: list[tuple[str, Any]]) -> list[Any]:
+        """Leases (answer: taken or not) and finishes (answer: the run's snapshot, ``{}``
+        if it was purged) of concurrent runs, in one statement."""
+        leases = [task_id for kind, task_id in items if kind == "lease"]
+        finishes = [
+            (
+                task_id,
+                status,
+                _jsonb(values.get("result")),
+                _jsonb(values.get("problem")),
+                values.get("percent"),
+                values.get("message"),
+            )
+            for kind, (task_id, status, values) in (i for i in items if i[0] == "finish")
+        ]
         now = _now()
         async with _pool().acquire_connection() as connection:
-            rows = await connection.fetch(_LEASE, ids, now + timedelta(seconds=self.lease), now)
-        taken = {row[0] for row in rows}
-        found = []
-        for task_id in ids:  # a run twice in one batch (a redelivery) is taken once
-            found.append(str(task_id) in taken)
-            taken.discard(str(task_id))
-        return found
+            rows = await connection.fetch(
+                _ROWS,
+                leases,
+                now + timedelta(seconds=self.lease),
+                now,
+                *(_columns(finishes) if finishes else [[]] * 6),
+            )
+        taken = set(rows[0]["leased"] or ())
+        found = {str(row["id"]): _row_snapshot(row) for row in rows if row["id"] is not None}
+        answers: list[Any] = []
+        for kind, item in items:
+            if kind == "lease":  # a run twice in one round (a redelivery) is taken once
+                answers.append(str(item) in taken)
+                taken.discard(str(item))
+            else:
+                answers.append(found.get(str(item[0]), {}))
+        return answers
 
     async def _renew(self) -> None:
         """Extend the leases of the runs this process executes, every third of a lease:
@@ -517,7 +546,7 @@ class Tasks:
 
     async def _finish(self, task_id: uuid.UUID, status: str, **values: Any) -> None:
         if _postgres() is not None:
-            found = await self._finishing((task_id, status, values))
+            found = await self._rows(("finish", (task_id, status, values)))
         else:
             values = {"status": status, "finished_at": _now(), "lease_until": None, **values}
             found = await _update(task_id, values, returning=True)
@@ -636,21 +665,24 @@ _INSERT = (
     "SELECT *, 'queued', 0, 0, false, $7::timestamptz, $7::timestamptz "
     "FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[])"
 )
-_LEASE = (
-    "UPDATE kernel_task_run SET status = 'running', lease_until = $2, started_at = $3, "
-    "updated_at = $3, attempts = attempts + 1 WHERE id = ANY($1::uuid[]) "
-    "AND status NOT IN ('succeeded', 'failed', 'cancelled') "
-    "AND (lease_until IS NULL OR lease_until < $3) RETURNING id::text"
-)
-# only what is given changes: a success keeps the last progress message
-_FINISH = (
-    "UPDATE kernel_task_run AS r SET status = v.status, finished_at = $1, updated_at = $1, "
-    "lease_until = NULL, result = COALESCE(v.result, r.result), "
+# leases and finishes of a worker's concurrent runs in one statement; a run being
+# finished is never leased in the same one (an UPDATE may not touch a row twice)
+_ROWS = (
+    "WITH leased AS (UPDATE kernel_task_run SET status = 'running', lease_until = $2, "
+    "started_at = $3, updated_at = $3, attempts = attempts + 1 WHERE id = ANY($1::uuid[]) "
+    "AND id <> ALL($4::uuid[]) AND status NOT IN ('succeeded', 'failed', 'cancelled') "
+    "AND (lease_until IS NULL OR lease_until < $3) RETURNING id::text), "
+    # only what is given changes: a success keeps the last progress message
+    "finished AS (UPDATE kernel_task_run AS r SET status = v.status, finished_at = $3, "
+    "updated_at = $3, lease_until = NULL, result = COALESCE(v.result, r.result), "
     "problem = COALESCE(v.problem, r.problem), percent = COALESCE(v.percent, r.percent), "
     "message = COALESCE(v.message, r.message) "
-    "FROM unnest($2::uuid[], $3::text[], $4::jsonb[], $5::jsonb[], $6::float8[], $7::text[]) "
+    "FROM unnest($4::uuid[], $5::text[], $6::jsonb[], $7::jsonb[], $8::float8[], $9::text[]) "
     "AS v(id, status, result, problem, percent, message) WHERE r.id = v.id "
-    f"RETURNING {', '.join('r.' + name for name in _SNAPSHOT)}"
+    f"RETURNING {', '.join('r.' + name for name in _SNAPSHOT)}) "
+    # one row per finished run (at least one row), each with all the leased ids
+    "SELECT (SELECT array_agg(id) FROM leased) AS leased, f.* "
+    "FROM (SELECT) AS one LEFT JOIN finished AS f ON true"
 )
 _updates: dict[tuple[tuple[str, ...], bool, bool], str] = {}
 
@@ -684,26 +716,6 @@ def _columns(rows: list[tuple[Any, ...]]) -> list[list[Any]]:
     return [list(column) for column in zip(*rows, strict=True)]
 
 
-async def _finish_many(
-    outcomes: list[tuple[uuid.UUID, str, dict[str, Any]]],
-) -> list[dict[str, Any]]:
-    given = [
-        (
-            task_id,
-            status,
-            _jsonb(values.get("result")),
-            _jsonb(values.get("problem")),
-            values.get("percent"),
-            values.get("message"),
-        )
-        for task_id, status, values in outcomes
-    ]
-    async with _pool().acquire_connection() as connection:
-        rows = await connection.fetch(_FINISH, _now(), *_columns(given))
-    found = {(snap := _row_snapshot(row))["id"]: snap for row in rows}
-    return [found.get(str(task_id), {}) for task_id, _, _ in outcomes]  # {}: purged
-
-
 async def _update(
     task_id: uuid.UUID, values: dict[str, Any], *, if_running: bool = False, returning: bool = False
 ) -> dict[str, Any]:
@@ -733,7 +745,7 @@ async def _update(
 
 
 def _row_snapshot(row: Any) -> dict[str, Any]:
-    found = dict(row)
+    found = {name: row[name] for name in _SNAPSHOT}
     for name in _JSON:
         if found[name] is not None:
             found[name] = orjson.loads(found[name])

@@ -142,6 +142,18 @@ async def test_transaction_spans_plugins_and_rolls_back(lyo_app: Any) -> None:
     assert await TaskRun.filter(name="notes:x").count() == 0
 
 
+async def test_postgres_plans_each_statement_with_its_parameters(lyo_app: Any) -> None:
+    """asyncpg caches prepared statements; a generic plan made while a table was small
+    would scan it whole however much it grows (kernel.db sets plan_cache_mode)."""
+    if lyo_app.kernel.db.dialect != "postgres":
+        pytest.skip("PostgreSQL only")
+    from tortoise import connections
+
+    for _ in range(3):  # pooled connections alike
+        [row] = await connections.get("postgres").execute_query_dict("SHOW plan_cache_mode")
+        assert row["plan_cache_mode"] == "force_custom_plan"
+
+
 def test_tables_must_carry_the_plugin_prefix() -> None:
     from kernel.db import prepare_models
 

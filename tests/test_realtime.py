@@ -357,7 +357,16 @@ async def test_redis_fans_out_across_api_processes_and_from_workers() -> None:
                 assert [(await recv(ws))["id"] for _ in range(2)] == ["from-b", "from-worker"]
             await hub_a.publish("public:elsewhere", {}, id="nobody-listens")
             await worker.publish("public:course-7", {"last": True}, id="last")
-            assert (await recv(on_a))["id"] == "last"
+            for ws in (on_a, on_b):
+                assert (await recv(ws))["id"] == "last"
+            # a task's status changes are sent without waiting, and still arrive in order
+            for n in range(20):
+                worker.publish_soon("public:course-7", {"n": n}, id=f"soon-{n}")
+            await worker.pipe.settle()
+            for ws in (on_a, on_b):
+                assert [(await recv(ws))["id"] for _ in range(20)] == [
+                    f"soon-{n}" for n in range(20)
+                ]
     finally:
         await worker.stop()  # a worker never started its hub; stop still closes it
 
@@ -391,12 +400,24 @@ async def test_a_redis_outage_neither_crashes_publishers_nor_subscribers() -> No
     hub.ready_timeout = 0.3
     await hub.publish("public:news", {"n": 1})  # logged and dropped
     await hub.publish("public:news", {"n": 2})  # dropped at once by the breaker
+    hub.publish_soon("public:news", {"n": 3})  # the same, without waiting
+    await hub.pipe.settle()
     async with ws_server(hub) as (url, _), client(url) as ws:
         refused = await subscribe(ws, "public:news")
         assert (refused["type"], refused["code"]) == ("error", "unavailable")
         await send(ws, type="ping")
         assert await recv(ws) == {"type": "pong"}
     assert not hub.live
+
+
+async def test_a_publish_sent_without_waiting_fails_quietly_and_opens_the_breaker() -> None:
+    hub = create_hub(DOWN_URL)
+    assert isinstance(hub, RedisHub)
+    hub.publish_soon("public:news", {"n": 1})  # logged and dropped, never raised
+    await hub.pipe.settle()
+    assert hub._breaker.state == "open"  # so the next ones are dropped at once
+    hub.publish_soon("public:news", {"n": 2})
+    await hub.stop()
 
 
 async def test_hub_requires_start_and_bounded_inboxes() -> None:

@@ -133,6 +133,29 @@ async def test_a_run_leased_twice_at_once_is_taken_once(lyo_app: Any) -> None:
     await tasks._finish(run.id, "succeeded", result=None, percent=100.0)
 
 
+async def test_leases_and_finishes_of_concurrent_runs_share_a_statement(lyo_app: Any) -> None:
+    """A worker's leases and finishes go together; a redelivery of a run that is being
+    finished in that same statement is not leased (one UPDATE may not touch a row twice)."""
+    tasks = lyo_app.kernel.tasks
+    done = await TaskRun.create(id=uuid.uuid4(), name="notes:echo", owner_id="ada")
+    fresh = await TaskRun.create(id=uuid.uuid4(), name="notes:echo", owner_id="ada")
+    assert await tasks._take_lease(done.id)
+    _, taken_again, taken = await asyncio.gather(
+        tasks._finish(done.id, "succeeded", result={"n": 1}, percent=100.0),
+        tasks._take_lease(done.id),
+        tasks._take_lease(fresh.id),
+    )
+    assert (taken_again, taken) == (False, True)
+    rows = {run.id: run for run in await TaskRun.filter(id__in=[done.id, fresh.id])}
+    assert (rows[done.id].status, rows[done.id].attempts, rows[done.id].result) == (
+        "succeeded",
+        1,
+        {"n": 1},
+    )
+    assert (rows[fresh.id].status, rows[fresh.id].attempts) == ("running", 1)
+    await tasks._finish(fresh.id, "succeeded", result=None, percent=100.0)
+
+
 async def test_enqueue_in_a_rolled_back_transaction_leaves_no_run(lyo_app: Any) -> None:
     from kernel.db import transaction
 
@@ -142,25 +165,6 @@ async def test_enqueue_in_a_rolled_back_transaction_leaves_no_run(lyo_app: Any) 
             assert await TaskRun.filter(id=run.id).exists()  # written in the transaction
             raise RuntimeError("roll back")
     assert not await TaskRun.filter(id=run.id).exists()
-
-
-async def test_a_failing_shared_statement_fails_only_its_bad_item() -> None:
-    from kernel.batch import Batch
-
-    statements: list[list[int]] = []
-
-    async def flush(items: list[int]) -> list[int]:
-        statements.append(items)
-        await asyncio.sleep(0)
-        if -1 in items:
-            raise ValueError("bad item")
-        return [item * 2 for item in items]
-
-    batch = Batch(flush)
-    answers = await asyncio.gather(*(batch(i) for i in (1, 2, -1, 3)), return_exceptions=True)
-    assert answers[:2] == [2, 4] and answers[3] == 6
-    assert isinstance(answers[2], ValueError)
-    assert statements[0] == [1, 2, -1, 3]  # one statement for all, then one each
 
 
 async def test_a_forced_cancellation_check_is_not_throttled(lyo_app: Any) -> None:

@@ -1,0 +1,99 @@
+"""Group commit (kernel.batch): shared statements and shared Redis round trips."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import uuid
+from typing import Any
+
+import pytest
+from redis.asyncio import Redis
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import ResponseError
+
+from kernel.batch import Batch, RedisPipe
+
+REDIS_URL = os.environ.get("LYO_TEST_REDIS", "redis://127.0.0.1:6379/0")
+
+
+async def test_a_failing_shared_statement_fails_only_its_bad_item() -> None:
+    statements: list[list[int]] = []
+
+    async def flush(items: list[int]) -> list[int]:
+        statements.append(items)
+        await asyncio.sleep(0)
+        if -1 in items:
+            raise ValueError("bad item")
+        return [item * 2 for item in items]
+
+    batch = Batch(flush)
+    answers = await asyncio.gather(*(batch(i) for i in (1, 2, -1, 3)), return_exceptions=True)
+    assert answers[:2] == [2, 4] and answers[3] == 6
+    assert isinstance(answers[2], ValueError)
+    assert statements[0] == [1, 2, -1, 3]  # one statement for all, then one each
+
+
+async def test_calls_made_during_a_flush_share_the_next_one() -> None:
+    flushes: list[list[int]] = []
+
+    async def flush(items: list[int]) -> list[Any]:
+        flushes.append(items)
+        await asyncio.sleep(0.01)
+        # an answer that is an exception goes to its caller alone
+        return [KeyError(item) if item == 5 else item for item in items]
+
+    batch = Batch(flush, singly=False)
+    first = batch.submit(1)
+    await asyncio.sleep(0)  # the first flush is in flight
+    rest = [batch.submit(n) for n in (2, 3, 4, 5)]
+    await batch.settle()
+    assert flushes == [[1], [2, 3, 4, 5]]
+    assert [f.result() for f in (first, *rest[:3])] == [1, 2, 3, 4]
+    assert isinstance(rest[3].exception(), KeyError)
+
+
+async def test_without_singly_a_failed_flush_fails_all_at_once() -> None:
+    flushes: list[list[int]] = []
+
+    async def flush(items: list[int]) -> list[int]:
+        flushes.append(items)
+        raise ConnectionError("down")
+
+    batch = Batch(flush, singly=False)
+    answers = await asyncio.gather(*(batch(i) for i in (1, 2, 3)), return_exceptions=True)
+    assert all(isinstance(a, ConnectionError) for a in answers)
+    assert flushes == [[1, 2, 3]]  # not retried one by one: each would wait for a timeout
+
+
+async def test_redis_commands_share_a_pipeline_and_fail_alone() -> None:
+    pipe = RedisPipe(Redis.from_url(REDIS_URL))
+    key = f"lyo-test-{uuid.uuid4().hex}"
+    try:
+        await pipe(lambda p: p.set(key, "x"))
+        got, pushed, deleted = await asyncio.gather(
+            pipe(lambda p: p.get(key)),
+            pipe(lambda p: p.lpush(key, 1)),  # WRONGTYPE: a string, not a list
+            pipe(lambda p: p.delete(key)),
+            return_exceptions=True,
+        )
+        assert got == b"x" and deleted == 1
+        assert isinstance(pushed, ResponseError)
+        errors: list[BaseException | None] = []
+        pipe.send(lambda p: p.set(key, "y"), errors.append)
+        pipe.send(lambda p: p.lpush(key, 1), errors.append)
+        await pipe.settle()
+        assert errors[0] is None and isinstance(errors[1], ResponseError)
+        assert await pipe(lambda p: p.get(key)) == b"y"
+    finally:
+        await pipe(lambda p: p.delete(key))
+        await pipe.close()
+
+
+async def test_a_sent_command_that_fails_raises_nowhere() -> None:
+    pipe = RedisPipe.from_url("redis://127.0.0.1:1/0", timeout=0.2)  # nothing listens
+    pipe.send(lambda p: p.set("k", "v"))  # logged; nobody waits, nothing escapes
+    await pipe.settle()
+    with pytest.raises(RedisConnectionError):  # an awaited command gets the error
+        await pipe(lambda p: p.set("k", "v"))
+    await pipe.close()
