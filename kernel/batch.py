@@ -36,11 +36,24 @@ class Batch(Generic[T, R]):
     retried one by one with ``singly`` (a bad row must fail only its own caller), or all
     fail with that error without (a dead connection fails them all anyway: retrying
     would make every caller wait for its own timeout).
+
+    ``linger`` event-loop turns pass after a flush before the next one takes its items,
+    so that the callers the flush answered, which often come straight back (a worker's
+    task that was leased comes back to finish), join it rather than wait for the one
+    after: with ten tasks in flight, a statement then carries about seven of them, not
+    five. It costs no wall time when nothing is ready to run.
     """
 
-    def __init__(self, flush: Callable[[list[T]], Awaitable[list[R]]], *, singly: bool = True):
+    def __init__(
+        self,
+        flush: Callable[[list[T]], Awaitable[list[R]]],
+        *,
+        singly: bool = True,
+        linger: int = 0,
+    ):
         self._flush = flush
         self._singly = singly
+        self._linger = linger
         self._waiting: list[tuple[T, asyncio.Future[R]]] = []
         self._flusher: asyncio.Task[None] | None = None
 
@@ -63,11 +76,15 @@ class Batch(Generic[T, R]):
     async def _run(self) -> None:
         groups: list[list[tuple[T, asyncio.Future[R]]]] = []
         try:
+            flushed = False
             while self._waiting or groups:
                 if not groups:
+                    for _ in range(self._linger if flushed else 0):
+                        await asyncio.sleep(0)
                     groups.append(self._waiting)
                     self._waiting = []
                 group = groups.pop()
+                flushed = True
                 try:
                     answers = await self._flush([item for item, _ in group])
                 except Exception as exc:

@@ -170,7 +170,7 @@ class Tasks:
         # PostgreSQL: concurrent runs share their statements (see kernel.batch)
         self._inserts = Batch(_insert_many)
         # a worker's leases and finishes go together: one statement per round
-        self._rows: Batch[tuple[str, Any], Any] = Batch(self._write_rows)
+        self._rows: Batch[tuple[str, Any], Any] = Batch(self._write_rows, linger=2)
         self.broker: AsyncBroker = self._make_broker(QUEUES)
         self._hub_publish: Callable[[str, dict[str, Any]], None] | None = None
 

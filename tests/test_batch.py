@@ -53,6 +53,32 @@ async def test_calls_made_during_a_flush_share_the_next_one() -> None:
     assert isinstance(rest[3].exception(), KeyError)
 
 
+@pytest.mark.parametrize(
+    ("linger", "expected"),
+    [(0, [[1], [2, 3], [11], [12, 13]]), (2, [[1], [2, 3, 11], [12, 13]])],
+)
+async def test_with_linger_callers_a_flush_answered_join_the_next(
+    linger: int, expected: list[list[int]]
+) -> None:
+    flushes: list[list[int]] = []
+
+    async def flush(items: list[int]) -> list[int]:
+        flushes.append(sorted(items))
+        await asyncio.sleep(0.01)
+        return items
+
+    batch = Batch(flush, linger=linger)
+
+    async def twice(n: int) -> None:  # a task's lease, then its finish
+        await batch(n)
+        await batch(n + 10)
+
+    first = asyncio.ensure_future(twice(1))
+    await asyncio.sleep(0)  # [1] in flight
+    await asyncio.gather(first, twice(2), twice(3))
+    assert flushes == expected
+
+
 async def test_without_singly_a_failed_flush_fails_all_at_once() -> None:
     flushes: list[list[int]] = []
 
