@@ -55,6 +55,9 @@ class Batch(Generic[T, R]):
         self._singly = singly
         self._linger = linger
         self._waiting: list[tuple[T, asyncio.Future[R]]] = []
+        self._flushing: list[tuple[T, asyncio.Future[R]]] = []  # the group in flight
+        # a stack of groups to flush first: a failed group's items, one each, in order
+        self._retrying: list[list[tuple[T, asyncio.Future[R]]]] = []
         self._flusher: asyncio.Task[None] | None = None
 
     async def __call__(self, item: T) -> R:
@@ -69,12 +72,15 @@ class Batch(Generic[T, R]):
         return future
 
     async def settle(self) -> None:
-        """Wait until everything submitted so far has been flushed."""
-        while self._flusher is not None and not self._flusher.done():
-            await asyncio.wait([self._flusher])
+        """Wait until everything submitted so far has been answered (not what comes
+        after: a steady stream of submissions does not keep this waiting)."""
+        groups = (self._flushing, *self._retrying, self._waiting)
+        pending = [future for group in groups for _, future in group]
+        if pending:
+            await asyncio.wait(pending)
 
     async def _run(self) -> None:
-        groups: list[list[tuple[T, asyncio.Future[R]]]] = []
+        groups = self._retrying
         try:
             flushed = False
             while self._waiting or groups:
@@ -83,18 +89,23 @@ class Batch(Generic[T, R]):
                         await asyncio.sleep(0)
                     groups.append(self._waiting)
                     self._waiting = []
-                group = groups.pop()
+                group = self._flushing = groups.pop()
                 flushed = True
                 try:
                     answers = await self._flush([item for item, _ in group])
+                    if len(answers) != len(group):
+                        raise RuntimeError(f"{len(answers)} answers to {len(group)} items")
                 except Exception as exc:
+                    self._flushing = []
                     if self._singly and len(group) > 1:
-                        groups.extend([one] for one in group)
+                        # retried in their order: a run's finish before its lease
+                        groups.extend(reversed([[one] for one in group]))
                         continue
                     for _, future in group:
                         if not future.done():
                             future.set_exception(exc)
                     continue
+                self._flushing = []
                 for (_, future), answer in zip(group, answers, strict=True):
                     if future.done():
                         continue
@@ -103,10 +114,10 @@ class Batch(Generic[T, R]):
                     else:
                         future.set_result(answer)
         finally:  # cancelled (the loop is closing): nobody may wait forever
-            for group in (*groups, self._waiting):
+            for group in (*groups, self._flushing, self._waiting):
                 for _, future in group:
                     future.cancel()
-            self._waiting = []
+            self._waiting, self._flushing, self._retrying = [], [], []
 
 
 class RedisPipe:
@@ -146,7 +157,10 @@ class RedisPipe:
         through). Without ``done`` an error is logged."""
 
         def report(future: asyncio.Future[Any]) -> None:
-            error = None if future.cancelled() else future.exception()
+            if future.cancelled():  # the loop closed before it went out
+                error: BaseException | None = asyncio.CancelledError()
+            else:
+                error = future.exception()
             if done is not None:
                 done(error)
             elif error is not None:
@@ -164,9 +178,15 @@ class RedisPipe:
         await self.redis.aclose()
 
     async def _flush(self, commands: list[Callable[[Pipeline], object]]) -> list[Any]:
-        # a command's own error is its answer, for its caller alone
+        # a command's own error is its answer, for its caller alone: Redis's reply to
+        # it, or what building it raised (bad arguments never reach Redis)
+        answers: list[Any] = []
         async with self.redis.pipeline(transaction=False) as pipe:
             for command in commands:
-                command(pipe)
-            answers: list[Any] = await pipe.execute(raise_on_error=False)
-        return answers
+                try:
+                    command(pipe)
+                    answers.append(None)
+                except Exception as exc:
+                    answers.append(exc)
+            replies = iter(await pipe.execute(raise_on_error=False) if len(pipe) else [])
+        return [next(replies) if answer is None else answer for answer in answers]

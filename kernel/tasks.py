@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import inspect
 import re
 import time
 import uuid
@@ -172,7 +173,7 @@ class Tasks:
         # a worker's leases and finishes go together: one statement per round
         self._rows: Batch[tuple[str, Any], Any] = Batch(self._write_rows, linger=2)
         self.broker: AsyncBroker = self._make_broker(QUEUES)
-        self._hub_publish: Callable[[str, dict[str, Any]], None] | None = None
+        self._hub_publish: Callable[[str, dict[str, Any]], object] | None = None
 
     # -- set-up ----------------------------------------------------------------------
 
@@ -241,15 +242,18 @@ class Tasks:
             self._renewer = None
         await self.broker.shutdown()
 
-    def on_publish(self, publish: Callable[[str, dict[str, Any]], None]) -> None:
-        """Where status and progress go besides the database (the realtime hub's
-        ``publish_soon``: a task never waits for its status to go out)."""
+    def on_publish(self, publish: Callable[[str, dict[str, Any]], object]) -> None:
+        """Where status and progress go besides the database: the realtime hub's
+        ``publish_soon``, so a task never waits for its status to go out (a coroutine
+        function is awaited)."""
         self._hub_publish = publish
 
     async def publish(self, task_id: uuid.UUID | str, data: dict[str, Any]) -> None:
         if self._hub_publish is not None:
             with contextlib.suppress(Exception):
-                self._hub_publish(f"task:{task_id}", data)
+                sent = self._hub_publish(f"task:{task_id}", data)
+                if inspect.isawaitable(sent):
+                    await sent
 
     # -- client side -----------------------------------------------------------------
 

@@ -147,11 +147,17 @@ async def test_postgres_plans_each_statement_with_its_parameters(lyo_app: Any) -
     would scan it whole however much it grows (kernel.db sets plan_cache_mode)."""
     if lyo_app.kernel.db.dialect != "postgres":
         pytest.skip("PostgreSQL only")
+    import asyncio
+
     from tortoise import connections
 
-    for _ in range(3):  # pooled connections alike
-        [row] = await connections.get("postgres").execute_query_dict("SHOW plan_cache_mode")
-        assert row["plan_cache_mode"] == "force_custom_plan"
+    sql = (
+        "SELECT current_setting('plan_cache_mode') AS mode, pg_backend_pid() AS pid, pg_sleep(0.1)"
+    )
+    db = connections.get("postgres")
+    rows = await asyncio.gather(*(db.execute_query_dict(sql) for _ in range(3)))
+    assert len({row["pid"] for [row] in rows}) == 3  # three pooled connections at once
+    assert {row["mode"] for [row] in rows} == {"force_custom_plan"}
 
 
 def test_tables_must_carry_the_plugin_prefix() -> None:

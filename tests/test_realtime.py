@@ -359,9 +359,13 @@ async def test_redis_fans_out_across_api_processes_and_from_workers() -> None:
             await worker.publish("public:course-7", {"last": True}, id="last")
             for ws in (on_a, on_b):
                 assert (await recv(ws))["id"] == "last"
-            # a task's status changes are sent without waiting, and still arrive in order
+            # a task's status changes are sent without waiting and still arrive in order,
+            # across round trips and mixed with awaited publishes
             for n in range(20):
-                worker.publish_soon("public:course-7", {"n": n}, id=f"soon-{n}")
+                if n % 5 == 4:
+                    await worker.publish("public:course-7", {"n": n}, id=f"soon-{n}")
+                else:
+                    worker.publish_soon("public:course-7", {"n": n}, id=f"soon-{n}")
             await worker.pipe.settle()
             for ws in (on_a, on_b):
                 assert [(await recv(ws))["id"] for _ in range(20)] == [

@@ -11,6 +11,7 @@ import sys
 import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -135,16 +136,32 @@ async def test_a_run_leased_twice_at_once_is_taken_once(lyo_app: Any) -> None:
 
 async def test_leases_and_finishes_of_concurrent_runs_share_a_statement(lyo_app: Any) -> None:
     """A worker's leases and finishes go together; a redelivery of a run that is being
-    finished in that same statement is not leased (one UPDATE may not touch a row twice)."""
+    finished in that same statement is not leased, even with its lease run out (one
+    UPDATE may not touch a row twice, and the run must not start again)."""
     tasks = lyo_app.kernel.tasks
     done = await TaskRun.create(id=uuid.uuid4(), name="notes:echo", owner_id="ada")
     fresh = await TaskRun.create(id=uuid.uuid4(), name="notes:echo", owner_id="ada")
     assert await tasks._take_lease(done.id)
-    _, taken_again, taken = await asyncio.gather(
-        tasks._finish(done.id, "succeeded", result={"n": 1}, percent=100.0),
-        tasks._take_lease(done.id),
-        tasks._take_lease(fresh.id),
-    )
+    past = datetime.now(UTC) - timedelta(seconds=5)
+    await TaskRun.filter(id=done.id).update(lease_until=past)  # its renewal was late
+    statements: list[list[str]] = []
+    write_rows = tasks._rows._flush
+
+    async def counted(items: list[tuple[str, Any]]) -> list[Any]:
+        statements.append([kind for kind, _ in items])
+        return await write_rows(items)
+
+    tasks._rows._flush = counted
+    try:
+        _, taken_again, taken = await asyncio.gather(
+            tasks._finish(done.id, "succeeded", result={"n": 1}, percent=100.0),
+            tasks._take_lease(done.id),
+            tasks._take_lease(fresh.id),
+        )
+    finally:
+        tasks._rows._flush = write_rows
+    if lyo_app.kernel.db.dialect == "postgres":  # SQLite keeps the ORM, a query each
+        assert statements == [["finish", "lease", "lease"]]
     assert (taken_again, taken) == (False, True)
     rows = {run.id: run for run in await TaskRun.filter(id__in=[done.id, fresh.id])}
     assert (rows[done.id].status, rows[done.id].attempts, rows[done.id].result) == (
