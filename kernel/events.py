@@ -25,13 +25,14 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any, ClassVar
 
+import orjson
 import structlog
 from pydantic import BaseModel, ConfigDict
 
 from kernel.db import after_commit, connect_raw, transaction
 from kernel.errors import PluginError
 from kernel.models import DeadLetter, HandledEvent, OutboxEvent, TaskRun
-from kernel.tasks import TaskContext, TaskSpec, task
+from kernel.tasks import TaskContext, TaskSpec, _Call, task
 
 if TYPE_CHECKING:
     from kernel.kernel import Kernel
@@ -150,16 +151,26 @@ class Events:
             payload=event.model_dump(mode="json"),
         )
         async with transaction() as connection:
-            await OutboxEvent.create(
-                id=envelope.id,
-                type=envelope.type,
-                occurred_at=envelope.occurred_at,
-                request_id=envelope.request_id,
-                payload=envelope.payload,
-                using_db=connection,
-            )
-            if self.kernel.db is not None and self.kernel.db.dialect == "postgres":
-                await connection.execute_query(f"NOTIFY {NOTIFY_CHANNEL}")  # sent at commit
+            if connection.capabilities.dialect == "postgres":
+                # the row and its NOTIFY (sent at commit) in one statement
+                async with connection.acquire_connection() as raw:
+                    await raw.execute(
+                        _PUBLISH,
+                        envelope.id,
+                        envelope.type,
+                        envelope.occurred_at,
+                        envelope.request_id,
+                        orjson.dumps(envelope.payload, option=orjson.OPT_NON_STR_KEYS).decode(),
+                    )
+            else:
+                await OutboxEvent.create(
+                    id=envelope.id,
+                    type=envelope.type,
+                    occurred_at=envelope.occurred_at,
+                    request_id=envelope.request_id,
+                    payload=envelope.payload,
+                    using_db=connection,
+                )
         await after_commit(lambda: self._after_commit(envelope))
         return envelope
 
@@ -188,6 +199,7 @@ class Events:
             if postgres:
                 query = query.select_for_update(skip_locked=True)
             rows = await query
+            deliveries = []
             for row in rows:
                 envelope = {
                     "id": str(row.id),
@@ -198,22 +210,24 @@ class Events:
                     "payload": row.payload,
                 }
                 for handler in self.subscribers(row.type, durable=True):
-                    await self._enqueue(handler, envelope)
+                    deliveries.append(self._delivery(handler, envelope))
+            if deliveries:  # one INSERT for all their runs
+                await self.kernel.tasks._enqueue(deliveries)
             if rows:
                 await OutboxEvent.filter(id__in=[r.id for r in rows]).update(
                     dispatched_at=datetime.now(UTC)
                 )
         return len(rows)
 
+    @staticmethod
+    def _delivery(handler: Handler, envelope: dict[str, Any]) -> _Call:
+        """The delivery task run of ``envelope`` to ``handler``."""
+        kwargs = {"handler_id": handler.id, "envelope": envelope}
+        return (DELIVER, None, envelope.get("request_id"), handler.retries, handler.backoff, kwargs)
+
     async def _enqueue(self, handler: Handler, envelope: dict[str, Any]) -> TaskRun:
-        return await self.kernel.tasks.enqueue(
-            DELIVER,
-            request_id=envelope.get("request_id"),
-            retries=handler.retries,
-            backoff=handler.backoff,
-            handler_id=handler.id,
-            envelope=envelope,
-        )
+        [run] = await self.kernel.tasks._enqueue([self._delivery(handler, envelope)])
+        return run
 
     async def run_relay(self, stop: asyncio.Event, poll: float = 1.0) -> None:
         """Relay until ``stop``: at once when woken (NOTIFY or a local publish), else
@@ -284,12 +298,37 @@ async def _deliver(ctx: TaskContext, handler_id: str, envelope: dict[str, Any]) 
     if handler is None:
         raise PluginError(f"no event handler {handler_id!r} in this process")
     received = Envelope.model_validate(envelope)
-    async with transaction():
-        if await HandledEvent.filter(handler_id=handler_id, event_id=received.id).exists():
+    async with transaction() as connection:
+        if not await _mark_handled(connection, handler_id, received.id):
             return "already handled"
+        # the mark is undone with the effect if the handler fails
         await handler.func(events._prepare(handler, received))
-        await HandledEvent.create(handler_id=handler_id, event_id=received.id)
     return "handled"
+
+
+async def _mark_handled(connection: Any, handler_id: str, event_id: uuid.UUID) -> bool:
+    """Mark (handler, event) handled in the caller's transaction; ``False`` if it was.
+    On PostgreSQL one statement, which also waits out a concurrent delivery of the same
+    pair instead of running the effect twice."""
+    if connection.capabilities.dialect != "postgres":
+        if await HandledEvent.filter(handler_id=handler_id, event_id=event_id).exists():
+            return False
+        await HandledEvent.create(handler_id=handler_id, event_id=event_id, using_db=connection)
+        return True
+    async with connection.acquire_connection() as raw:
+        inserted = await raw.fetchval(_MARK_HANDLED, handler_id, event_id, datetime.now(UTC))
+    return inserted is not None
+
+
+_PUBLISH = (
+    "WITH written AS (INSERT INTO kernel_outbox_event (id, type, occurred_at, request_id, "
+    "payload) VALUES ($1, $2, $3, $4, $5::jsonb) RETURNING id) "
+    f"SELECT pg_notify('{NOTIFY_CHANNEL}', '') FROM written"
+)
+_MARK_HANDLED = (
+    "INSERT INTO kernel_handled_event (handler_id, event_id, handled_at) VALUES ($1, $2, $3) "
+    "ON CONFLICT (handler_id, event_id) DO NOTHING RETURNING id"
+)
 
 
 async def _dead_letter(kwargs: dict[str, Any], attempts: int, problem: dict[str, Any]) -> None:

@@ -51,6 +51,10 @@ FINISHED = ("succeeded", "failed", "cancelled")
 _NAME = re.compile(r"^[a-z][a-z0-9_]*:[a-z][a-z0-9_.-]*$")
 
 
+#: One run to enqueue: task, owner, request id, retries, backoff, the task's arguments.
+_Call = tuple["TaskSpec", Identity | None, str | None, int | None, float | None, dict[str, Any]]
+
+
 def stream(prefix: str, queue: str) -> str:
     """The Redis stream of a queue."""
     return f"{prefix}:tasks:{queue}"
@@ -273,33 +277,50 @@ class Tasks:
         ``name`` is positional only so a task may take a ``name``). Inside a
         :func:`kernel.db.transaction` the message leaves only when that commits.
         ``retries``/``backoff`` override the task's for this run."""
+        spec = self.specs[name if isinstance(name, str) else name.name]
+        [run] = await self._enqueue([(spec, owner, request_id, retries, backoff, kwargs)])
+        return run
+
+    async def _enqueue(self, calls: list[_Call]) -> list[TaskRun]:
+        """:meth:`enqueue` for several runs at once: one INSERT for all, their messages
+        sent together after the commit (the event relay's way)."""
         from kernel.db import after_commit
 
-        spec = self.specs[name if isinstance(name, str) else name.name]
-        identity = owner or ANONYMOUS
-        run = await self._insert(
-            id=uuid.uuid4(),
-            name=spec.name,
-            kind=spec.kind,
-            queue=spec.queue,
-            owner_id=identity.id,
-            request_id=request_id or _request_id(),
+        runs = await self._insert(
+            [
+                {
+                    "id": uuid.uuid4(),
+                    "name": spec.name,
+                    "kind": spec.kind,
+                    "queue": spec.queue,
+                    "owner_id": (owner or ANONYMOUS).id,
+                    "request_id": request_id or _request_id(),
+                }
+                for spec, owner, request_id, _, _, _ in calls
+            ]
         )
-        meta = {
-            "task_id": str(run.id),
-            "attempt": 1,
-            "retries": spec.retries if retries is None else retries,
-            "backoff": spec.backoff if backoff is None else backoff,
-            "request_id": run.request_id,
-            "identity": {
-                "id": identity.id,
-                "kind": identity.kind,
-                "roles": sorted(identity.roles),
-                "permissions": sorted(identity.permissions),
-            },
-        }
-        await after_commit(lambda: self._kick(spec, meta, kwargs))
-        return run
+        sends: list[tuple[TaskSpec, dict[str, Any], dict[str, Any]]] = []
+        for (spec, owner, _, retries, backoff, kwargs), run in zip(calls, runs, strict=True):
+            identity = owner or ANONYMOUS
+            meta = {
+                "task_id": str(run.id),
+                "attempt": 1,
+                "retries": spec.retries if retries is None else retries,
+                "backoff": spec.backoff if backoff is None else backoff,
+                "request_id": run.request_id,
+                "identity": {
+                    "id": identity.id,
+                    "kind": identity.kind,
+                    "roles": sorted(identity.roles),
+                    "permissions": sorted(identity.permissions),
+                },
+            }
+            sends.append((spec, meta, kwargs))
+        if len(sends) == 1:
+            await after_commit(lambda: self._kick(*sends[0]))
+        else:  # the sends share pipelined round trips
+            await after_commit(lambda: asyncio.gather(*(self._kick(*send) for send in sends)))
+        return runs
 
     async def _kick(self, spec: TaskSpec, meta: dict[str, Any], kwargs: dict[str, Any]) -> None:
         found = self.broker.find_task(spec.name)
@@ -400,30 +421,36 @@ class Tasks:
         await _update(task_id, {"status": "queued", "lease_until": None}, if_running=True)
         log.warning("worker stopping: task handed back", task_id=str(task_id))
 
-    async def _insert(self, **values: Any) -> TaskRun:
-        """Record a queued run: in the current transaction if there is one, else in a
+    async def _insert(self, runs: list[dict[str, Any]]) -> list[TaskRun]:
+        """Record queued runs: in the current transaction if there is one, else in a
         statement shared with concurrent enqueues."""
         db = _postgres()
         if db is None or any(  # too long for its column: the ORM says so, to this caller
             len(values[name] or "") > TaskRun._meta.fields_map[name].max_length  # type: ignore[attr-defined]
+            for values in runs
             for name in _TEXT
         ):
-            return await TaskRun.create(**values)
-        row = tuple(values[name] for name in ("id", *_TEXT))
+            return [await TaskRun.create(**values) for values in runs]
+        rows = [tuple(values[name] for name in ("id", *_TEXT)) for values in runs]
         if isinstance(db, TransactionalDBClient):
-            [now] = await _insert_many([row], db)  # leaves with the caller's commit
+            nows = await _insert_many(rows, db)  # leaves with the caller's commit
+        elif len(rows) == 1:
+            nows = [await self._inserts(rows[0])]
         else:
-            now = await self._inserts(row)
-        return TaskRun.construct(
-            _saved_in_db=True,
-            **values,
-            status="queued",
-            percent=0.0,
-            attempts=0,
-            cancel_requested=False,
-            created_at=now,
-            updated_at=now,
-        )
+            nows = await _insert_many(rows)
+        return [
+            TaskRun.construct(
+                _saved_in_db=True,
+                **values,
+                status="queued",
+                percent=0.0,
+                attempts=0,
+                cancel_requested=False,
+                created_at=now,
+                updated_at=now,
+            )
+            for values, now in zip(runs, nows, strict=True)
+        ]
 
     async def _take_lease(self, task_id: uuid.UUID) -> bool:
         """Lease the run and mark it running in one statement (a kill cannot split the
