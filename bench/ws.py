@@ -3,9 +3,11 @@ messages broadcast, p50/p99 from the send time in the payload to the client rece
 the kernel's ``/ws`` (in-process hub, and the Redis hub) against a bare Quart websocket
 broadcast (a set of queues) on the same server, with the same clients, in the same run.
 
-- kernel: ``create_app`` with a token plugin (``kernel.testing.token_plugin``) and the
-  bench plugin (``authorize_topic`` allows ``bench:*``; ``POST /api/bench/broadcast``
-  publishes through ``kernel.hub``), served by Hypercorn as ``lyo serve`` serves it.
+- kernel: ``kernel.app.serving_app`` (``lyo serve``'s app: ``create_app`` plus the
+  garbage collector tuning it does once started) with a token plugin
+  (``kernel.testing.token_plugin``) and the bench plugin (``authorize_topic`` allows
+  ``bench:*``; ``POST /api/bench/broadcast`` publishes through ``kernel.hub``), served by
+  Hypercorn as ``lyo serve`` serves it.
 - kernel+redis: the same with ``LYO_REDIS_URL``: ``RedisHub`` (PUBLISH, then the API
   process's pattern subscription routes it to the connections).
 - quart: a bare Quart app speaking the same protocol (auth, subscribe, message), one
@@ -58,7 +60,8 @@ def raise_open_files() -> None:
 
 def kernel_app(redis: bool) -> Any:
     from bench import benchplugin
-    from kernel import Identity, Settings, create_app
+    from kernel import Identity, Settings
+    from kernel.app import serving_app
     from kernel.testing import token_plugin
 
     settings = Settings(
@@ -70,7 +73,7 @@ def kernel_app(redis: bool) -> Any:
         log_level="WARNING",
     )
     tokens = token_plugin({TOKEN: Identity(id="bench", kind="user")})
-    return create_app(settings, [benchplugin, tokens], discover=False)
+    return serving_app(settings, [benchplugin, tokens], discover=False)
 
 
 def quart_app() -> Any:

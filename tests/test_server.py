@@ -122,3 +122,23 @@ async def test_lyo_serve_closes_websockets_with_going_away_on_sigterm(workers: i
     finally:
         if proc.poll() is None:
             proc.kill()
+
+
+async def test_a_served_app_freezes_its_heap_and_collects_young_objects_less_often(
+    lyo_settings: Settings,
+) -> None:
+    """``lyo serve``'s app (kernel.app.serving_app) tunes the garbage collector once
+    started; this process's collector is put back afterwards."""
+    import gc
+
+    from kernel.app import GC_YOUNG_THRESHOLD, serving_app
+
+    threshold = gc.get_threshold()
+    app = serving_app(lyo_settings, discover=False)
+    try:
+        async with app.test_app():
+            assert gc.get_freeze_count() > 0
+            assert gc.get_threshold() == (GC_YOUNG_THRESHOLD, *threshold[1:])
+    finally:
+        gc.unfreeze()
+        gc.set_threshold(*threshold)
