@@ -192,10 +192,11 @@ def serving_app(
     about 20 ms. The youngest generation is also collected every 10,000 allocations
     instead of 700: a server allocates so fast that objects living a few milliseconds
     (a request, a websocket frame in flight) otherwise survive into the old generation,
-    whose collections then walk every open connection; with 1,000 websockets that was
-    a pause of up to 150 ms every few seconds (``bench/ws.py``: p99 2.2x a bare Quart
-    broadcast, 0.9x with this). Not in ``create_app``: tests build many apps in one
-    process."""
+    whose collections then walk every open connection; with 1,000 websockets, and the
+    heap frozen, that was a pause of up to 150 ms every few seconds (``bench/ws.py``:
+    p99 2.2x a bare Quart broadcast; 0.9x with this). Only the first threshold changes,
+    so the others keep their meaning on any Python. Not in ``create_app``: tests build
+    many apps in one process."""
     app = create_app(settings, plugins, discover=discover)
 
     @app.before_serving

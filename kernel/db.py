@@ -212,6 +212,23 @@ async def after_commit(callback: Callable[[], Awaitable[Any]]) -> None:
         callbacks.append(callback)
 
 
+@asynccontextmanager
+async def orm_errors() -> AsyncIterator[None]:
+    """Around plain asyncpg calls on the ORM's connections: raise asyncpg's errors as
+    Tortoise does, so they map to the same problems (409/422/503, not a bare 500)."""
+    import asyncpg  # type: ignore[import-untyped]
+    from tortoise.exceptions import IntegrityError, OperationalError, TransactionManagementError
+
+    try:
+        yield
+    except (asyncpg.SyntaxOrAccessError, asyncpg.exceptions.DataError) as exc:
+        raise OperationalError(exc) from exc
+    except asyncpg.IntegrityConstraintViolationError as exc:
+        raise IntegrityError(exc) from exc
+    except asyncpg.InvalidTransactionStateError as exc:
+        raise TransactionManagementError(exc) from exc
+
+
 def current_transaction() -> BaseDBAsyncClient | None:
     """The connection of the innermost :func:`transaction` block, if inside one."""
     return _transaction.get()

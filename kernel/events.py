@@ -29,7 +29,7 @@ import orjson
 import structlog
 from pydantic import BaseModel, ConfigDict
 
-from kernel.db import after_commit, connect_raw, transaction
+from kernel.db import after_commit, connect_raw, orm_errors, transaction
 from kernel.errors import PluginError
 from kernel.models import DeadLetter, HandledEvent, OutboxEvent, TaskRun
 from kernel.tasks import TaskContext, TaskSpec, _Call, task
@@ -153,7 +153,7 @@ class Events:
         async with transaction() as connection:
             if connection.capabilities.dialect == "postgres":
                 # the row and its NOTIFY (sent at commit) in one statement
-                async with connection.acquire_connection() as raw:
+                async with connection.acquire_connection() as raw, orm_errors():
                     await raw.execute(
                         _PUBLISH,
                         envelope.id,
@@ -303,19 +303,26 @@ async def _deliver(ctx: TaskContext, handler_id: str, envelope: dict[str, Any]) 
             return "already handled"
         # the mark is undone with the effect if the handler fails
         await handler.func(events._prepare(handler, received))
+        if connection.capabilities.dialect == "postgres":
+            # a handler that caught a database error has left the transaction aborted,
+            # and PostgreSQL answers COMMIT with a silent ROLLBACK: fail (and retry) here
+            # rather than report as handled an effect and a mark that were both undone
+            async with connection.acquire_connection() as raw, orm_errors():
+                await raw.execute("SELECT 1")
     return "handled"
 
 
 async def _mark_handled(connection: Any, handler_id: str, event_id: uuid.UUID) -> bool:
     """Mark (handler, event) handled in the caller's transaction; ``False`` if it was.
-    On PostgreSQL one statement, which also waits out a concurrent delivery of the same
-    pair instead of running the effect twice."""
+    On PostgreSQL one statement, which also makes a concurrent delivery of the same pair
+    wait (holding its connection) until the first commits, then skip, instead of running
+    the effect twice; SQLite checks, then inserts."""
     if connection.capabilities.dialect != "postgres":
         if await HandledEvent.filter(handler_id=handler_id, event_id=event_id).exists():
             return False
         await HandledEvent.create(handler_id=handler_id, event_id=event_id, using_db=connection)
         return True
-    async with connection.acquire_connection() as raw:
+    async with connection.acquire_connection() as raw, orm_errors():
         inserted = await raw.fetchval(_MARK_HANDLED, handler_id, event_id, datetime.now(UTC))
     return inserted is not None
 

@@ -37,6 +37,7 @@ from tortoise.backends.base.client import TransactionalDBClient
 from tortoise.expressions import F, Q
 
 from kernel.batch import Batch
+from kernel.db import orm_errors
 from kernel.errors import KernelError, PluginError
 from kernel.identity import ANONYMOUS, Identity, set_identity
 from kernel.models import TaskRun
@@ -286,6 +287,8 @@ class Tasks:
         sent together after the commit (the event relay's way)."""
         from kernel.db import after_commit
 
+        if not calls:
+            return []
         runs = await self._insert(
             [
                 {
@@ -318,9 +321,25 @@ class Tasks:
             sends.append((spec, meta, kwargs))
         if len(sends) == 1:
             await after_commit(lambda: self._kick(*sends[0]))
-        else:  # the sends share pipelined round trips
-            await after_commit(lambda: asyncio.gather(*(self._kick(*send) for send in sends)))
+        else:
+            await after_commit(lambda: self._kick_all(sends))
         return runs
+
+    async def _kick_all(self, sends: list[tuple[TaskSpec, dict[str, Any], dict[str, Any]]]) -> None:
+        """Send several messages (sharing pipelined round trips); every failure is
+        logged with its run, and the first is raised once all have been tried."""
+        sent = await asyncio.gather(*(self._kick(*send) for send in sends), return_exceptions=True)
+        errors = [
+            (meta["task_id"], error)
+            for (_, meta, _), error in zip(sends, sent, strict=True)
+            if isinstance(error, BaseException)
+        ]
+        for task_id, error in errors:
+            log.error(
+                "task message not sent; the run stays queued", task_id=task_id, error=repr(error)
+            )
+        if errors:
+            raise errors[0][1]
 
     async def _kick(self, spec: TaskSpec, meta: dict[str, Any], kwargs: dict[str, Any]) -> None:
         found = self.broker.find_task(spec.name)
@@ -430,7 +449,12 @@ class Tasks:
             for values in runs
             for name in _TEXT
         ):
-            return [await TaskRun.create(**values) for values in runs]
+            if len(runs) == 1:
+                return [await TaskRun.create(**runs[0])]
+            from kernel.db import transaction
+
+            async with transaction():  # all or none, as the shared INSERT
+                return [await TaskRun.create(**values) for values in runs]
         rows = [tuple(values[name] for name in ("id", *_TEXT)) for values in runs]
         if isinstance(db, TransactionalDBClient):
             nows = await _insert_many(rows, db)  # leaves with the caller's commit
@@ -497,7 +521,7 @@ class Tasks:
             for kind, (task_id, status, values) in (i for i in items if i[0] == "finish")
         ]
         now = _now()
-        async with _pool().acquire_connection() as connection:
+        async with _pool().acquire_connection() as connection, orm_errors():
             rows = await connection.fetch(
                 _ROWS,
                 leases,
@@ -737,7 +761,7 @@ async def _insert_many(
     rows: list[tuple[Any, ...]], db: BaseDBAsyncClient | None = None
 ) -> list[datetime]:
     now = _now()
-    async with (db or _pool()).acquire_connection() as connection:
+    async with (db or _pool()).acquire_connection() as connection, orm_errors():
         await connection.execute(_INSERT, *_columns(rows), now)
     return [now] * len(rows)
 
@@ -767,7 +791,7 @@ async def _update(
         sql += f" RETURNING {', '.join(_SNAPSHOT)}" if returning else ""
         _updates[(columns, if_running, returning)] = sql
     args = [_jsonb(v) if k in _JSON else v for k, v in values.items()]
-    async with db.acquire_connection() as connection:
+    async with db.acquire_connection() as connection, orm_errors():
         if not returning:
             await connection.execute(sql, task_id, *args)
             return {}

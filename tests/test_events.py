@@ -4,6 +4,7 @@ their effect once, and dead-letter; replay after a fix; delivery by real workers
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from typing import Any
 
@@ -137,3 +138,84 @@ async def test_plugin_list_names_tasks_and_handlers(lyo_client: Any) -> None:
     plugin = next(p for p in listing["plugins"] if p["name"] == "notes")
     assert plugin["tasks"] == ["notes:echo", "notes:flaky", "notes:write_note"]
     assert plugin["event_handlers"] == ["notes:broken", "notes:count", "notes:mirror"]
+
+
+async def test_one_relay_round_delivers_every_event_of_a_transaction(lyo_app: Any) -> None:
+    from kernel.db import transaction
+
+    kernel: Kernel = lyo_app.kernel
+    async with transaction():  # committed together: the relay takes them in one round
+        for n in range(5):
+            await kernel.events.publish(notes.NoteCreated(slug=f"batch{n}", title="T"))
+    for n in range(5):
+        await eventually(folders(f"mirror-batch{n}"))
+    assert await HandledEvent.filter(handler_id="notes:mirror").count() == 5
+
+
+def delivery(kernel: Kernel, handler: Any) -> tuple[Any, dict[str, Any]]:
+    """A task context and an envelope for calling the delivery task directly."""
+    import uuid
+    from datetime import UTC, datetime
+
+    from kernel import ANONYMOUS, TaskContext
+    from kernel.events import Handler
+
+    kernel.events.handlers[handler.id] = handler
+    ctx = TaskContext(uuid.uuid4(), "kernel:deliver", 1, ANONYMOUS, None, kernel)
+    envelope = {
+        "id": str(uuid.uuid4()),
+        "type": "notes.note_created.v1",
+        "version": 1,
+        "occurred_at": datetime.now(UTC).isoformat(),
+        "request_id": None,
+        "payload": {"slug": "d", "title": "T"},
+    }
+    assert isinstance(handler, Handler)
+    return ctx, envelope
+
+
+async def test_concurrent_deliveries_of_one_event_run_the_effect_once(lyo_app: Any) -> None:
+    from kernel.events import Handler, _deliver
+
+    effects: list[str] = []
+
+    async def slow(envelope: Any) -> None:
+        await asyncio.sleep(0.2)
+        effects.append(str(envelope.id))
+
+    handler = Handler("notes:slow", "notes.note_created.v1", slow, None, True, 0, 0.1)
+    ctx, envelope = delivery(lyo_app.kernel, handler)
+    try:
+        answers = await asyncio.gather(
+            _deliver(ctx, handler.id, envelope), _deliver(ctx, handler.id, envelope)
+        )
+    finally:
+        del lyo_app.kernel.events.handlers[handler.id]
+    assert sorted(answers) == ["already handled", "handled"]
+    assert effects == [envelope["id"]]
+
+
+async def test_a_handler_that_swallows_a_database_error_is_not_reported_handled(
+    lyo_app: Any,
+) -> None:
+    """PostgreSQL aborts the transaction and would answer COMMIT with a silent ROLLBACK:
+    the delivery must fail (and be retried), not succeed with its effect undone."""
+    if lyo_app.kernel.db.dialect != "postgres":
+        pytest.skip("SQLite goes on after a failed statement")
+    from tortoise.exceptions import IntegrityError, TransactionManagementError
+
+    from kernel.events import Handler, _deliver
+
+    async def careless(envelope: Any) -> None:
+        # the mark exists already in this transaction: a unique violation, caught
+        with contextlib.suppress(IntegrityError):
+            await HandledEvent.create(handler_id="notes:careless", event_id=envelope.id)
+
+    handler = Handler("notes:careless", "notes.note_created.v1", careless, None, True, 0, 0.1)
+    ctx, envelope = delivery(lyo_app.kernel, handler)
+    try:
+        with pytest.raises(TransactionManagementError):
+            await _deliver(ctx, handler.id, envelope)
+    finally:
+        del lyo_app.kernel.events.handlers[handler.id]
+    assert await HandledEvent.filter(handler_id="notes:careless").count() == 0

@@ -425,3 +425,25 @@ async def test_a_worker_survives_a_stalled_loop(client_kernel: Kernel, workers: 
     later = await client_kernel.tasks.enqueue("notes:write_note", owner=ada, slug="s2")
     assert (await run_state(later.id, "succeeded", "failed")).status == "succeeded"
     assert worker.poll() is None
+
+
+async def test_every_failed_send_of_a_batch_is_reported_and_the_rest_go(
+    lyo_app: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    tasks = lyo_app.kernel.tasks
+    sent: list[str] = []
+
+    async def kick(spec: Any, meta: dict[str, Any], kwargs: dict[str, Any]) -> None:
+        if kwargs["name"].startswith("bad"):
+            raise ConnectionError(f"lost {kwargs['name']}")
+        sent.append(kwargs["name"])
+
+    monkeypatch.setattr(tasks, "_kick", kick)
+    spec = tasks.specs["notes:echo"]
+    sends = [
+        (spec, {"task_id": str(n)}, {"name": name})
+        for n, name in enumerate(["a", "bad1", "b", "bad2", "c"])
+    ]
+    with pytest.raises(ConnectionError, match="lost bad1"):
+        await tasks._kick_all(sends)
+    assert sent == ["a", "b", "c"]
