@@ -225,10 +225,6 @@ class Events:
         kwargs = {"handler_id": handler.id, "envelope": envelope}
         return (DELIVER, None, envelope.get("request_id"), handler.retries, handler.backoff, kwargs)
 
-    async def _enqueue(self, handler: Handler, envelope: dict[str, Any]) -> TaskRun:
-        [run] = await self.kernel.tasks._enqueue([self._delivery(handler, envelope)])
-        return run
-
     async def run_relay(self, stop: asyncio.Event, poll: float = 1.0) -> None:
         """Relay until ``stop``: at once when woken (NOTIFY or a local publish), else
         every ``poll`` seconds."""
@@ -276,8 +272,8 @@ class Events:
         query = DeadLetter.filter(replayed_at__isnull=True)
         if ids:
             query = query.filter(id__in=ids)
-        count = 0
         async with transaction():
+            replayed, deliveries = [], []
             for letter in await query:
                 handler = self.handlers.get(letter.handler_id)
                 if handler is None:
@@ -285,11 +281,12 @@ class Events:
                         "dead letter for an unknown handler kept", handler=letter.handler_id
                     )
                     continue
-                await self._enqueue(handler, letter.envelope)
-                letter.replayed_at = datetime.now(UTC)
-                await letter.save(update_fields=["replayed_at"])
-                count += 1
-        return count
+                replayed.append(letter.id)
+                deliveries.append(self._delivery(handler, letter.envelope))
+            if deliveries:  # as the relay: one INSERT for all their runs
+                await self.kernel.tasks._enqueue(deliveries)
+                await DeadLetter.filter(id__in=replayed).update(replayed_at=datetime.now(UTC))
+        return len(replayed)
 
 
 async def _deliver(ctx: TaskContext, handler_id: str, envelope: dict[str, Any]) -> str:
