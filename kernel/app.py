@@ -143,6 +143,7 @@ def create_app(
         else None,
         unavailable=lambda path: _unavailable(kernel, path),
         activate=kernel.activate,
+        warn_forwarded=not settings.proxy_hops,
         cors=Cors(
             settings.cors_origins,
             credentials=settings.cors_credentials,

@@ -87,8 +87,12 @@ class KernelMiddleware:
         unavailable: Callable[[str], dict[str, Any] | None],
         activate: Callable[[], object] = lambda: None,
         cors: Cors | None = None,
+        warn_forwarded: bool = False,
     ) -> None:
         self.app = app
+        # LYO_PROXY_HOPS is 0 (every client is its own address), yet a proxy may be in
+        # front: the first X-Forwarded-For seen is worth one warning per process
+        self.warn_forwarded = warn_forwarded
         self.trusted = None if "*" in trusted_hosts else [h.lower() for h in trusted_hosts]
         # "*.example.com" matches example.com and any name ending in .example.com
         patterns = self.trusted or []
@@ -126,6 +130,14 @@ class KernelMiddleware:
                 origin = value
             elif name == b"access-control-request-method":
                 preflight = scope["method"] == "OPTIONS"
+            elif name == b"x-forwarded-for" and self.warn_forwarded:
+                self.warn_forwarded = False
+                structlog.get_logger("lyo.http").warning(
+                    "X-Forwarded-For received but LYO_PROXY_HOPS is 0: every client behind "
+                    "a proxy gets the proxy's address (one rate limit for all); set "
+                    "LYO_PROXY_HOPS to the number of proxies in front of the app",
+                    client=(scope.get("client") or ("-",))[0],
+                )
         if request_id is None:
             request_id = os.urandom(16).hex()  # as random as uuid4().hex, a sixth the cost
         scope[REQUEST_ID_KEY] = request_id

@@ -313,3 +313,27 @@ async def test_client_address_behind_trusted_proxies(lyo_settings: Settings) -> 
         async with app.test_app():
             body = await (await app.test_client().get("/api/demo/ip", headers=headers)).get_json()
         assert (body["ip"], body["scheme"]) == (expected, scheme), hops
+
+
+async def test_forwarded_for_without_proxy_hops_is_warned_about_once(
+    lyo_settings: Settings, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """With LYO_PROXY_HOPS=0 an X-Forwarded-For means a proxy nobody told the app about
+    (every client then shares the proxy's address, and its rate limits): one warning
+    per process, not one per request; none when hops are configured."""
+    headers = {"X-Forwarded-For": "203.0.113.9"}
+    for hops, warnings in [(0, 1), (1, 0)]:
+        app = create_app(
+            lyo_settings.model_copy(update={"proxy_hops": hops}), [demo], discover=False
+        )
+        capsys.readouterr()
+        async with app.test_app():
+            client = app.test_client()
+            for _ in range(3):
+                assert (await client.get("/api/demo/ip", headers=headers)).status_code == 200
+            assert (await client.get("/api/demo/ip")).status_code == 200
+        logged = capsys.readouterr().err
+        assert logged.count("X-Forwarded-For received but LYO_PROXY_HOPS is 0") == warnings, (
+            hops,
+            logged,
+        )
