@@ -89,32 +89,64 @@ async def register(
     return user
 
 
+PAIR_LOCKED = "Too many failed sign-ins for this account from this address; try again later."
+IP_LOCKED = "Too many failed sign-ins from this address; try again later."
+ACCOUNT_LOCKED = (
+    "Too many failed sign-ins for this account; try again later, from a device that has "
+    "signed in to it before, or reset the password."
+)
+
+
+def _known_key(email: str, client: str) -> str:
+    """The cache key recording that ``email`` signed in from ``client``: a digest, so
+    neither the address nor the email is stored."""
+    digest = hashlib.sha256(f"{email}\0{client}".encode()).hexdigest()[:32]
+    return f"known-address:{digest}"
+
+
 async def login(email: str, password: str, *, ip: str | None, user_agent: str | None) -> TokenPair:
     """Check the password and open a session. Unknown accounts, wrong passwords and
-    deactivated accounts get the same 401 after the same work (one argon2 verify);
-    failures count towards the per-account and per-IP lockouts."""
+    deactivated accounts get the same 401 after the same work (one argon2 verify).
+
+    Every attempt is counted *before* the verify (atomically, so a burst cannot pass a
+    check made before any of it is counted) and handed back if it succeeds, so only
+    failures stay counted, against three limits:
+
+    - (account, address), ``login_account_limit``: the brute-force lock, always applied;
+    - the address over all accounts, ``login_ip_limit`` (password spraying), and the
+      account over all addresses, ``login_account_ceiling`` (a distributed attack):
+      both skipped for an address this account has signed in from before, so neither
+      a crowd behind one NAT nor an attacker elsewhere locks out its known users.
+    """
     rt = runtime()
     settings, throttle = rt.settings, rt.throttle
     client = ip or "unknown"
-    await throttle.check(
-        settings.login_ip_limit,
-        "login-ip",
-        client,
-        detail="Too many failed sign-ins from this address; try again later.",
-    )
-    await throttle.check(
-        settings.login_account_limit,
-        "login-account",
-        _account(email),
-        detail="Too many failed sign-ins for this account; try again later.",
-    )
-    user = await User.get_or_none(email=email)
-    matches = await rt.passwords.verify(user.password_hash if user else None, password)
+    account = _account(email)
+    checks = [(settings.login_account_limit, ("login-pair", account, client), PAIR_LOCKED)]
+    if not await rt.cache.get(_known_key(email, client)):
+        checks += [
+            (settings.login_ip_limit, ("login-ip", client), IP_LOCKED),
+            (settings.login_account_ceiling, ("login-account", account), ACCOUNT_LOCKED),
+        ]
+    taken: list[tuple[str, tuple[str, ...]]] = []
+    try:
+        for rate, key, detail in checks:
+            if await throttle.take(rate, *key, detail=detail):
+                taken.append((rate, key))
+    except BaseException:
+        await _give_back(taken)
+        raise
+    try:
+        user = await User.get_or_none(email=email)
+        matches = await rt.passwords.verify(user.password_hash if user else None, password)
+    except BaseException:
+        await _give_back(taken)  # not an answer about the password: not a failure
+        raise
     if user is None or not matches or not user.is_active:
-        await throttle.hit(settings.login_ip_limit, "login-ip", client)
-        await throttle.hit(settings.login_account_limit, "login-account", _account(email))
-        raise Unauthorized(BAD_CREDENTIALS)
-    await throttle.clear(settings.login_account_limit, "login-account", _account(email))
+        raise Unauthorized(BAD_CREDENTIALS)  # the attempts stay counted
+    await _give_back(taken)
+    if settings.known_address_ttl:
+        await rt.cache.set(_known_key(email, client), True, ttl=settings.known_address_ttl)
     user.last_login_at = utcnow()
     fields = ["last_login_at"]
     if rt.passwords.needs_rehash(user.password_hash):
@@ -124,23 +156,30 @@ async def login(email: str, password: str, *, ip: str | None, user_agent: str | 
     return await open_session(user, user_agent=user_agent, ip=ip)
 
 
+async def _give_back(taken: list[tuple[str, tuple[str, ...]]]) -> None:
+    for rate, key in taken:
+        await runtime().throttle.give_back(rate, *key)
+
+
 async def change_password(
     user_id: uuid.UUID, current: str, new: str, *, keep_session: uuid.UUID | None
 ) -> None:
     """Set a new password after checking the current one; revoke every other session.
-    Wrong current passwords count towards the account lockout."""
+    Wrong current passwords count towards a lock of this account's password checks
+    (``login_account_limit``, counted before the verify like sign-ins)."""
     rt = runtime()
     settings, throttle = rt.settings, rt.throttle
     user = await User.get(id=user_id)
-    await throttle.check(
+    key = ("password-check", _account(user.email))
+    taken = await throttle.take(
         settings.login_account_limit,
-        "login-account",
-        _account(user.email),
+        *key,
         detail="Too many failed password checks for this account; try again later.",
     )
     if not await rt.passwords.verify(user.password_hash, current):
-        await throttle.hit(settings.login_account_limit, "login-account", _account(user.email))
         raise ValidationFailed.field("current_password", "The current password is wrong.")
+    if taken:
+        await throttle.give_back(settings.login_account_limit, *key)
     _policy(new, user.email, "new_password")
     hashed = await rt.passwords.hash(new)
     async with transaction():
@@ -154,23 +193,33 @@ async def _set_password(user: User, hashed: str) -> None:
     await user.save(update_fields=["password_hash", "password_changed_at"])
 
 
-async def request_reset(email: str) -> None:
+async def request_reset(email: str, *, ip: str | None = None) -> None:
     """Make a reset token for an active account and publish
-    ``auth.password_reset_requested.v1``; do nothing visible for unknown ones. Limited
-    per account (known or not), so nobody's inbox can be flooded; requests over the limit
-    are dropped silently (the answer is 202 either way)."""
+    ``auth.password_reset_requested.v1``; do nothing visible for unknown ones. The route
+    runs this after answering, so the answer's timing tells nothing either.
+
+    Limited per (account, address), ``forgot_limit``, and per account over all
+    addresses, ``forgot_account_limit`` (known or not), so nobody's inbox can be flooded
+    and one address cannot use up the account's quota; requests over a limit are dropped
+    silently. A new token supersedes the account's older unused ones."""
     rt = runtime()
-    if not await rt.throttle.allow(rt.settings.forgot_limit, "forgot", _account(email)):
-        log.info("password reset requests over the limit; ignored")
+    settings, throttle = rt.settings, rt.throttle
+    account = _account(email)
+    if not await throttle.allow(settings.forgot_limit, "forgot", account, ip or "unknown"):
+        log.info("password reset requests from this address over the limit; ignored")
+        return
+    if not await throttle.allow(settings.forgot_account_limit, "forgot-account", account):
+        log.info("password reset requests for this account over the limit; ignored")
         return
     user = await User.get_or_none(email=email, is_active=True)
     if user is None:
         return
     token = secrets.token_urlsafe(32)
     now = utcnow()
-    expires = now + timedelta(seconds=rt.settings.reset_ttl)
-    template = rt.settings.reset_url
+    expires = now + timedelta(seconds=settings.reset_ttl)
+    template = settings.reset_url
     async with transaction():
+        await PasswordReset.filter(user_id=user.id, used_at__isnull=True).update(used_at=now)
         await PasswordReset.create(
             user_id=user.id, token_hash=token_digest(token), created_at=now, expires_at=expires
         )
@@ -189,7 +238,7 @@ async def request_reset(email: str) -> None:
 
 async def reset_password(token: str, new: str) -> None:
     """Use a reset token (once) to set a new password; revoke every session and lift
-    the account's sign-in lockout."""
+    the account's account-wide sign-in lock (``login_account_ceiling``)."""
     rt = runtime()
     now = utcnow()
     reset = await PasswordReset.get_or_none(token_hash=token_digest(token)).select_related("user")
@@ -207,7 +256,10 @@ async def reset_password(token: str, new: str) -> None:
         await PasswordReset.filter(user_id=user.id, used_at__isnull=True).update(used_at=now)
         await _set_password(user, hashed)
         await revoke_sessions(user_id=user.id, reason="password_reset")
-    await rt.throttle.clear(rt.settings.login_account_limit, "login-account", _account(user.email))
+    # lift the account-wide locks; each address's own brute-force lock runs its course
+    account = _account(user.email)
+    await rt.throttle.clear(rt.settings.login_account_ceiling, "login-account", account)
+    await rt.throttle.clear(rt.settings.login_account_limit, "password-check", account)
 
 
 def check_role(role: str) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import uuid
 
-from quart import Blueprint, request
+from quart import Blueprint, Response, current_app, request
 from quart_schema import validate_request, validate_response
 
 from kernel import current_identity, problem_responses, require, transaction
@@ -48,6 +48,18 @@ def client_ip() -> str | None:
     return request.remote_addr
 
 
+#: Endpoints whose answers carry tokens: no cache (browser, proxy) may keep them.
+TOKEN_ENDPOINTS = frozenset({"auth.login", "auth.refresh"})
+
+
+@bp.after_request
+async def no_store_tokens(response: Response) -> Response:
+    if request.endpoint in TOKEN_ENDPOINTS:
+        response.headers["Cache-Control"] = "no-store"
+        response.headers["Pragma"] = "no-cache"
+    return response
+
+
 @bp.post("/register")
 @problem_responses(409, 429)
 @validate_request(RegisterIn)
@@ -72,7 +84,9 @@ async def register(data: RegisterIn) -> tuple[UserOut, int]:
 @validate_response(TokenPair)
 async def login(data: LoginIn) -> TokenPair:
     """Sign in: an access token (Bearer, short-lived) and a refresh token. Repeated
-    failures lock the account and the client address out for a while (429)."""
+    failures for an account from one address lock that address out of the account for
+    a while (429); many failures for an account, or from an address, close it to
+    addresses and accounts that have not signed in together before (429)."""
     return await accounts.login(
         data.email,
         data.password,
@@ -136,9 +150,11 @@ async def change_password(data: PasswordChangeIn) -> tuple[str, int]:
 @validate_request(ForgotIn)
 @validate_response(Accepted, 202)
 async def forgot_password(data: ForgotIn) -> tuple[Accepted, int]:
-    """Ask for a password reset. Always 202: whether the account exists is not told.
-    A mail plugin delivers the token (event ``auth.password_reset_requested.v1``)."""
-    await accounts.request_reset(data.email)
+    """Ask for a password reset. Always 202, answered before any work is done: whether
+    the account exists is not told, not even by the timing. A mail plugin delivers the
+    token (event ``auth.password_reset_requested.v1``); a new token supersedes the older
+    ones."""
+    current_app.add_background_task(accounts.request_reset, data.email, ip=client_ip())
     detail = "If an account exists for this address, a reset message is on its way."
     return Accepted(detail=detail), 202
 

@@ -66,13 +66,34 @@ class AuthSettings(BaseModel):
     )
     # -- abuse ---------------------------------------------------------------------------
     login_account_limit: str = Field(
-        default="5/15 minutes", description="Failed logins per account before lockout."
+        default="5/15 minutes",
+        description="Failed sign-ins per account from one client address before that "
+        "address is locked out of that account (the brute-force lock).",
+    )
+    login_account_ceiling: str = Field(
+        default="100/hour",
+        description="Failed sign-ins per account from all addresses together before the "
+        "account is closed to addresses it has never signed in from (known ones still work).",
     )
     login_ip_limit: str = Field(
-        default="50/15 minutes", description="Failed logins per client IP before lockout."
+        default="100/15 minutes",
+        description="Failed sign-ins per client address, over all accounts, before the "
+        "address is closed to accounts that have never signed in from it.",
+    )
+    known_address_ttl: int = Field(
+        default=30 * 24 * 3600,
+        ge=0,
+        le=365 * 24 * 3600,
+        description="Seconds a successful sign-in keeps its (account, address) pair known, "
+        "exempt from the account ceiling and the address limit. 0: nothing is remembered.",
     )
     register_limit: str = Field(default="10/hour", description="Registrations per client IP.")
-    forgot_limit: str = Field(default="5/hour", description="Reset requests per account.")
+    forgot_limit: str = Field(
+        default="3/hour", description="Reset requests per account from one client address."
+    )
+    forgot_account_limit: str = Field(
+        default="10/hour", description="Reset requests per account from all addresses."
+    )
     # -- profiles and roles --------------------------------------------------------------
     avatar_max_bytes: int = Field(default=2 * 1024 * 1024, ge=1024, le=50 * 1024 * 1024)
     roles: dict[str, list[str]] = Field(default_factory=lambda: dict(DEFAULT_ROLES))
@@ -80,7 +101,13 @@ class AuthSettings(BaseModel):
     admin_role: str = "admin"
 
     @field_validator(
-        "login_account_limit", "login_ip_limit", "register_limit", "forgot_limit", mode="after"
+        "login_account_limit",
+        "login_account_ceiling",
+        "login_ip_limit",
+        "register_limit",
+        "forgot_limit",
+        "forgot_account_limit",
+        mode="after",
     )
     @classmethod
     def _limit_parses(cls, value: str) -> str:

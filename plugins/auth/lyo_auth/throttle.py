@@ -1,7 +1,13 @@
-"""Rate limits and lockouts with the ``limits`` library: moving windows in Redis (shared
-by every process) when ``LYO_REDIS_URL`` is set, in process memory otherwise.
+"""Rate limits and lockouts with the ``limits`` library: fixed-window counters (the
+window starts at the first attempt counted) in Redis, shared by every process, when
+``LYO_REDIS_URL`` is set, in process memory otherwise.
 
-A limit that is exhausted answers 429 with ``Retry-After`` (seconds until a slot frees).
+Counting is atomic (one ``INCRBY`` in Redis): :meth:`Throttle.take` counts an attempt
+*before* the work it guards and answers 429 when that went over the limit, so requests
+arriving together cannot all pass a check made before any of them is counted; an
+attempt that turns out fine is handed back with :meth:`Throttle.give_back`.
+
+A limit that is exhausted answers 429 with ``Retry-After`` (seconds until it frees).
 When Redis cannot be reached the limits fail open (logged, the plugin marked degraded):
 sign-in keeps working during a Redis outage, unthrottled.
 """
@@ -17,7 +23,7 @@ from typing import Any
 import limits
 import structlog
 from limits.aio.storage import MemoryStorage, RedisStorage, Storage
-from limits.aio.strategies import MovingWindowRateLimiter
+from limits.aio.strategies import FixedWindowRateLimiter
 from limits.errors import StorageError
 from redis.asyncio import ConnectionPool
 
@@ -53,7 +59,7 @@ class Throttle:
     ) -> None:
         self.storage = storage
         self.pool = pool
-        self.limiter = MovingWindowRateLimiter(storage)
+        self.limiter = FixedWindowRateLimiter(storage)
         self.on_outage = on_outage
 
     async def check(self, rate: str, *key: str, detail: str) -> None:
@@ -67,8 +73,32 @@ class Throttle:
         except StorageError as exc:
             self._outage(exc)
             return
-        retry_after = max(1, math.ceil(stats.reset_time - time.time()))
-        raise TooManyRequests(detail, retry_after=retry_after)
+        raise TooManyRequests(detail, retry_after=_retry_after(stats.reset_time))
+
+    async def take(self, rate: str, *key: str, detail: str) -> bool:
+        """Count one attempt against ``rate`` atomically; raise 429 with Retry-After,
+        the attempt not counted, if that exhausted it. ``True`` when the attempt was
+        counted, ``False`` when the storage is down (failing open: nothing to give back)."""
+        item = limits.parse(rate)
+        try:
+            if await self.limiter.hit(item, *key):
+                self.on_outage(None)
+                return True
+            # over the limit: this attempt is refused, so it does not count
+            await self.storage.incr(item.key_for(*key), item.get_expiry(), amount=-1)
+            stats = await self.limiter.get_window_stats(item, *key)
+        except StorageError as exc:
+            self._outage(exc)
+            return False
+        raise TooManyRequests(detail, retry_after=_retry_after(stats.reset_time))
+
+    async def give_back(self, rate: str, *key: str) -> None:
+        """Uncount one attempt :meth:`take` counted (it turned out not to be a failure)."""
+        item = limits.parse(rate)
+        try:
+            await self.storage.incr(item.key_for(*key), item.get_expiry(), amount=-1)
+        except StorageError as exc:
+            self._outage(exc)
 
     async def hit(self, rate: str, *key: str) -> None:
         try:
@@ -91,9 +121,8 @@ class Throttle:
             self._outage(exc)
 
     async def consume(self, rate: str, *key: str, detail: str) -> None:
-        """Check, then count one: for limits on every attempt (registration)."""
-        await self.check(rate, *key, detail=detail)
-        await self.hit(rate, *key)
+        """Count one attempt, 429 when over: for limits on every attempt (registration)."""
+        await self.take(rate, *key, detail=detail)
 
     def _outage(self, exc: BaseException) -> None:
         log.warning("rate limit storage unavailable; not throttling", error=repr(exc))
@@ -107,3 +136,7 @@ class Throttle:
             timer.cancel()
             with contextlib.suppress(BaseException):
                 await timer
+
+
+def _retry_after(reset_time: float) -> int:
+    return max(1, math.ceil(reset_time - time.time()))

@@ -3,6 +3,7 @@ and websocket topics need ``learning:write``, and the events recorded in-process
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from quart import Blueprint
@@ -12,6 +13,8 @@ from kernel.testing import make_plugin
 
 PASSWORD = "correct-horse-battery-staple"
 RECORDED: list[Envelope] = []
+#: Events the recorder holds back (before recording them) until the event is set.
+HOLD_RESETS: list[asyncio.Event] = []
 
 guarded_bp = Blueprint("guarded", __name__)
 
@@ -78,3 +81,17 @@ def events(type_: str) -> list[Envelope]:
 
 def problem_without_ids(body: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in body.items() if k != "request_id"}
+
+
+async def settled(client: Any) -> None:
+    """Wait for the app's background work (what routes do after answering)."""
+    while tasks := list(client.app.background_tasks):
+        await asyncio.gather(*tasks)
+
+
+async def forgot(client: Any, email: str, **kwargs: Any) -> Any:
+    """Ask for a password reset and wait for the work done after the 202."""
+    response = await client.post("/api/auth/password/forgot", json={"email": email}, **kwargs)
+    assert response.status_code == 202, await response.get_data(as_text=True)
+    await settled(client)
+    return response

@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 import pytest_asyncio
-from authhelpers import RECORDED, guarded_plugin
+from authhelpers import HOLD_RESETS, RECORDED, guarded_plugin
 from lyo_auth import plugin as auth
 
 from kernel import Envelope, Settings, on
@@ -51,6 +51,8 @@ async def _deactivated(envelope: Envelope) -> None:
 
 @on("auth.password_reset_requested.v1", id="recorder:reset", durable=False)
 async def _reset(envelope: Envelope) -> None:
+    for gate in HOLD_RESETS:
+        await gate.wait()
     RECORDED.append(envelope)
 
 
@@ -60,8 +62,10 @@ recorder = make_plugin("recorder", event_handlers=lambda: [_registered, _deactiv
 @pytest.fixture(autouse=True)
 def _recorded() -> Iterator[None]:
     RECORDED.clear()
+    HOLD_RESETS.clear()
     yield
     RECORDED.clear()
+    HOLD_RESETS.clear()
 
 
 @pytest.fixture
