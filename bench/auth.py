@@ -160,6 +160,7 @@ def server_env(url: str, redis: bool) -> dict[str, str]:
         "LYO_PLUGINS__ENABLED": "auth",
         "LYO_PLUGINS__REQUIRED": "auth",
         "LYO_AUTH__LOGIN_ACCOUNT_LIMIT": NO_LIMIT,
+        "LYO_AUTH__LOGIN_ACCOUNT_CEILING": NO_LIMIT,
         "LYO_AUTH__LOGIN_IP_LIMIT": NO_LIMIT,
         "LYO_AUTH__REGISTER_LIMIT": NO_LIMIT,
     }

@@ -116,6 +116,7 @@ def api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Api]:
         # one client sends every request here: lift the per-address limits so failed
         # logins and sign-ups from fuzzing do not lock the test's own requests out
         LYO_AUTH__LOGIN_IP_LIMIT="100000/minute",
+        LYO_AUTH__LOGIN_ACCOUNT_CEILING="100000/minute",
         LYO_AUTH__REGISTER_LIMIT="100000/minute",
     )
     log = tmp / "server.log"
