@@ -49,7 +49,7 @@ def create_storage(redis_url: str | None, prefix: str) -> tuple[Storage, Any]:
 
 
 class Throttle:
-    """Named limits (``"5/15 minutes"``) checked and hit per identifier (email, IP)."""
+    """Named limits (``"5/15 minutes"``) counted per identifier (account digest, IP)."""
 
     def __init__(
         self,
@@ -61,19 +61,6 @@ class Throttle:
         self.pool = pool
         self.limiter = FixedWindowRateLimiter(storage)
         self.on_outage = on_outage
-
-    async def check(self, rate: str, *key: str, detail: str) -> None:
-        """Raise 429 with Retry-After if ``rate`` is exhausted for ``key``."""
-        item = limits.parse(rate)
-        try:
-            if await self.limiter.test(item, *key):
-                self.on_outage(None)
-                return
-            stats = await self.limiter.get_window_stats(item, *key)
-        except StorageError as exc:
-            self._outage(exc)
-            return
-        raise TooManyRequests(detail, retry_after=_retry_after(stats.reset_time))
 
     async def take(self, rate: str, *key: str, detail: str) -> bool:
         """Count one attempt against ``rate`` atomically; raise 429 with Retry-After,
@@ -97,12 +84,6 @@ class Throttle:
         item = limits.parse(rate)
         try:
             await self.storage.incr(item.key_for(*key), item.get_expiry(), amount=-1)
-        except StorageError as exc:
-            self._outage(exc)
-
-    async def hit(self, rate: str, *key: str) -> None:
-        try:
-            await self.limiter.hit(limits.parse(rate), *key)
         except StorageError as exc:
             self._outage(exc)
 
