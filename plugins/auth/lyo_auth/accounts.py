@@ -122,7 +122,9 @@ async def login(email: str, password: str, *, ip: str | None, user_agent: str | 
     settings, throttle = rt.settings, rt.throttle
     client = ip or "unknown"
     account = _account(email)
-    checks = [(settings.login_account_limit, ("login-pair", account, client), PAIR_LOCKED)]
+    checks: list[tuple[str, tuple[str, ...], str]] = [
+        (settings.login_account_limit, ("login-pair", account, client), PAIR_LOCKED)
+    ]
     if not await rt.cache.get(_known_key(email, client)):
         checks += [
             (settings.login_ip_limit, ("login-ip", client), IP_LOCKED),
