@@ -9,6 +9,11 @@ plugin's keys can be dropped at once with ``delete_prefix("")``.
   Anything else raises :class:`TypeError` on ``set``, whatever the backend, so code that
   works on the memory backend works on Redis too. A cached ``None`` is a hit.
 - ``ttl`` is in seconds; ``None`` means the cache's ``default_ttl``.
+- ``incr(key, amount, ttl)`` is an atomic counter (``INCRBY`` in Redis): the new
+  value, a plain int that ``get`` also reads. ``ttl`` starts when the counter is
+  created and is not extended by later increments (a fixed window), so
+  ``incr(f"hits:{minute}", ttl=60)`` counts per window. During an outage it answers
+  ``None`` (unknown), never an error.
 - ``get_or_set`` and ``@cache.cached`` protect against stampedes: concurrent misses on one
   key in a process share one computation, and with Redis a short lock (``SET NX PX``)
   lets one process compute while the others poll for its result, computing themselves
@@ -42,7 +47,7 @@ from prometheus_client import Counter
 from redis.asyncio import Redis
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
-from redis.exceptions import RedisError
+from redis.exceptions import RedisError, ResponseError
 
 from kernel.breaker import CircuitBreaker
 from kernel.errors import CircuitOpen
@@ -66,12 +71,22 @@ _LOG_EVERY = 30.0  # seconds between two warnings about the same outage
 _POLL = 0.05  # seconds between two looks for the value another process is computing
 _SCAN_BATCH = 500
 _UNLOCK = "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) end"
+# INCRBY, and an expiry for a counter it just created (a fixed window from then)
+_INCR = """
+local fresh = redis.call('exists', KEYS[1]) == 0
+local value = redis.call('incrby', KEYS[1], ARGV[1])
+if fresh and tonumber(ARGV[2]) > 0 then
+  redis.call('pexpire', KEYS[1], ARGV[2])
+end
+return value
+"""
 
 
 class _Backend(Protocol):
     async def get(self, key: str) -> bytes | None: ...
     async def set(self, key: str, value: bytes, ttl: float | None) -> None: ...
     async def delete(self, key: str) -> None: ...
+    async def incr(self, key: str, amount: int, ttl: float | None) -> int: ...
     async def delete_prefix(self, prefix: str) -> int: ...
     async def lock(self, key: str, token: str, ttl: float) -> bool: ...
     async def unlock(self, key: str, token: str) -> None: ...
@@ -105,6 +120,16 @@ class _MemoryBackend:
 
     async def delete(self, key: str) -> None:
         self._entries.pop(key, None)
+
+    async def incr(self, key: str, amount: int, ttl: float | None) -> int:
+        raw = await self.get(key)  # no await between this and the store: atomic
+        if raw is None:
+            value = amount
+            await self.set(key, orjson.dumps(value), ttl)
+            return value
+        value = _counter(raw) + amount
+        self._entries[key] = (orjson.dumps(value), self._entries[key][1])  # keeps its expiry
+        return value
 
     async def delete_prefix(self, prefix: str) -> int:
         doomed = [key for key in self._entries if key.startswith(prefix)]
@@ -146,6 +171,13 @@ class _RedisBackend:
 
     async def delete(self, key: str) -> None:
         await self.redis.unlink(key)
+
+    async def incr(self, key: str, amount: int, ttl: float | None) -> int:
+        px = 0 if ttl is None else max(1, round(ttl * 1000))
+        try:
+            return int(await self.redis.eval(_INCR, 1, key, amount, px))  # type: ignore[misc]
+        except ResponseError as error:  # not an integer: the caller's bug, not an outage
+            raise TypeError("the cache key does not hold a counter") from error
 
     async def delete_prefix(self, prefix: str) -> int:
         # SCAN, never KEYS: it does not block Redis. Keys written during the scan may stay.
@@ -255,6 +287,16 @@ class Cache:
 
     async def delete(self, key: str) -> None:
         await self._safely(None, self._shared.backend.delete, self.key(key))
+
+    async def incr(self, key: str, amount: int = 1, ttl: float | None = None) -> int | None:
+        """Add ``amount`` (negative: subtract) to the counter under ``key``, atomically
+        across processes with Redis; the new value. A missing key counts from 0 and
+        expires ``ttl`` seconds (``None``: the default TTL) after this first increment;
+        later increments keep that expiry. ``None`` when Redis cannot be reached.
+        Raises :class:`TypeError` if ``key`` holds something other than an int."""
+        return await self._safely(
+            None, self._shared.backend.incr, self.key(key), amount, self._ttl(ttl)
+        )
 
     async def delete_prefix(self, prefix: str = "") -> int:
         """Drop every key of this view starting with ``prefix`` (all of them for ``""``);
@@ -376,6 +418,13 @@ class Cache:
             return fallback
         shared.recovered()
         return result
+
+
+def _counter(raw: bytes) -> int:
+    value = orjson.loads(raw)
+    if type(value) is not int:
+        raise TypeError("the cache key does not hold a counter")
+    return value
 
 
 def _forget(inflight: dict[str, asyncio.Task[Any]], full: str, task: asyncio.Task[Any]) -> None:

@@ -86,6 +86,21 @@ async def test_ttl_expires(cache: Cache) -> None:
     assert await cache.get("long") == "stays"
 
 
+async def test_incr_is_an_atomic_counter_with_a_fixed_window(cache: Cache) -> None:
+    assert await cache.incr("hits", ttl=0.3) == 1
+    results = await asyncio.gather(*(cache.incr("hits", ttl=60) for _ in range(50)))
+    assert sorted(results) == list(range(2, 52))  # each increment saw its own value
+    assert await cache.incr("hits", -2) == 49
+    assert await cache.get("hits") == 49  # a plain int to get, too
+    await asyncio.sleep(0.5)  # the first increment's ttl, not extended by the others
+    assert await cache.get("hits") is None
+    assert await cache.incr("hits", 5, ttl=60) == 5
+    await cache.set("text", "not a counter", ttl=60)
+    with pytest.raises(TypeError):
+        await cache.incr("text")
+    assert await cache.incr("hits") == 6  # a wrong key is the caller's bug, not an outage
+
+
 async def test_delete_prefix_drops_only_matching_keys(cache: Cache) -> None:
     for key in ("user:1", "user:2", "user*x", "course:1"):
         await cache.set(key, key, ttl=60)
@@ -225,6 +240,7 @@ async def test_a_redis_outage_degrades_to_misses(namespace: str) -> None:
     errors = sample("lyo_cache_errors_total", "outage")
     await cache.set("k", "v", ttl=60)
     assert await cache.get("k") is None
+    assert await cache.incr("n") is None  # unknown, not an error
     assert await cache.delete_prefix("") == 0
     await cache.delete("k")
     factory = Counting("computed anyway")
