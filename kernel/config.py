@@ -111,6 +111,11 @@ class Settings(BaseSettings):
     task_lease: float = Field(
         default=30.0, gt=0, description="Seconds a worker's claim on a running task lasts."
     )
+    task_limits: dict[str, int] = Field(
+        default_factory=dict,
+        description="Runs per owner queued or running at once, by task name (JSON: "
+        '{"ai:generate_course": 2}); overrides the task\'s max_per_owner.',
+    )
     worker_concurrency: int = Field(default=10, ge=1, description="Tasks a worker runs at once.")
     retention_days: float = Field(
         default=14, gt=0, description="Finished tasks, delivered events, dead letters kept."

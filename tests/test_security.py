@@ -15,10 +15,16 @@ import pytest
 from quart import Blueprint, request
 from websockets.asyncio.client import connect
 
-from kernel import Identity, Settings, create_app
+from kernel import Identity, Kernel, Settings, TaskContext, TooManyRequests, create_app, task
+from kernel.models import TaskRun
 from kernel.testing import make_plugin, serve, token_plugin
 from tests.notes import plugin as notes
 from tests.notes.models import Note
+from tests.test_tasks import run_state
+from tests.test_tasks import worker_env as worker_env_fixture
+from tests.test_tasks import workers as workers_fixture
+
+worker_env, workers = worker_env_fixture, workers_fixture  # real workers on Redis
 
 ada = Identity(id="ada", kind="user")
 bob = Identity(id="bob", kind="user")
@@ -231,3 +237,96 @@ async def test_answers_forbid_loading_and_framing_and_do_not_name_the_server(
     assert f"'sha256-{digest}'" in policy
     for src in re.findall(r'(?:src|href)="(https://[^/"]+)', docs.text):
         assert src in policy
+
+
+# -- the shared queue: runs per owner ----------------------------------------------------
+
+
+async def test_a_burst_past_the_limit_is_a_429_problem(lyo_settings: Settings) -> None:
+    settings = lyo_settings.model_copy(update={"task_limits": {"notes:write_note": 1}})
+    app = create_app(settings, [notes, users], discover=False)
+    async with app.test_app():
+        client = app.test_client()
+        job = {"slug": "first", "seconds": 2}
+        assert (await client.post("/api/notes/jobs", json=job, headers=ADA)).status_code == 202
+        job = {"slug": "second", "seconds": 0}
+        response = await client.post("/api/notes/jobs", json=job, headers=ADA)
+        assert response.status_code == 429
+        assert response.content_type == "application/problem+json"
+        assert "notes:write_note" in (await response.get_json())["detail"]
+        assert response.headers["Retry-After"]
+        bob = {"Authorization": "Bearer bob"}  # another owner is not held
+        assert (await client.post("/api/notes/jobs", json=job, headers=bob)).status_code == 202
+
+
+HELD = {"running": True}
+
+
+@task("limited:job", retries=0, max_per_owner=1)
+async def limited_job(ctx: TaskContext) -> None:
+    while HELD["running"]:  # noqa: ASYNC110 - an Event would belong to one test's loop
+        await asyncio.sleep(0.02)
+
+
+limited = make_plugin("limited", tasks=lambda: [limited_job])
+
+
+@pytest.mark.parametrize(("configured", "allowed"), [(None, 1), (3, 3)])
+async def test_the_limit_is_declared_with_the_task_and_settings_override_it(
+    lyo_settings: Settings, configured: int | None, allowed: int
+) -> None:
+    limits = {"limited:job": configured} if configured else {}
+    settings = lyo_settings.model_copy(update={"task_limits": limits})
+    app = create_app(settings, [limited], discover=False)
+    HELD["running"] = True
+    async with app.test_app():
+        app.kernel.activate()
+        for _ in range(allowed):
+            await app.kernel.tasks.enqueue(limited_job, owner=ada)
+        with pytest.raises(TooManyRequests):
+            await app.kernel.tasks.enqueue(limited_job, owner=ada)
+        await app.kernel.tasks.enqueue(limited_job, owner=bob)
+        await app.kernel.tasks.enqueue(limited_job)  # runs without an owner are not limited
+        HELD["running"] = False
+
+
+async def test_one_owners_burst_no_longer_holds_up_another_owners_task(
+    worker_env: dict[str, str], workers: Any
+) -> None:
+    """Real workers on Redis: Bob fires 30 two-second tasks, Ada one. Only Bob's limit
+    (2) is queued, so Ada's starts while Bob's are still running, not after 30 of them."""
+    settings = Settings(
+        env="test",
+        database_url=worker_env["LYO_DATABASE_URL"],
+        redis_url=worker_env["LYO_REDIS_URL"],
+        redis_prefix=worker_env["LYO_REDIS_PREFIX"],
+        task_lease=2,
+        task_limits={"notes:write_note": 2},
+    )
+    kernel = Kernel.load(settings, [notes], discover=False)
+    await kernel.start()
+    kernel.activate()
+    try:
+        workers()
+        accepted, refused = [], 0
+        for i in range(30):
+            try:
+                accepted.append(
+                    await kernel.tasks.enqueue(
+                        "notes:write_note", owner=bob, slug=f"bob-{i}", seconds=2
+                    )
+                )
+            except TooManyRequests:
+                refused += 1
+        assert (len(accepted), refused) == (2, 28)
+        mine = await kernel.tasks.enqueue("notes:write_note", owner=ada, slug="ada")
+        done = await run_state(mine.id, "succeeded", "failed", seconds=60)
+        assert done.status == "succeeded", done.problem
+        bobs = await TaskRun.filter(owner_id="bob")
+        assert len(bobs) == 2
+        assert all(run.finished_at is None or run.finished_at > done.started_at for run in bobs)
+        # once one of Bob's finishes, he may queue another
+        await run_state(accepted[0].id, "succeeded", seconds=60)
+        await kernel.tasks.enqueue("notes:write_note", owner=bob, slug="bob-again")
+    finally:
+        await kernel.stop()
