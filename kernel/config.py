@@ -111,7 +111,7 @@ class Settings(BaseSettings):
     task_lease: float = Field(
         default=30.0, gt=0, description="Seconds a worker's claim on a running task lasts."
     )
-    task_limits: dict[str, int] = Field(
+    task_limits: dict[str, Annotated[int, Field(ge=0)]] = Field(
         default_factory=dict,
         description="Runs per owner queued or running at once, by task name (JSON: "
         '{"ai:generate_course": 2}); overrides the task\'s max_per_owner.',
