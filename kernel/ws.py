@@ -202,7 +202,9 @@ class Connection:
 
     Every part ends the connection the same way, :meth:`close_soon`, and :meth:`run`
     tears everything down once. Frames go out through one lock, so ``subscribed`` is
-    always sent before any ``message`` of its topic.
+    always sent before any ``message`` of its topic. A topic is authorized before the
+    inbox is subscribed to it, and the writer sends a frame only if its topic is in
+    ``topics`` when the frame goes out, so a refused or dropped topic never leaks one.
     """
 
     def __init__(self, endpoint: WebsocketEndpoint, ws: Websocket, request_id: str) -> None:
