@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import base64
 import gc
+import hashlib
+import hmac
 from collections.abc import Iterable
 from typing import Any
+from urllib.parse import urlsplit
 
 from quart import Blueprint, Quart
 from quart.ctx import RequestContext
@@ -17,7 +21,8 @@ from kernel.config import Settings
 from kernel.cors import Cors
 from kernel.errors import BadRequest, PluginError, Unauthorized
 from kernel.http import REQUEST_ID_KEY, ROUTE_KEY, KernelMiddleware
-from kernel.identity import Credentials, set_identity
+from kernel.identity import SCRAPER, Credentials, set_identity
+from kernel.inputs import MAX_JSON_DEPTH, check_fields, check_json_depth, check_json_strings
 from kernel.kernel import Kernel
 from kernel.logs import access_writer, configure_logging
 from kernel.plugins import Plugin, owner_of
@@ -31,17 +36,40 @@ from kernel.ws import register_websocket
 
 
 class KernelRequest(Request):
-    """Quart's request, answering a JSON body that is not UTF-8 like any other
-    malformed JSON (Quart lets the ``UnicodeDecodeError`` escape: a 500)."""
+    """Quart's request, refusing hostile JSON and form input (:mod:`kernel.inputs`):
+    nesting deeper than ``max_json_depth`` is a 400, text PostgreSQL cannot store a
+    422; a JSON body that is not UTF-8 is answered like any other malformed JSON
+    (Quart lets the ``UnicodeDecodeError`` escape: a 500)."""
+
+    max_json_depth = MAX_JSON_DEPTH
 
     async def get_json(self, force: bool = False, silent: bool = False, cache: bool = True) -> Any:
+        if cache and self._cached_json[silent] is not Ellipsis:
+            return self._cached_json[silent]
+        if not (force or self.is_json):
+            return None
         try:
-            return await super().get_json(force, silent, cache)
-        except UnicodeDecodeError as error:
-            return None if silent else self.on_json_loading_failed(error)
+            text = str(await self.get_data(cache=cache, as_text=True))
+            check_json_depth(text, self.max_json_depth)
+            result = self.json_module.loads(text)
+        except (ValueError, RecursionError) as error:  # UnicodeDecodeError is a ValueError
+            if silent:
+                return None
+            raise BadRequest(f"The request body is not valid JSON: {error}.") from None
+        if "\\u" in text:  # NUL and surrogates arrive only as escapes in valid JSON
+            check_json_strings(result)
+        if cache:
+            self._cached_json[silent] = result
+        return result
 
     def on_json_loading_failed(self, error: Exception) -> Any:
         raise BadRequest(f"The request body is not valid JSON: {error}.")
+
+    async def _load_form_data(self) -> None:
+        await super()._load_form_data()
+        check_fields("/form", self._form.items(multi=True) if self._form else ())
+        if self._files:
+            check_fields("/files", ((k, f.filename) for k, f in self._files.items(multi=True)))
 
 
 class App(Quart):
@@ -54,10 +82,14 @@ class App(Quart):
         self, request_context: RequestContext | None = None
     ) -> ResponseReturnValue | None:
         request = (request_context or request_ctx).request
+        check_fields("/query", request.args.items(multi=True))
+        check_fields("/path", (request.view_args or {}).items())
         if request.url_rule is not None:
             request.scope[ROUTE_KEY] = request.url_rule.rule  # type: ignore[literal-required]
         header = request.headers.get("Authorization")
-        if header and self.kernel.authenticates:
+        if header and self._is_scraper(request.path, header):
+            set_identity(SCRAPER)
+        elif header and self.kernel.authenticates:
             scheme, _, token = header.partition(" ")
             if scheme.lower() != "bearer" or not token.strip():
                 raise Unauthorized("Send 'Authorization: Bearer <token>'.")
@@ -70,6 +102,18 @@ class App(Quart):
             )
             set_identity(await self.kernel.authenticate(credentials))
         return await super().preprocess_request(request_context)
+
+    def _is_scraper(self, path: str, header: str) -> bool:
+        """Whether this is ``LYO_METRICS_TOKEN`` sent to an operator route."""
+        secret = self.kernel.settings.metrics_token
+        if secret is None or path not in OPERATOR_PATHS:
+            return False
+        expected = f"Bearer {secret.get_secret_value()}".encode()
+        return hmac.compare_digest(header.encode(), expected)
+
+
+#: Routes ``LYO_METRICS_TOKEN`` opens (see :data:`kernel.identity.OPERATE`).
+OPERATOR_PATHS = frozenset({"/metrics", "/-/plugins"})
 
 
 def create_app(
@@ -91,6 +135,9 @@ def create_app(
 
     cache_type_adapters()
     app = App("lyo")
+    app.request_class = type(  # this app's limit, not every app's
+        "KernelRequest", (KernelRequest,), {"max_json_depth": settings.max_json_depth}
+    )  # type: ignore[assignment]
     app.kernel = kernel
     app.extensions["lyo"] = kernel
     app.config.update(MAX_CONTENT_LENGTH=settings.max_body_size, DEBUG=settings.debug)
@@ -105,7 +152,7 @@ def create_app(
         openapi_provider_class=ProblemOpenAPIProvider,
     )
     _skip_conversion_of_plain_json(app)
-    register_error_handlers(app, production=settings.env == "production")
+    register_error_handlers(app, production=settings.is_production_like)
     app.register_blueprint(kernel_blueprint)
     for plugin in kernel.usable():
         _mount(app, kernel, plugin)
@@ -144,6 +191,7 @@ def create_app(
         unavailable=lambda path: _unavailable(kernel, path),
         activate=kernel.activate,
         warn_forwarded=not settings.proxy_hops,
+        pages={"/docs": docs_policy(app)} if settings.docs_enabled else None,
         cors=Cors(
             settings.cors_origins,
             credentials=settings.cors_credentials,
@@ -163,6 +211,29 @@ def create_app(
             trusted_hops=settings.proxy_hops,
         )
     return app
+
+
+def docs_policy(app: Quart) -> bytes:
+    """The Content-Security-Policy that lets quart-schema's Swagger UI page work: its
+    script and style sheet from their CDN, its one inline script (by hash), inline
+    styles and data: images (Swagger UI's own), and requests to this server only."""
+    from quart_schema.extension import SWAGGER_TEMPLATE
+
+    script = SWAGGER_TEMPLATE.split("<script>", 1)[1].split("</script>", 1)[0]
+    script = script.replace("{{ url_for('openapi') }}", "/openapi.json")
+    digest = base64.b64encode(hashlib.sha256(script.encode()).digest()).decode()
+    js = _origin(app.config["QUART_SCHEMA_SWAGGER_JS_URL"])
+    css = _origin(app.config["QUART_SCHEMA_SWAGGER_CSS_URL"])
+    return (
+        f"default-src 'none'; script-src {js} 'sha256-{digest}'; "
+        f"style-src {css} 'unsafe-inline'; img-src 'self' data:; connect-src 'self'; "
+        "frame-ancestors 'none'"
+    ).encode()
+
+
+def _origin(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}"
 
 
 def _skip_conversion_of_plain_json(app: App) -> None:

@@ -159,6 +159,7 @@ def _serve_hypercorn(host: str, port: int, workers: int, graceful: float) -> Non
     config.bind = [f"[{host}]:{port}" if ":" in host else f"{host}:{port}"]
     config.graceful_timeout = graceful
     config.accesslog = None
+    config.include_server_header = False  # the kernel's middleware sends its own
     if workers == 1:
         stop = asyncio.Event()
 

@@ -84,7 +84,9 @@ class Settings(BaseSettings):
     log_level: str = "INFO"
     log_json: bool | None = Field(default=None, description="Default: JSON outside development.")
     access_log: bool = True
-    docs: bool | None = Field(default=None, description="Serve /docs; default: not in production.")
+    docs: bool | None = Field(
+        default=None, description="Serve /docs; default: not in staging or production."
+    )
     cors_origins: CommaList = Field(default_factory=list)
     cors_credentials: bool = False
     proxy_hops: int = Field(
@@ -93,13 +95,26 @@ class Settings(BaseSettings):
         description="Reverse proxies in front: client address and scheme come from their "
         "X-Forwarded-* headers (0: trust no such header).",
     )
+    metrics_token: SecretStr | None = Field(
+        default=None,
+        description="A bearer token for /metrics and /-/plugins (a scraper's), which staging "
+        "and production otherwise show only to callers with permission kernel:operate.",
+    )
     trusted_hosts: CommaList = Field(default_factory=lambda: ["*"])
     media_root: str = Field(default="./var/media", description="Where uploads are stored.")
     media_url: str = Field(default="/media", description="URL prefix uploads are served at.")
     max_body_size: int = Field(default=10 * 1024 * 1024, gt=0)
     gzip_min_size: int = Field(default=1024, ge=0)
+    max_json_depth: int = Field(
+        default=64, ge=1, le=500, description="Deepest nesting a JSON request body may have."
+    )
     task_lease: float = Field(
         default=30.0, gt=0, description="Seconds a worker's claim on a running task lasts."
+    )
+    task_limits: dict[str, Annotated[int, Field(ge=0)]] = Field(
+        default_factory=dict,
+        description="Runs per owner queued or running at once, by task name (JSON: "
+        '{"ai:generate_course": 2}); overrides the task\'s max_per_owner.',
     )
     worker_concurrency: int = Field(default=10, ge=1, description="Tasks a worker runs at once.")
     retention_days: float = Field(
@@ -119,7 +134,7 @@ class Settings(BaseSettings):
 
     @property
     def docs_enabled(self) -> bool:
-        return self.docs if self.docs is not None else self.env != "production"
+        return self.docs if self.docs is not None else not self.is_production_like
 
     def problems(self) -> list[str]:
         """What makes these settings unfit for their environment; empty when fine."""

@@ -45,6 +45,11 @@ SECURITY_HEADERS = [
     (b"cross-origin-opener-policy", b"same-origin"),
 ]
 HSTS = (b"strict-transport-security", b"max-age=63072000; includeSubDomains")
+#: Every answer is data, never a page: nothing may load, run or frame it.
+API_CSP = b"default-src 'none'; frame-ancestors 'none'"
+#: Servers name themselves in ``Server``; the kernel's answers say only this (Hypercorn's
+#: own header is turned off, Granian's, which cannot be, is replaced by it).
+SERVER_HEADER = (b"server", b"lyo")
 
 
 def request_id_from(headers: list[tuple[bytes, bytes]]) -> str:
@@ -88,6 +93,7 @@ class KernelMiddleware:
         activate: Callable[[], object] = lambda: None,
         cors: Cors | None = None,
         warn_forwarded: bool = False,
+        pages: dict[str, bytes] | None = None,
     ) -> None:
         self.app = app
         # LYO_PROXY_HOPS is 0 (every client is its own address), yet a proxy may be in
@@ -99,7 +105,11 @@ class KernelMiddleware:
         self._trusted_names = {p[2:] if p.startswith("*.") else p for p in patterns}
         self._trusted_suffixes = tuple(p[1:] for p in patterns if p.startswith("*."))
         self.gzip_min_size = gzip_min_size
-        self.extra_headers = [*SECURITY_HEADERS, HSTS] if hsts else SECURITY_HEADERS
+        self.extra_headers = [*SECURITY_HEADERS, SERVER_HEADER]
+        if hsts:
+            self.extra_headers.append(HSTS)
+        #: ``{path: Content-Security-Policy}`` for the pages among the answers (/docs)
+        self.pages = pages or {}
         self.write_access = access_log
         self.unavailable = unavailable
         self.activate = activate
@@ -144,7 +154,11 @@ class KernelMiddleware:
         structlog.contextvars.bind_contextvars(request_id=request_id)
         response_status = 500
         pending_start: Message | None = None
-        extra_headers = [*self.extra_headers, (REQUEST_ID_HEADER, request_id.encode())]
+        extra_headers = [
+            *self.extra_headers,
+            (REQUEST_ID_HEADER, request_id.encode()),
+            (b"content-security-policy", self.pages.get(scope["path"], API_CSP)),
+        ]
         cors_allowed = origin is not None and self.cors is not None and self.cors.allows(origin)
         if cors_allowed and not preflight:
             extra_headers += self.cors.response_headers(origin)  # type: ignore[union-attr, arg-type]

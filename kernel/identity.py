@@ -63,6 +63,13 @@ class Identity:
 
 ANONYMOUS = Identity()
 
+#: The kernel's own permission: read ``/metrics`` and ``/-/plugins`` in staging and
+#: production. Roles are granted it like any plugin's permission.
+OPERATE = "kernel:operate"
+
+#: Who sends ``LYO_METRICS_TOKEN`` (a metrics scraper) on ``/metrics`` or ``/-/plugins``.
+SCRAPER = Identity(id="metrics-scraper", kind="service", permissions=frozenset({OPERATE}))
+
 _current: contextvars.ContextVar[Identity] = contextvars.ContextVar(
     "lyo_identity", default=ANONYMOUS
 )

@@ -26,7 +26,7 @@ from kernel.db import Database, prepare_models
 from kernel.errors import ConfigError, PluginError
 from kernel.events import KERNEL_TASKS, Events
 from kernel.health import HealthCheck, run_check
-from kernel.identity import ANONYMOUS, Credentials, Identity
+from kernel.identity import ANONYMOUS, OPERATE, Credentials, Identity
 from kernel.metrics import HOOK_SECONDS
 from kernel.plugins import Plugin, load_plugins, skip_if_dependency_unusable
 from kernel.realtime import Hub, create_hub
@@ -46,7 +46,9 @@ class Kernel:
         self.pm = pm
         self.plugins = {plugin.name: plugin for plugin in plugins}
         self.breakers: dict[str, dict[str, CircuitBreaker]] = {}
-        self.permissions: dict[str, str] = {}
+        self.permissions: dict[str, str] = {
+            OPERATE: "Read /metrics and /-/plugins in staging and production."
+        }
         self.db: Database | None = None
         # set by start(): they belong to the event loop that serves
         self.tasks: Tasks = None  # type: ignore[assignment]

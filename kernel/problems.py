@@ -144,7 +144,9 @@ def register_error_handlers(app: Quart, *, production: bool) -> None:
 
     @app.errorhandler(DoesNotExist)
     async def missing(error: DoesNotExist) -> Response:
-        return problem_response(NotFound(str(error) or "No such record."))
+        # the ORM's text names the model ('Object "User" does not exist'): say what the
+        # client asked for instead
+        return problem_response(NotFound(f"Nothing was found at {request.path}."))
 
     @app.errorhandler(IntegrityError)
     async def integrity(error: IntegrityError) -> Response:
@@ -165,7 +167,11 @@ def register_error_handlers(app: Quart, *, production: bool) -> None:
         cause = type(error.__cause__).__mro__ if error.__cause__ else ()
         names = {cls.__name__ for cls in cause}
         if "DataError" in names:
-            return problem_response(ValidationFailed([{"pointer": "/", "detail": str(error)}]))
+            # never the driver's text: it describes the database, not the request
+            log.info("value refused by the database", error=repr(error))
+            return problem_response(
+                ValidationFailed([{"pointer": "/", "detail": "A value cannot be stored."}])
+            )
         if "SyntaxOrAccessError" in names:
             return await unexpected(error)
         log.error("database error", error=repr(error))

@@ -9,9 +9,10 @@ from pydantic import BaseModel
 from quart import Blueprint, Response, current_app
 from quart_schema import hide, validate_response
 
-from kernel.identity import current_identity
+from kernel.identity import OPERATE, current_identity
 from kernel.kernel import Kernel
 from kernel.metrics import render
+from kernel.problems import problem_responses
 from kernel.tasks import own_run, snapshot
 
 blueprint = Blueprint("kernel", __name__)
@@ -105,11 +106,21 @@ async def summary() -> Summary:
     return Summary(status=status, version=kernel.version, env=kernel.settings.env, plugins=plugins)
 
 
+def _operators_only(kernel: Kernel) -> None:
+    """In staging and production, only callers granted ``kernel:operate`` (or sending
+    ``LYO_METRICS_TOKEN``) see what the server runs; elsewhere anyone does."""
+    if kernel.settings.is_production_like:
+        current_identity().require(OPERATE)
+
+
 @blueprint.get("/-/plugins")
 @validate_response(PluginList)
+@problem_responses(401, 403)
 async def plugins() -> PluginList:
-    """Each plugin: version, state, error, hooks, routes and circuit breakers."""
+    """Each plugin: version, state, error, hooks, routes and circuit breakers (in
+    staging and production: with permission ``kernel:operate`` or the metrics token)."""
     kernel = _kernel()
+    _operators_only(kernel)
     items: list[Any] = kernel.describe_plugins()
     return PluginList(kernel=kernel.version, plugins=[PluginInfo(**item) for item in items])
 
@@ -150,6 +161,8 @@ async def task_cancel(task_id: UUID) -> tuple[TaskStatus, int]:
 @blueprint.get("/metrics")
 @hide
 async def metrics() -> Response:
-    """Prometheus text exposition."""
+    """Prometheus text exposition (in staging and production: with permission
+    ``kernel:operate`` or the metrics token)."""
+    _operators_only(_kernel())
     body, content_type = render()
     return Response(body, content_type=content_type)

@@ -80,6 +80,9 @@ class TaskSpec:
     every: float | None = None
     #: Awaited with (kwargs, attempts, problem) when the last try has failed.
     on_failure: Callable[[dict[str, Any], int, dict[str, Any]], Awaitable[None]] | None = None
+    #: Runs one owner may have queued or running at once (``None``: no limit); see
+    #: :mod:`kernel.quotas` (``LYO_TASK_LIMITS`` overrides it).
+    max_per_owner: int | None = None
 
     def delay(self, attempt: int, backoff: float | None = None) -> float:
         """Seconds to wait before retry number ``attempt`` (1-based): exponential."""
@@ -97,12 +100,15 @@ def task(
     timeout: float | None = None,
     kind: str | None = None,
     every: float | None = None,
+    max_per_owner: int | None = None,
 ) -> Callable[[Callable[..., Awaitable[Any]]], TaskSpec]:
     """Declare ``async def fn(ctx: TaskContext, **kwargs)`` as task ``<plugin>:<name>``.
 
     ``retries`` more tries after a failure, ``backoff * 2**n`` seconds apart (at most
     ``max_backoff``); ``timeout`` seconds per try; ``every`` seconds makes it periodic
-    (run by ``lyo scheduler``). Keyword arguments must be JSON-serialisable.
+    (run by ``lyo scheduler``); ``max_per_owner`` runs per owner queued or running at
+    once (more are a 429, :mod:`kernel.quotas`). Keyword arguments must be
+    JSON-serialisable.
     """
     if not _NAME.match(name):
         raise PluginError(f"task name {name!r} must look like '<plugin>:<name>'")
@@ -111,7 +117,16 @@ def task(
 
     def declare(func: Callable[..., Awaitable[Any]]) -> TaskSpec:
         return TaskSpec(
-            name, func, queue, retries, backoff, max_backoff, timeout, kind or "task", every
+            name,
+            func,
+            queue,
+            retries,
+            backoff,
+            max_backoff,
+            timeout,
+            kind or "task",
+            every,
+            max_per_owner=max_per_owner,
         )
 
     return declare
@@ -279,7 +294,15 @@ class Tasks:
         :func:`kernel.db.transaction` the message leaves only when that commits.
         ``retries``/``backoff`` override the task's for this run."""
         spec = self.specs[name if isinstance(name, str) else name.name]
-        [run] = await self._enqueue([(spec, owner, request_id, retries, backoff, kwargs)])
+        call = (spec, owner, request_id, retries, backoff, kwargs)
+        limit = self.kernel.settings.task_limits.get(spec.name, spec.max_per_owner)
+        if limit is not None and owner is not None and owner.id is not None:
+            from kernel.quotas import owner_slot
+
+            async with owner_slot(spec.name, owner.id, limit):  # 429 over the limit
+                [run] = await self._enqueue([call])
+            return run
+        [run] = await self._enqueue([call])
         return run
 
     async def _enqueue(self, calls: list[_Call]) -> list[TaskRun]:

@@ -142,6 +142,7 @@ async def serve(app: App, port: int | None = None) -> AsyncIterator[str]:
     config.bind = [f"127.0.0.1:{port}"]
     config.accesslog = None
     config.errorlog = None
+    config.include_server_header = False  # as `lyo serve`
     stop = asyncio.Event()
     task = asyncio.create_task(hypercorn_serve(app, config, shutdown_trigger=stop.wait))  # type: ignore[arg-type]
     try:

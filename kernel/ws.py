@@ -202,7 +202,9 @@ class Connection:
 
     Every part ends the connection the same way, :meth:`close_soon`, and :meth:`run`
     tears everything down once. Frames go out through one lock, so ``subscribed`` is
-    always sent before any ``message`` of its topic.
+    always sent before any ``message`` of its topic. A topic is authorized before the
+    inbox is subscribed to it, and the writer sends a frame only if its topic is in
+    ``topics`` when the frame goes out, so a refused or dropped topic never leaks one.
     """
 
     def __init__(self, endpoint: WebsocketEndpoint, ws: Websocket, request_id: str) -> None:
@@ -275,9 +277,12 @@ class Connection:
 
     async def _write(self) -> None:
         while True:
-            _, frame = await self.inbox.get()
+            topic, frame = await self.inbox.get()
             async with self._send_lock:
-                await self.ws.send(frame)
+                # a frame taken while its topic was being refused or dropped stays here:
+                # only topics this connection holds now are sent
+                if topic in self.topics:
+                    await self.ws.send(frame)
 
     async def _heartbeat(self) -> None:
         while True:
@@ -359,12 +364,12 @@ class Connection:
                 "too_many_topics", f"At most {self.options.max_topics} topics.", topic
             )
             return
+        # authorize before subscribing: a refused topic never reaches this inbox
+        _, refusal = await self._verdict(topic)
+        if refusal is not None:
+            await self._error(*refusal, topic)
+            return
         handler = self.hub.handler_for(topic)
-        if handler is None:  # plugin topics: authorize before subscribing, no snapshot
-            _, refusal = await self._verdict(topic)
-            if refusal is not None:
-                await self._error(*refusal, topic)
-                return
         # hold the send lock: no frame of this topic may overtake 'subscribed'
         async with self._send_lock:
             try:
@@ -373,6 +378,8 @@ class Connection:
                 frame = {"type": "error", "code": "unavailable", "detail": exc.detail}
                 await self.ws.send(orjson.dumps({**frame, "topic": topic}).decode())
                 return
+            # kernel topics: the snapshot is taken after the subscription began (so a
+            # fast task cannot finish unseen), and asked again (access may have changed)
             snapshot, refusal = (None, None) if handler is None else await self._verdict(topic)
             try:
                 text = orjson.dumps({"type": "subscribed", "topic": topic, "snapshot": snapshot})

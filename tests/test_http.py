@@ -162,7 +162,8 @@ async def test_body_size_limit_is_413(lyo_settings: Settings) -> None:
 async def test_unexpected_errors_hide_internals_in_production(
     lyo_settings: Settings, production: Any
 ) -> None:
-    for settings, leaks in [(lyo_settings, True), (production(), False)]:
+    staging = production(env="staging")  # staging is production unless told otherwise
+    for settings, leaks in [(lyo_settings, True), (production(), False), (staging, False)]:
         app = create_app(settings, [demo], discover=False)
         async with app.test_app():
             response = await app.test_client().get("/api/demo/boom")
@@ -286,11 +287,14 @@ async def test_openapi_documents_problems(lyo_client) -> None:  # type: ignore[n
     assert "bearer" in spec["components"]["securitySchemes"]
 
 
-async def test_docs_are_off_in_production(production: Any) -> None:
-    settings = production()
+@pytest.mark.parametrize("env", ["staging", "production"])
+async def test_docs_are_off_in_production(production: Any, env: str) -> None:
+    settings = production(env=env)
     app = create_app(settings, [], discover=False)
     async with app.test_app():
         assert (await app.test_client().get("/openapi.json")).status_code == 404
+        assert (await app.test_client().get("/docs")).status_code == 404
+    assert production(env=env, docs=True).docs_enabled  # unless explicitly configured
 
 
 def test_kernel_is_reachable_from_the_app(lyo_settings: Settings) -> None:

@@ -232,7 +232,9 @@ def test_plugin_settings_are_read_from_the_environment(monkeypatch: pytest.Monke
 
 def test_permissions_must_be_namespaced() -> None:
     good = make_plugin("demo", permissions=lambda: {"demo:read": "Read demos"})
-    assert kernel_with(good).permissions == {"demo:read": "Read demos"}
+    declared = kernel_with(good).permissions
+    assert declared.pop("kernel:operate")  # the kernel's own
+    assert declared == {"demo:read": "Read demos"}
     bad = make_plugin("demo", permissions=lambda: {"read": "Read"})
     with pytest.raises(PluginError, match="must start with 'demo:'"):
         kernel_with(bad)

@@ -26,22 +26,16 @@ from .settings import AiSettings
 from .tasks import NAME, State, generate_course
 
 GENERATE = "ai:generate"
-ACTIVE = ("queued", "running")
 
 
 async def check_limits(user_id: str, settings: AiSettings) -> None:
-    """429 when the user has too many generations queued or running, or has used the
-    day's quota (days are UTC)."""
+    """429 when the user has used the day's quota (days are UTC). How many generations
+    a user may have queued or running at once is the kernel's per-owner task limit
+    (``max_per_owner`` of ``ai:generate_course``; ``LYO_TASK_LIMITS`` overrides it),
+    checked when the run is enqueued."""
     from kernel.models import TaskRun  # the kernel's record of runs: status and owner
 
     runs = TaskRun.filter(name=generate_course.name, owner_id=user_id)
-    active = await runs.filter(status__in=ACTIVE).count()
-    if active >= settings.max_concurrent_per_user:
-        raise TooManyRequests(
-            f"You have {active} course generation(s) in progress; at most "
-            f"{settings.max_concurrent_per_user} at a time. Wait for one to finish.",
-            retry_after=30,
-        )
     now = datetime.now(UTC)
     midnight = now.replace(hour=0, minute=0, second=0, microsecond=0)
     today = await runs.filter(created_at__gte=midnight).count()
@@ -59,7 +53,7 @@ _turns: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictio
 
 @contextlib.asynccontextmanager
 async def user_turn(user_id: str) -> AsyncIterator[None]:
-    """One generation request per user at a time, in a transaction: its limits are
+    """One generation request per user at a time, in a transaction: its daily quota is
     counted with every earlier request's run in place, so concurrent requests cannot
     both pass the check. Across processes a PostgreSQL advisory lock held until the
     transaction ends; on SQLite (development, one process) a lock in this process."""

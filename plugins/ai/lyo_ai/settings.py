@@ -34,8 +34,8 @@ class AiSettings(BaseModel):
     max_content_tokens: int = Field(default=160, ge=16)
     repetition_penalty: float = Field(default=1.15, ge=1.0)
     no_repeat_ngram_size: int = Field(default=4, ge=0)
-    #: Generations a user may have queued or running at once, and per day.
-    max_concurrent_per_user: int = Field(default=1, ge=1)
+    #: Generations a user may start per day (UTC). How many may be queued or running at
+    #: once is the kernel's task limit: ``LYO_TASK_LIMITS='{"ai:generate_course": 2}'``.
     daily_quota_per_user: int = Field(default=20, ge=0)
     #: Load failures in a row before the breaker opens, and its cool-down in seconds.
     load_failure_threshold: int = Field(default=3, ge=1)

@@ -164,7 +164,14 @@ async def generate(
         raise TaskCancelled() from exc
 
 
-@task("ai:generate_course", queue="default", retries=1, backoff=2.0, kind="ai.course")
+@task(
+    "ai:generate_course",
+    queue="default",
+    retries=1,
+    backoff=2.0,
+    kind="ai.course",
+    max_per_owner=1,  # the kernel's limit per user (LYO_TASK_LIMITS overrides it)
+)
 async def generate_course(
     ctx: TaskContext, topic: str, level: str, lesson_count: int, language: str = "English"
 ) -> dict[str, Any]:

@@ -100,14 +100,16 @@ def slugify(title: str) -> str:
     return slug or "course"
 
 
-async def _check_slug_free(slug: str) -> None:
-    if await Course.filter(slug=slug).exists():
-        raise Conflict(f"A course with slug {slug!r} already exists.", field="slug")
+async def _check_slug_free(slug: str, author_id: str) -> None:
+    """409 when the author already has a course with this slug. Slugs are unique per
+    author only: checking other authors' courses would reveal their hidden drafts."""
+    if await Course.filter(author_id=author_id, slug=slug).exists():
+        raise Conflict(f"You already have a course with slug {slug!r}.", field="slug")
 
 
-async def _free_slug(title: str) -> str:
+async def _free_slug(title: str, author_id: str) -> str:
     slug = slugify(title)
-    if await Course.filter(slug=slug).exists():
+    if await Course.filter(author_id=author_id, slug=slug).exists():
         slug = f"{slug}-{secrets.token_hex(3)}"
     return slug
 
@@ -120,13 +122,13 @@ async def create(data: CourseCreate, author_id: str) -> Course:
     """Create a course with its tags and lessons (in the current transaction, if any)."""
     async with transaction():
         if data.slug is not None:
-            await _check_slug_free(data.slug)
+            await _check_slug_free(data.slug, author_id)
         if data.status == CourseStatus.PUBLISHED and not data.lessons:
             raise _needs_lessons()
         now = datetime.now(UTC)
         course = await Course.create(
             title=data.title,
-            slug=data.slug or await _free_slug(data.title),
+            slug=data.slug or await _free_slug(data.title, author_id),
             description=data.description,
             level=data.level,
             status=data.status,
@@ -179,7 +181,7 @@ async def update(course_id: UUID, data: CourseUpdate, identity: Identity) -> Non
         changes = data.model_dump(exclude_unset=True)
         tags = changes.pop("tags", None)
         if changes.get("slug", course.slug) != course.slug:
-            await _check_slug_free(changes["slug"])
+            await _check_slug_free(changes["slug"], course.author_id)
         publishing = (
             changes.get("status") == CourseStatus.PUBLISHED
             and course.status != CourseStatus.PUBLISHED

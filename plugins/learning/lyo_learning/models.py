@@ -43,7 +43,9 @@ class ProgressStatus(StrEnum):
 class Course(Model):
     id = fields.UUIDField(primary_key=True)
     title = fields.CharField(max_length=200)
-    slug = fields.CharField(max_length=120, unique=True)
+    # unique per author, not across authors: a slug taken by someone else's hidden
+    # draft would otherwise be a 409 that reveals the draft
+    slug = fields.CharField(max_length=120)
     description = fields.TextField(default="")
     level = fields.CharEnumField(CourseLevel, max_length=20, default=CourseLevel.BEGINNER)
     status = fields.CharEnumField(CourseStatus, max_length=20, default=CourseStatus.DRAFT)
@@ -60,6 +62,7 @@ class Course(Model):
     class Meta:
         # the listing: newest first within a status, by level, by author
         indexes = (("status", "created_at"), ("level", "created_at"), ("author_id", "created_at"))
+        unique_together = (("author_id", "slug"),)
 
 
 class CourseTag(Model):

@@ -17,8 +17,19 @@ from tortoise.exceptions import IntegrityError
 from tortoise.expressions import Q
 from tortoise.functions import Count, Sum
 
-from kernel import Conflict, NotFound, Page, PageQuery, paginate, publish, transaction
+from kernel import (
+    Conflict,
+    Identity,
+    NotFound,
+    Page,
+    PageQuery,
+    current_identity,
+    paginate,
+    publish,
+    transaction,
+)
 
+from .access import can_see
 from .events import CourseCompleted, Enrolled, LessonCompleted
 from .models import Course, CourseStatus, Enrollment, Lesson, LessonProgress, ProgressStatus
 from .schemas import CourseProgress, CourseRef, MyCourse, ProgressIn, ProgressOut
@@ -52,15 +63,20 @@ async def enroll(course_id: UUID, user_id: str) -> tuple[Enrollment, bool]:
     return enrollment, True
 
 
-async def unenroll(course_id: UUID, user_id: str) -> None:
+async def unenroll(course_id: UUID, user_id: str, identity: Identity | None = None) -> None:
     """Leave a course. Lesson progress is kept: enrolling again continues from it, and a
-    new enrollment completes (once) at the next progress update once every lesson is done."""
-    if not await Course.exists(id=course_id):
+    new enrollment completes (once) at the next progress update once every lesson is done.
+    A course ``identity`` may not see (someone else's draft) is answered as missing,
+    unless the user is enrolled in it."""
+    course = await Course.get_or_none(id=course_id)
+    left = await Enrollment.filter(user_id=user_id, course_id=course_id).delete() if course else 0
+    if course is None or (not left and not can_see(identity or current_identity(), course)):
         raise NotFound(f"No course {course_id}.")
-    await Enrollment.filter(user_id=user_id, course_id=course_id).delete()
 
 
-async def record(lesson_id: UUID, user_id: str, data: ProgressIn) -> ProgressOut:
+async def record(
+    lesson_id: UUID, user_id: str, data: ProgressIn, identity: Identity | None = None
+) -> ProgressOut:
     """Record progress on a lesson: idempotent, never backwards. Reaching 100 percent
     completes the lesson (event once); completing the last open lesson completes the
     enrollment (event once)."""
@@ -72,6 +88,9 @@ async def record(lesson_id: UUID, user_id: str, data: ProgressIn) -> ProgressOut
             user_id=user_id, course_id=lesson.course_id
         )
         if enrollment is None:
+            course = await Course.get(id=lesson.course_id)
+            if not can_see(identity or current_identity(), course):  # a hidden draft's
+                raise NotFound(f"No lesson {lesson_id}.")
             raise Conflict("Enroll in the course before recording progress on its lessons.")
         progress = await LessonProgress.get_or_none(user_id=user_id, lesson_id=lesson_id)
         new = progress is None

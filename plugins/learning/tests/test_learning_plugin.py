@@ -133,6 +133,8 @@ def test_migrations_up_down_and_up_again(lyo_command: Any, pg_url: str) -> None:
     tables, checks = asyncio.run(_schema(pg_url))
     assert tables >= LEARNING_TABLES and checks >= CHECKS
     out = lyo_command("migrate", "--plugin", "learning", "--downgrade", "-1", url=pg_url)
+    assert "learning: undone 1_" in out  # slugs unique per author, back to unique
+    out = lyo_command("migrate", "--plugin", "learning", "--downgrade", "-1", url=pg_url)
     assert "learning: undone 0_" in out
     tables, checks = asyncio.run(_schema(pg_url))
     assert not LEARNING_TABLES & tables and not CHECKS & checks
