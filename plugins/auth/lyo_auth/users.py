@@ -23,11 +23,14 @@ from kernel import (
     current_identity,
     paginate,
     problem_responses,
+    publish,
     require,
+    transaction,
 )
 from kernel.uploads import IMAGES, save_upload
 
 from . import accounts
+from .events import PreferencesUpdated, ProfileUpdated
 from .models import User
 from .runtime import runtime
 from .schemas import (
@@ -89,12 +92,30 @@ async def get_profile() -> ProfileOut:
 @validate_response(ProfileOut)
 async def patch_profile(data: ProfilePatch) -> ProfileOut:
     """Change the display name, bio, time zone (IANA) or locale; fields left out stay."""
-    user = await User.get(id=_me())
     changes = data.model_dump(exclude_unset=True, exclude_none=True)
-    if changes:
-        user.update_from_dict(changes)
-        await user.save(update_fields=[*changes, "updated_at"])
+    async with transaction():
+        user = await User.get(id=_me())
+        changed = [name for name, value in changes.items() if getattr(user, name) != value]
+        if changes:
+            user.update_from_dict(changes)
+            await user.save(update_fields=[*changes, "updated_at"])
+        await _profile_updated(user, changed)
     return profile_out(user)
+
+
+async def _profile_updated(user: User, changed: list[str]) -> None:
+    """Publish ``auth.profile_updated.v1`` (in the current transaction) if anything changed."""
+    if changed:
+        await publish(
+            ProfileUpdated(
+                user_id=user.id,
+                changed=sorted(changed),
+                display_name=user.display_name,
+                timezone=user.timezone,
+                locale=user.locale,
+                avatar_url=user.avatar_url,
+            )
+        )
 
 
 @bp.put("/me/avatar")
@@ -126,7 +147,9 @@ async def put_avatar() -> ProfileOut:
     previous = user.avatar_name
     user.avatar_name, user.avatar_url = stored.name, stored.url
     try:
-        await user.save(update_fields=["avatar_name", "avatar_url", "updated_at"])
+        async with transaction():
+            await user.save(update_fields=["avatar_name", "avatar_url", "updated_at"])
+            await _profile_updated(user, ["avatar_url"])
     except BaseException:
         await rt.storage.delete(stored.name)
         raise
@@ -144,7 +167,9 @@ async def delete_avatar() -> ProfileOut:
     if user.avatar_name:
         name = user.avatar_name
         user.avatar_name = user.avatar_url = None
-        await user.save(update_fields=["avatar_name", "avatar_url", "updated_at"])
+        async with transaction():
+            await user.save(update_fields=["avatar_name", "avatar_url", "updated_at"])
+            await _profile_updated(user, ["avatar_url"])
         await runtime().storage.delete(name)
     return profile_out(user)
 
@@ -168,9 +193,15 @@ async def get_preferences() -> Preferences:
 @validate_response(Preferences)
 async def put_preferences(data: Preferences) -> Preferences:
     """Replace the preferences; fields left out take their defaults."""
-    user = await User.get(id=_me())
-    user.preferences = data.model_dump(mode="json", exclude_unset=True)
-    await user.save(update_fields=["preferences", "updated_at"])
+    async with transaction():
+        user = await User.get(id=_me())
+        before = _preferences(user.preferences or {}).model_dump(mode="json")
+        user.preferences = data.model_dump(mode="json", exclude_unset=True)
+        await user.save(update_fields=["preferences", "updated_at"])
+        after = _preferences(user.preferences).model_dump(mode="json")
+        changed = sorted(name for name in after if after[name] != before.get(name))
+        if changed:
+            await publish(PreferencesUpdated(user_id=user.id, changed=changed, preferences=after))
     return _preferences(user.preferences)
 
 
