@@ -79,3 +79,11 @@ class RolesChanged(Event):
     added: list[str]
     removed: list[str]
     roles: list[str]
+
+
+class UserErased(Event):
+    """The account and everything auth stored about it are gone (``lyo users erase``);
+    published in the erasing transaction, so other plugins' copies can follow."""
+
+    type = "auth.user_erased.v1"
+    user_id: UUID

@@ -20,6 +20,7 @@ from kernel import (
     NotFound,
     Page,
     ValidationFailed,
+    after_commit,
     current_identity,
     paginate,
     problem_responses,
@@ -30,8 +31,8 @@ from kernel import (
 from kernel.uploads import IMAGES, save_upload
 
 from . import accounts
-from .events import PreferencesUpdated, ProfileUpdated
-from .models import User
+from .events import PreferencesUpdated, ProfileUpdated, UserErased
+from .models import Session, User
 from .runtime import runtime
 from .schemas import (
     AdminUser,
@@ -42,6 +43,7 @@ from .schemas import (
     PublicProfile,
     UserQuery,
 )
+from .sessions import revoke_sessions
 
 bp = Blueprint("auth_users", __name__, url_prefix="/api/users")
 
@@ -272,3 +274,53 @@ async def deactivate(user_id: uuid.UUID) -> AdminUser:
         raise Conflict("You cannot deactivate your own account.")
     await accounts.deactivate(user_id, by=_me())
     return await _admin_view(user_id)
+
+
+# -- privacy (the export_user and erase_user hooks) -------------------------------------
+
+
+async def export_user(user_id: str) -> dict[str, Any] | None:
+    """The account, roles, preferences and sessions of ``user_id``; never secrets."""
+    user = await _account_or_none(user_id)
+    if user is None:
+        return None
+    await user.fetch_related("role_grants")
+    sessions = (
+        await Session.filter(user_id=user.id)
+        .order_by("created_at")
+        .values("created_at", "last_used_at", "revoked_at", "revoked_reason", "user_agent", "ip")
+    )
+    return {
+        "account": {
+            **profile_out(user).model_dump(mode="json"),
+            "is_active": user.is_active,
+            "created_at": user.created_at,
+            "last_login_at": user.last_login_at,
+            "password_changed_at": user.password_changed_at,
+            "deactivated_at": user.deactivated_at,
+        },
+        "roles": user.role_names(),
+        "preferences": _preferences(user.preferences or {}).model_dump(mode="json"),
+        "sessions": sessions,
+    }
+
+
+async def erase_user(user_id: str) -> None:
+    """Delete the account (its roles, sessions, tokens and resets go with it), revoke
+    its tokens and, once committed, its avatar; publish ``auth.user_erased.v1``."""
+    user = await _account_or_none(user_id)
+    if user is None:
+        return
+    await revoke_sessions(user_id=user.id, reason="erased")
+    await User.filter(id=user.id).delete()
+    await publish(UserErased(user_id=user.id))
+    if user.avatar_name:
+        name, storage = user.avatar_name, runtime().storage
+        await after_commit(lambda: storage.delete(name))
+
+
+async def _account_or_none(user_id: str) -> User | None:
+    try:
+        return await User.get_or_none(id=uuid.UUID(str(user_id)))
+    except ValueError:
+        return None  # not one of our ids: nothing stored
