@@ -9,11 +9,6 @@ plugin's keys can be dropped at once with ``delete_prefix("")``.
   Anything else raises :class:`TypeError` on ``set``, whatever the backend, so code that
   works on the memory backend works on Redis too. A cached ``None`` is a hit.
 - ``ttl`` is in seconds; ``None`` means the cache's ``default_ttl``.
-- ``incr(key, amount, ttl)`` is an atomic counter (``INCRBY`` in Redis): the new
-  value, a plain int that ``get`` also reads. ``ttl`` starts when the counter is
-  created and is not extended by later increments (a fixed window), so
-  ``incr(f"hits:{minute}", ttl=60)`` counts per window. During an outage it answers
-  ``None`` (unknown), never an error.
 - ``get_or_set`` and ``@cache.cached`` protect against stampedes: concurrent misses on one
   key in a process share one computation, and with Redis a short lock (``SET NX PX``)
   lets one process compute while the others poll for its result, computing themselves
@@ -25,6 +20,14 @@ plugin's keys can be dropped at once with ``delete_prefix("")``.
   circuit breaker skips Redis for a few seconds, so requests do not each wait for a
   timeout. ``lyo_cache_hits_total`` and ``lyo_cache_misses_total`` count lookups; all
   three are labelled by plugin (``kernel`` for the kernel's own view).
+- Counters (``incr``, ``get_counter``) and sorted sets (``zadd``, ``zincrby``, ``zscore``,
+  ``zrank``, ``zrange``, ``zrem``, ``zcard``) are data, not cache entries: atomic on
+  Redis, never given the default TTL (only the ``ttl`` passed, which starts when the key
+  is created and is never extended), and when Redis is down they raise
+  :class:`kernel.ServiceUnavailable` (a 503 in a request) rather than answer 0 or an empty
+  board, which would be wrong answers, not misses. The breaker and the error counter are
+  the same as for values. A key used as another kind raises ``TypeError``
+  (:class:`kernel.cache_backends.WrongKind`). Backends: :mod:`kernel.cache_backends`.
 - The memory backend serves one process (development and tests): a bounded LRU
   (``max_entries``) whose entries also expire by TTL.
 """
@@ -34,23 +37,25 @@ from __future__ import annotations
 import asyncio
 import functools
 import hashlib
-import re
 import time
 import uuid
-from collections import OrderedDict
-from collections.abc import Awaitable, Callable, Coroutine
-from typing import Any, Literal, ParamSpec, Protocol, TypeVar, cast
+from collections.abc import Awaitable, Callable, Coroutine, Mapping
+from typing import Any, Literal, ParamSpec, TypeVar, overload
 
 import orjson
-import structlog
 from prometheus_client import Counter
-from redis.asyncio import Redis
-from redis.asyncio.retry import Retry
-from redis.backoff import NoBackoff
-from redis.exceptions import RedisError, ResponseError
+from redis.exceptions import RedisError
 
 from kernel.breaker import CircuitBreaker
-from kernel.errors import CircuitOpen
+from kernel.cache_backends import (
+    Backend,
+    MemoryBackend,
+    RedisBackend,
+    Scored,
+    Shared,
+    WrongKind,
+)
+from kernel.errors import CircuitOpen, ServiceUnavailable
 from kernel.manifest import NAME_PATTERN
 
 P = ParamSpec("P")
@@ -65,185 +70,7 @@ CACHE_ERRORS = Counter(
     ["plugin"],
 )
 
-log = structlog.get_logger("lyo.cache")
-
-_LOG_EVERY = 30.0  # seconds between two warnings about the same outage
 _POLL = 0.05  # seconds between two looks for the value another process is computing
-_SCAN_BATCH = 500
-_UNLOCK = "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) end"
-# INCRBY, and an expiry for a counter it just created (a fixed window from then)
-_INCR = """
-local fresh = redis.call('exists', KEYS[1]) == 0
-local value = redis.call('incrby', KEYS[1], ARGV[1])
-if fresh and tonumber(ARGV[2]) > 0 then
-  redis.call('pexpire', KEYS[1], ARGV[2])
-end
-return value
-"""
-
-
-class _Backend(Protocol):
-    async def get(self, key: str) -> bytes | None: ...
-    async def set(self, key: str, value: bytes, ttl: float | None) -> None: ...
-    async def delete(self, key: str) -> None: ...
-    async def incr(self, key: str, amount: int, ttl: float | None) -> int: ...
-    async def delete_prefix(self, prefix: str) -> int: ...
-    async def lock(self, key: str, token: str, ttl: float) -> bool: ...
-    async def unlock(self, key: str, token: str) -> None: ...
-    async def ping(self) -> None: ...
-    async def close(self) -> None: ...
-
-
-class _MemoryBackend:
-    """A bounded LRU with per-entry expiry; one process only."""
-
-    def __init__(self, max_entries: int) -> None:
-        self.max_entries = max_entries
-        self._entries: OrderedDict[str, tuple[bytes, float | None]] = OrderedDict()
-
-    async def get(self, key: str) -> bytes | None:
-        entry = self._entries.get(key)
-        if entry is None:
-            return None
-        value, expires = entry
-        if expires is not None and expires <= time.monotonic():
-            del self._entries[key]
-            return None
-        self._entries.move_to_end(key)
-        return value
-
-    async def set(self, key: str, value: bytes, ttl: float | None) -> None:
-        self._entries[key] = (value, None if ttl is None else time.monotonic() + ttl)
-        self._entries.move_to_end(key)
-        while len(self._entries) > self.max_entries:
-            self._entries.popitem(last=False)
-
-    async def delete(self, key: str) -> None:
-        self._entries.pop(key, None)
-
-    async def incr(self, key: str, amount: int, ttl: float | None) -> int:
-        raw = await self.get(key)  # no await between this and the store: atomic
-        if raw is None:
-            value = amount
-            await self.set(key, orjson.dumps(value), ttl)
-            return value
-        value = _counter(raw) + amount
-        self._entries[key] = (orjson.dumps(value), self._entries[key][1])  # keeps its expiry
-        return value
-
-    async def delete_prefix(self, prefix: str) -> int:
-        doomed = [key for key in self._entries if key.startswith(prefix)]
-        for key in doomed:
-            del self._entries[key]
-        return len(doomed)
-
-    # In one process, the per-key task in Cache.get_or_set already computes once.
-    async def lock(self, key: str, token: str, ttl: float) -> bool:
-        return True
-
-    async def unlock(self, key: str, token: str) -> None:
-        return None
-
-    async def ping(self) -> None:
-        return None
-
-    async def close(self) -> None:
-        self._entries.clear()
-
-
-class _RedisBackend:
-    def __init__(self, url: str, timeout: float) -> None:
-        # Fail fast: one immediate retry (a pooled connection may be stale after a
-        # Redis restart), never redis-py's default of ten with back-off.
-        self.redis = Redis.from_url(
-            url,
-            socket_timeout=timeout,
-            socket_connect_timeout=timeout,
-            retry=Retry(NoBackoff(), 1),
-            health_check_interval=30,
-        )
-
-    async def get(self, key: str) -> bytes | None:
-        return cast("bytes | None", await self.redis.get(key))  # decode_responses is off
-
-    async def set(self, key: str, value: bytes, ttl: float | None) -> None:
-        await self.redis.set(key, value, px=None if ttl is None else max(1, round(ttl * 1000)))
-
-    async def delete(self, key: str) -> None:
-        await self.redis.unlink(key)
-
-    async def incr(self, key: str, amount: int, ttl: float | None) -> int:
-        px = 0 if ttl is None else max(1, round(ttl * 1000))
-        try:
-            return int(await self.redis.eval(_INCR, 1, key, amount, px))  # type: ignore[misc]
-        except ResponseError as error:  # not an integer: the caller's bug, not an outage
-            raise TypeError("the cache key does not hold a counter") from error
-
-    async def delete_prefix(self, prefix: str) -> int:
-        # SCAN, never KEYS: it does not block Redis. Keys written during the scan may stay.
-        pattern = re.sub(r"([*?\[\]\\])", r"\\\1", prefix) + "*"
-        deleted, batch = 0, []
-        async for key in self.redis.scan_iter(match=pattern, count=_SCAN_BATCH):
-            batch.append(key)
-            if len(batch) >= _SCAN_BATCH:
-                deleted += await self.redis.unlink(*batch)
-                batch.clear()
-        if batch:
-            deleted += await self.redis.unlink(*batch)
-        return deleted
-
-    async def lock(self, key: str, token: str, ttl: float) -> bool:
-        return bool(await self.redis.set(key, token, nx=True, px=max(1, round(ttl * 1000))))
-
-    async def unlock(self, key: str, token: str) -> None:
-        await self.redis.eval(_UNLOCK, 1, key, token)  # type: ignore[misc]
-
-    async def ping(self) -> None:
-        await self.redis.ping()  # type: ignore[misc]
-
-    async def close(self) -> None:
-        await self.redis.aclose()
-
-
-class _Shared:
-    """What every view of one cache shares: the backend, its breaker, in-flight fills."""
-
-    def __init__(
-        self,
-        backend: _Backend,
-        breaker: CircuitBreaker | None,
-        namespace: str,
-        default_ttl: float | None,
-        lock_timeout: float,
-    ) -> None:
-        self.backend = backend
-        self.breaker = breaker
-        self.namespace = namespace
-        self.default_ttl = default_ttl
-        self.lock_timeout = lock_timeout
-        self.inflight: dict[str, asyncio.Task[Any]] = {}
-        self.failing = False
-        self.last_warning = -_LOG_EVERY
-        self.suppressed = 0
-
-    def report(self, error: BaseException) -> None:
-        now = time.monotonic()
-        if now - self.last_warning < _LOG_EVERY:
-            self.suppressed += 1
-            return
-        breaker = self.breaker
-        last = breaker.last_error if breaker is not None else None
-        log.warning(
-            "cache backend unavailable, serving misses",
-            error=last or f"{type(error).__name__}: {error}",
-            suppressed=self.suppressed,
-        )
-        self.failing, self.last_warning, self.suppressed = True, now, 0
-
-    def recovered(self) -> None:
-        if self.failing:
-            log.info("cache backend recovered")
-            self.failing, self.last_warning, self.suppressed = False, -_LOG_EVERY, 0
 
 
 class Cache:
@@ -252,7 +79,7 @@ class Cache:
     Make one with :func:`create_cache`, and one per plugin with :meth:`for_plugin`.
     """
 
-    def __init__(self, shared: _Shared, plugin: str) -> None:
+    def __init__(self, shared: Shared, plugin: str) -> None:
         self._shared = shared
         self.plugin = plugin
         self.prefix = f"{shared.namespace}:{plugin}:"
@@ -287,16 +114,6 @@ class Cache:
 
     async def delete(self, key: str) -> None:
         await self._safely(None, self._shared.backend.delete, self.key(key))
-
-    async def incr(self, key: str, amount: int = 1, ttl: float | None = None) -> int | None:
-        """Add ``amount`` (negative: subtract) to the counter under ``key``, atomically
-        across processes with Redis; the new value. A missing key counts from 0 and
-        expires ``ttl`` seconds (``None``: the default TTL) after this first increment;
-        later increments keep that expiry. ``None`` when Redis cannot be reached.
-        Raises :class:`TypeError` if ``key`` holds something other than an int."""
-        return await self._safely(
-            None, self._shared.backend.incr, self.key(key), amount, self._ttl(ttl)
-        )
 
     async def delete_prefix(self, prefix: str = "") -> int:
         """Drop every key of this view starting with ``prefix`` (all of them for ``""``);
@@ -345,6 +162,94 @@ class Cache:
             return wrapper
 
         return decorate
+
+    # -- counters and sorted sets: data, not cache entries ----------------------------------
+
+    async def incr(self, key: str, amount: int = 1, ttl: float | None = None) -> int:
+        """Add ``amount`` to the counter ``key`` (a missing one counts from 0), atomically
+        across processes; the new value. ``ttl`` sets the expiry of a counter without
+        one, so the window opens at the first increment; ``None``: no expiry."""
+        return await self._strict(
+            self._shared.backend.incr, self.key(key), amount, self._window(ttl)
+        )
+
+    async def get_counter(self, key: str) -> int:
+        """The counter ``key``'s value, 0 when there is none."""
+        raw = await self._strict(self._shared.backend.get, self.key(key))
+        return 0 if raw is None else int(raw)
+
+    async def zadd(self, key: str, scores: Mapping[str, float], ttl: float | None = None) -> int:
+        """Set the scores of members (``{member: score}``) of sorted set ``key``; how many
+        members are new. ``ttl`` as for :meth:`incr`."""
+        return await self._strict(
+            self._shared.backend.zadd, self.key(key), scores, self._window(ttl)
+        )
+
+    async def zincrby(
+        self, key: str, member: str, amount: float = 1, ttl: float | None = None
+    ) -> float:
+        """Add ``amount`` to ``member``'s score (from 0), atomically; the new score."""
+        return await self._strict(
+            self._shared.backend.zincrby, self.key(key), member, amount, self._window(ttl)
+        )
+
+    async def zscore(self, key: str, member: str) -> float | None:
+        """``member``'s score, ``None`` when it is not in the set."""
+        return await self._strict(self._shared.backend.zscore, self.key(key), member)
+
+    async def zrank(self, key: str, member: str, desc: bool = True) -> int | None:
+        """``member``'s 0-based rank, ``None`` when absent. ``desc`` (the default, for
+        leaderboards): rank 0 has the highest score; ties rank by member, descending
+        (Redis's ``ZREVRANK``). ``desc=False``: rank 0 has the lowest (``ZRANK``)."""
+        return await self._strict(self._shared.backend.zrank, self.key(key), member, desc)
+
+    @overload
+    async def zrange(
+        self,
+        key: str,
+        start: int = 0,
+        stop: int = -1,
+        desc: bool = True,
+        with_scores: Literal[True] = True,
+    ) -> Scored: ...
+    @overload
+    async def zrange(
+        self, key: str, start: int, stop: int, desc: bool, with_scores: Literal[False]
+    ) -> list[str]: ...
+    @overload
+    async def zrange(
+        self,
+        key: str,
+        start: int = 0,
+        stop: int = -1,
+        desc: bool = True,
+        *,
+        with_scores: Literal[False],
+    ) -> list[str]: ...
+    async def zrange(
+        self,
+        key: str,
+        start: int = 0,
+        stop: int = -1,
+        desc: bool = True,
+        with_scores: bool = True,
+    ) -> Scored | list[str]:
+        """Members from rank ``start`` to rank ``stop``, both included (negative counts
+        from the end: ``0, 9`` is the top ten, ``0, -1`` all), in the order of
+        :meth:`zrank`; ``[(member, score), ...]``, or members alone without
+        ``with_scores``."""
+        scored = await self._strict(self._shared.backend.zrange, self.key(key), start, stop, desc)
+        return scored if with_scores else [member for member, _ in scored]
+
+    async def zrem(self, key: str, *members: str) -> int:
+        """Remove ``members``; how many were there. An emptied set disappears."""
+        if not members:
+            return 0
+        return await self._strict(self._shared.backend.zrem, self.key(key), members)
+
+    async def zcard(self, key: str) -> int:
+        """How many members sorted set ``key`` has (0 when there is none)."""
+        return await self._strict(self._shared.backend.zcard, self.key(key))
 
     async def ping(self) -> None:
         """Raise if the backend cannot be reached (a health check; skips the breaker)."""
@@ -419,12 +324,34 @@ class Cache:
         shared.recovered()
         return result
 
+    def _window(self, ttl: float | None) -> float | None:
+        if ttl is not None and ttl <= 0:
+            raise ValueError(f"ttl must be positive, got {ttl}")
+        return ttl
 
-def _counter(raw: bytes) -> int:
-    value = orjson.loads(raw)
-    if type(value) is not int:
-        raise TypeError("the cache key does not hold a counter")
-    return value
+    async def _strict(self, fn: Callable[..., Awaitable[T]], *args: Any) -> T:
+        """``await fn(*args)``; raises :class:`kernel.ServiceUnavailable` when Redis
+        fails or its breaker is open (counters and sorted sets have no fallback), and
+        :class:`WrongKind` (a TypeError) for a key of another kind."""
+        shared = self._shared
+        if shared.breaker is None:
+            return await fn(*args)
+        try:
+            async with shared.breaker:
+                try:
+                    result = await fn(*args)
+                except WrongKind as error:
+                    wrong: WrongKind | None = error  # the caller's bug, not an outage
+                else:
+                    wrong = None
+        except (RedisError, OSError, CircuitOpen) as error:
+            CACHE_ERRORS.labels(self.plugin).inc()
+            shared.report(error)
+            raise ServiceUnavailable("The cache is unavailable; retry shortly.") from error
+        shared.recovered()
+        if wrong is not None:
+            raise wrong
+        return result
 
 
 def _forget(inflight: dict[str, asyncio.Task[Any]], full: str, task: asyncio.Task[Any]) -> None:
@@ -459,13 +386,13 @@ def create_cache(
     Redis connections are made on first use and belong to that event loop: use one
     cache from one loop, and :meth:`Cache.close` it when the process stops.
     """
-    backend: _Backend
+    backend: Backend
     breaker = None
     if redis_url:
-        backend = _RedisBackend(redis_url, timeout)
+        backend = RedisBackend(redis_url, timeout)
         breaker = CircuitBreaker(
             "kernel:cache", failure_threshold=3, reset_timeout=5.0, expected=(RedisError, OSError)
         )
     else:
-        backend = _MemoryBackend(max_entries)
-    return Cache(_Shared(backend, breaker, namespace, default_ttl, lock_timeout), "kernel")
+        backend = MemoryBackend(max_entries)
+    return Cache(Shared(backend, breaker, namespace, default_ttl, lock_timeout), "kernel")

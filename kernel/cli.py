@@ -17,6 +17,7 @@ import click
 from kernel.config import load_settings
 from kernel.errors import KernelError
 from kernel.kernel import Kernel
+from kernel.privacy import users
 from kernel.scaffold import new_plugin
 
 P = ParamSpec("P")
@@ -110,6 +111,7 @@ def main() -> None:
 
 
 main.add_command(new_plugin)
+main.add_command(users)  # lyo users export|erase ID: kernel/privacy.py
 
 
 @main.command()

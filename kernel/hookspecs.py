@@ -155,6 +155,41 @@ def cli_commands() -> Iterable[click.Command]:
     """
 
 
+@hookspec
+def export_user(user_id: str, kernel: Kernel) -> Mapping[str, Any] | None:
+    """Return the personal data this plugin stores about user ``user_id``, as JSON.
+
+    ``user_id`` is the text form of the id (``Identity.id``). Return a dict of JSON
+    values (datetimes and UUIDs are fine) meant for the user to read: what they
+    wrote, their settings, their history; never secrets such as password hashes.
+    Return ``None`` (or nothing) when you store nothing about them. Every plugin that
+    stores personal data implements it and ``erase_user``.
+
+    Called by ``lyo users export ID`` (a CLI process with a started kernel), for each
+    active plugin in load order; the answers are printed as one JSON object keyed by
+    plugin name. A plugin that raises stops the export with its name: a partial
+    export would look complete.
+    """
+
+
+@hookspec
+def erase_user(user_id: str, kernel: Kernel) -> None:
+    """Delete or anonymise the personal data this plugin stores about ``user_id``.
+
+    ``user_id`` is the text form of the id (``Identity.id``); erasing twice, or a user
+    you know nothing of, is harmless.
+
+    Called by ``lyo users erase ID --yes`` for each active plugin in reverse load
+    order (dependents before what they depend on), inside one database transaction
+    shared by all plugins: write through the ORM (or ``kernel.transaction``), publish
+    events with ``kernel.publish`` so they go out only if the whole erase commits, and
+    defer anything outside the database (files, caches, other services) with
+    ``kernel.after_commit``. If any plugin raises, nothing is erased anywhere and
+    the command fails naming it. Keep what others still need (a published course)
+    but detach it from the person.
+    """
+
+
 def hook_names() -> list[str]:
     """The names of every hook above, in declaration order."""
     return [name for name, value in globals().items() if _is_spec(value)]

@@ -28,6 +28,7 @@ from kernel.events import KERNEL_TASKS, Events
 from kernel.health import HealthCheck, run_check
 from kernel.identity import ANONYMOUS, OPERATE, Credentials, Identity
 from kernel.metrics import HOOK_SECONDS
+from kernel.notices import USER_PREFIX, authorize_user_topic, notify_user
 from kernel.plugins import Plugin, load_plugins, skip_if_dependency_unusable
 from kernel.realtime import Hub, create_hub
 from kernel.tasks import Tasks, task_topic
@@ -140,6 +141,13 @@ class Kernel:
         if name not in breakers:
             breakers[name] = CircuitBreaker(f"{plugin}:{name}", **options)
         return breakers[name]
+
+    async def notify_user(
+        self, user_id: object, kind: str, data: dict[str, Any] | None = None
+    ) -> None:
+        """Send ``{"kind": kind, **data}`` to websocket topic ``user:{user_id}`` once the
+        current transaction commits; ``kind`` is ``"<plugin>.<what>"`` (see kernel.notices)."""
+        await notify_user(self, user_id, kind, data)
 
     # -- calling hooks ---------------------------------------------------------------------
 
@@ -292,6 +300,7 @@ class Kernel:
         self.tasks = Tasks(self)
         self.tasks.on_publish(self.hub.publish_soon)
         self.hub.add_topic_handler("task:", task_topic)
+        self.hub.add_topic_handler(USER_PREFIX, authorize_user_topic)
         self.events = Events(self)
         for spec in KERNEL_TASKS:
             self.tasks.register(spec, "kernel")

@@ -12,6 +12,7 @@ from prometheus_client import REGISTRY, generate_latest
 from redis.asyncio import Redis
 from redis.exceptions import ConnectionError as RedisConnectionError
 
+from kernel import ServiceUnavailable
 from kernel.cache import Cache, create_cache
 
 REDIS_URL = "redis://127.0.0.1:6379/0"
@@ -84,21 +85,6 @@ async def test_ttl_expires(cache: Cache) -> None:
     await asyncio.sleep(0.25)
     assert await cache.get("short") is None
     assert await cache.get("long") == "stays"
-
-
-async def test_incr_is_an_atomic_counter_with_a_fixed_window(cache: Cache) -> None:
-    assert await cache.incr("hits", ttl=0.3) == 1
-    results = await asyncio.gather(*(cache.incr("hits", ttl=60) for _ in range(50)))
-    assert sorted(results) == list(range(2, 52))  # each increment saw its own value
-    assert await cache.incr("hits", -2) == 49
-    assert await cache.get("hits") == 49  # a plain int to get, too
-    await asyncio.sleep(0.5)  # the first increment's ttl, not extended by the others
-    assert await cache.get("hits") is None
-    assert await cache.incr("hits", 5, ttl=60) == 5
-    await cache.set("text", "not a counter", ttl=60)
-    with pytest.raises(TypeError):
-        await cache.incr("text")
-    assert await cache.incr("hits") == 6  # a wrong key is the caller's bug, not an outage
 
 
 async def test_delete_prefix_drops_only_matching_keys(cache: Cache) -> None:
@@ -240,7 +226,6 @@ async def test_a_redis_outage_degrades_to_misses(namespace: str) -> None:
     errors = sample("lyo_cache_errors_total", "outage")
     await cache.set("k", "v", ttl=60)
     assert await cache.get("k") is None
-    assert await cache.incr("n") is None  # unknown, not an error
     assert await cache.delete_prefix("") == 0
     await cache.delete("k")
     factory = Counting("computed anyway")
@@ -279,3 +264,113 @@ async def test_a_redis_that_never_answers_times_out_into_misses(namespace: str) 
             writer.close()
         server.close()
         await server.wait_closed()
+
+
+# -- counters and sorted sets: the same answers on both backends -----------------------
+
+
+async def test_counters_are_atomic_and_read_as_numbers(cache: Cache) -> None:
+    view = cache.for_plugin("counting")
+    assert await view.get_counter("views") == 0
+    assert await view.incr("views") == 1
+    assert await view.incr("views", 5) == 6
+    assert await view.incr("views", -2) == 4
+    results = await asyncio.gather(*(view.incr("views") for _ in range(50)))
+    assert sorted(results) == list(range(5, 55))  # every increment seen, none lost
+    assert await view.get_counter("views") == 54
+    assert await view.get("views") == 54  # a counter reads as a number
+    assert await cache.get_counter("views") == 0  # another view, another key
+    await view.delete("views")
+    assert await view.get_counter("views") == 0
+
+
+async def test_a_counter_ttl_opens_a_window_that_later_increments_keep(cache: Cache) -> None:
+    assert await cache.incr("window", ttl=0.3) == 1
+    await asyncio.sleep(0.15)
+    assert await cache.incr("window", ttl=0.3) == 2  # not extended by this one
+    await asyncio.sleep(0.3)
+    assert await cache.get_counter("window") == 0
+    assert await cache.incr("forever") == 1  # no ttl: no default TTL either
+    with pytest.raises(ValueError):
+        await cache.incr("window", ttl=0)
+
+
+async def test_sorted_sets_rank_by_descending_score_by_default(cache: Cache) -> None:
+    board = cache.for_plugin("games")
+    assert await board.zrange("board") == []
+    assert await board.zcard("board") == 0
+    assert await board.zadd("board", {"ana": 30, "bo": 10, "cy": 20, "di": 20}) == 4
+    assert await board.zadd("board", {"bo": 15, "ed": 5}) == 1  # bo updated, ed new
+    assert await board.zincrby("board", "ed", 2.5) == 7.5
+    assert await board.zincrby("board", "fay") == 1.0
+    assert await board.zscore("board", "cy") == 20.0
+    assert await board.zscore("board", "nobody") is None
+    # ties order by member: descending in the descending order, as ZREVRANGE does
+    assert await board.zrange("board") == [
+        ("ana", 30.0),
+        ("di", 20.0),
+        ("cy", 20.0),
+        ("bo", 15.0),
+        ("ed", 7.5),
+        ("fay", 1.0),
+    ]
+    assert await board.zrange("board", 0, 1, with_scores=False) == ["ana", "di"]
+    assert await board.zrange("board", -2, -1, with_scores=False) == ["ed", "fay"]
+    assert await board.zrange("board", 0, 1, desc=False) == [("fay", 1.0), ("ed", 7.5)]
+    assert await board.zrange("board", 4, 100, with_scores=False) == ["ed", "fay"]
+    assert await board.zrange("board", 10, 20) == []
+    assert [await board.zrank("board", m) for m in ("ana", "di", "cy", "fay")] == [0, 1, 2, 5]
+    assert await board.zrank("board", "ana", desc=False) == 5
+    assert await board.zrank("board", "nobody") is None
+    assert await board.zcard("board") == 6
+    assert await board.zrem("board", "ana", "nobody") == 1
+    assert await board.zrem("board") == 0
+    assert await board.zcard("board") == 5
+    assert await board.zrem("board", "bo", "cy", "di", "ed", "fay") == 5
+    assert await board.zcard("board") == 0  # gone, like an emptied Redis set
+    results = await asyncio.gather(*(board.zincrby("race", "x", 1) for _ in range(50)))
+    assert max(results) == 50.0 and await board.zscore("race", "x") == 50.0
+
+
+async def test_sorted_set_ttl_and_kinds_do_not_mix(cache: Cache) -> None:
+    await cache.zadd("daily", {"a": 1}, ttl=0.2)
+    await cache.zincrby("daily", "a", 1, ttl=60)  # the window stays the first one
+    await asyncio.sleep(0.3)
+    assert await cache.zcard("daily") == 0
+    await cache.set("plain", {"a": 1})
+    await cache.incr("count")
+    for call in (
+        cache.incr("plain"),
+        cache.zadd("plain", {"a": 1}),
+        cache.zadd("count", {"a": 1}),
+        cache.zscore("count", "a"),
+    ):
+        with pytest.raises(TypeError):
+            await call
+    await cache.zadd("set", {"a": 1})
+    with pytest.raises(TypeError):
+        await cache.incr("set")
+    assert await cache.get("set") is None
+
+
+async def test_counters_and_sorted_sets_raise_when_redis_is_down(namespace: str) -> None:
+    cache = create_cache(DOWN_URL, namespace=namespace, timeout=0.2).for_plugin("outage")
+    before = sample("lyo_cache_errors_total", "outage")
+    try:
+        for call in (
+            cache.incr("n"),
+            cache.get_counter("n"),
+            cache.zadd("b", {"a": 1}),
+            cache.zincrby("b", "a"),
+            cache.zscore("b", "a"),
+            cache.zrank("b", "a"),
+            cache.zrange("b"),
+            cache.zrem("b", "a"),
+            cache.zcard("b"),
+        ):
+            with pytest.raises(ServiceUnavailable):
+                await call
+        assert sample("lyo_cache_errors_total", "outage") == before + 9
+        assert await cache.get("v", default="miss") == "miss"  # values still degrade
+    finally:
+        await cache.close()

@@ -11,6 +11,7 @@ kernel's public API (``kernel`` and the hooks in ``kernel/hookspecs.py``).
 - ``event_handlers``: ``hello:cheer_lesson`` on ``learning.lesson_completed.v1``.
 - ``authorize_topic``: ``hello:{user_id}``, for that user only.
 - ``blueprints``, ``startup``/``shutdown``, ``health_checks``.
+- ``export_user`` and ``erase_user``: the cheers a user received (personal data).
 """
 
 from __future__ import annotations
@@ -88,3 +89,23 @@ async def shutdown(kernel: Kernel) -> None:
 @hookimpl
 def health_checks(kernel: Kernel) -> list[HealthCheck]:
     return [HealthCheck("greeting", lambda: bool(settings().greeting))]
+
+
+@hookimpl
+async def export_user(user_id: str) -> dict[str, object] | None:
+    """The cheers this user received: personal data, so exported and erased on request."""
+    from .models import Cheer
+
+    cheers = (
+        await Cheer.filter(user_id=user_id)
+        .order_by("id")
+        .values("message", "lesson_id", "created_at")
+    )
+    return {"cheers": cheers} if cheers else None
+
+
+@hookimpl
+async def erase_user(user_id: str) -> None:
+    from .models import Cheer
+
+    await Cheer.filter(user_id=user_id).delete()

@@ -80,3 +80,24 @@ def cli_commands() -> Iterable[click.Command]:
     from .cli import info, prepare
 
     return [prepare, info]
+
+
+@hookimpl
+async def export_user(user_id: str) -> dict[str, object] | None:
+    """The user's course generations: the topic they asked for, the model, the cost."""
+    from .models import Generation
+
+    generations = (
+        await Generation.filter(owner_id=user_id)
+        .order_by("created_at")
+        .values("task_id", "course_id", "topic", "model", "tokens", "seconds", "created_at")
+    )
+    return {"generations": generations} if generations else None
+
+
+@hookimpl
+async def erase_user(user_id: str) -> None:
+    """Delete the user's generation records (the courses are the learning plugin's)."""
+    from .models import Generation
+
+    await Generation.filter(owner_id=user_id).delete()

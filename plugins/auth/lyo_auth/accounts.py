@@ -21,7 +21,7 @@ from kernel import (
     transaction,
 )
 
-from .events import PasswordResetRequested, UserDeactivated, UserRegistered
+from .events import PasswordResetRequested, RolesChanged, UserDeactivated, UserRegistered
 from .models import PasswordReset, User, UserRole
 from .passwords import check_policy
 from .runtime import runtime
@@ -275,16 +275,30 @@ async def grant_role(user_id: uuid.UUID, role: str) -> None:
     check_role(role)
     async with transaction():
         user = await User.get(id=user_id)
-        await UserRole.get_or_create(user_id=user.id, role=role)
+        _, created = await UserRole.get_or_create(user_id=user.id, role=role)
         await after_commit(lambda: forget_state(user.id))
+        if created:
+            await _roles_changed(user.id, added=[role])
 
 
 async def remove_role(user_id: uuid.UUID, role: str) -> None:
     check_role(role)
     async with transaction():
         user = await User.get(id=user_id)
-        await UserRole.filter(user_id=user.id, role=role).delete()
+        removed = await UserRole.filter(user_id=user.id, role=role).delete()
         await after_commit(lambda: forget_state(user.id))
+        if removed:
+            await _roles_changed(user.id, removed=[role])
+
+
+async def _roles_changed(
+    user_id: uuid.UUID, added: list[str] | None = None, removed: list[str] | None = None
+) -> None:
+    """Publish ``auth.roles_changed.v1`` in the current transaction."""
+    roles = sorted(await UserRole.filter(user_id=user_id).values_list("role", flat=True))
+    await publish(
+        RolesChanged(user_id=user_id, added=added or [], removed=removed or [], roles=roles)
+    )
 
 
 async def deactivate(user_id: uuid.UUID, *, by: uuid.UUID | None) -> User:

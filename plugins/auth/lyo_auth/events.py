@@ -8,6 +8,7 @@ gets the payload validated into it.
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 from uuid import UUID
 
 from kernel import Event
@@ -44,3 +45,45 @@ class PasswordResetRequested(Event):
     token: str
     reset_url: str | None
     expires_at: datetime
+
+
+class ProfileUpdated(Event):
+    """A user changed their public profile. ``changed`` names the fields whose value
+    changed (``display_name``, ``bio``, ``timezone``, ``locale``, ``avatar_url``); the
+    others carry the profile as it now is."""
+
+    type = "auth.profile_updated.v1"
+    user_id: UUID
+    changed: list[str]
+    display_name: str
+    timezone: str
+    locale: str
+    avatar_url: str | None
+
+
+class PreferencesUpdated(Event):
+    """A user replaced their preferences; ``preferences`` are all of them, defaults
+    filled in (the fields of ``GET /api/users/me/preferences``)."""
+
+    type = "auth.preferences_updated.v1"
+    user_id: UUID
+    changed: list[str]
+    preferences: dict[str, Any]
+
+
+class RolesChanged(Event):
+    """A role was granted or taken away; ``roles`` are the user's roles now."""
+
+    type = "auth.roles_changed.v1"
+    user_id: UUID
+    added: list[str]
+    removed: list[str]
+    roles: list[str]
+
+
+class UserErased(Event):
+    """The account and everything auth stored about it are gone (``lyo users erase``);
+    published in the erasing transaction, so other plugins' copies can follow."""
+
+    type = "auth.user_erased.v1"
+    user_id: UUID

@@ -131,3 +131,13 @@ async def authenticate(credentials: Credentials) -> Identity | None:
         return None
     claims = current.tokens.decode(token, "access")
     return await identity_for(claims)
+
+
+@hookimpl
+async def export_user(user_id: str) -> dict[str, object] | None:
+    return await users.export_user(user_id)
+
+
+@hookimpl
+async def erase_user(user_id: str) -> None:
+    await users.erase_user(user_id)

@@ -20,15 +20,19 @@ from kernel import (
     NotFound,
     Page,
     ValidationFailed,
+    after_commit,
     current_identity,
     paginate,
     problem_responses,
+    publish,
     require,
+    transaction,
 )
 from kernel.uploads import IMAGES, save_upload
 
 from . import accounts
-from .models import User
+from .events import PreferencesUpdated, ProfileUpdated, UserErased
+from .models import Session, User
 from .runtime import runtime
 from .schemas import (
     AdminUser,
@@ -39,6 +43,7 @@ from .schemas import (
     PublicProfile,
     UserQuery,
 )
+from .sessions import revoke_sessions
 
 bp = Blueprint("auth_users", __name__, url_prefix="/api/users")
 
@@ -89,12 +94,30 @@ async def get_profile() -> ProfileOut:
 @validate_response(ProfileOut)
 async def patch_profile(data: ProfilePatch) -> ProfileOut:
     """Change the display name, bio, time zone (IANA) or locale; fields left out stay."""
-    user = await User.get(id=_me())
     changes = data.model_dump(exclude_unset=True, exclude_none=True)
-    if changes:
-        user.update_from_dict(changes)
-        await user.save(update_fields=[*changes, "updated_at"])
+    async with transaction():
+        user = await User.get(id=_me())
+        changed = [name for name, value in changes.items() if getattr(user, name) != value]
+        if changes:
+            user.update_from_dict(changes)
+            await user.save(update_fields=[*changes, "updated_at"])
+        await _profile_updated(user, changed)
     return profile_out(user)
+
+
+async def _profile_updated(user: User, changed: list[str]) -> None:
+    """Publish ``auth.profile_updated.v1`` (in the current transaction) if anything changed."""
+    if changed:
+        await publish(
+            ProfileUpdated(
+                user_id=user.id,
+                changed=sorted(changed),
+                display_name=user.display_name,
+                timezone=user.timezone,
+                locale=user.locale,
+                avatar_url=user.avatar_url,
+            )
+        )
 
 
 @bp.put("/me/avatar")
@@ -126,7 +149,9 @@ async def put_avatar() -> ProfileOut:
     previous = user.avatar_name
     user.avatar_name, user.avatar_url = stored.name, stored.url
     try:
-        await user.save(update_fields=["avatar_name", "avatar_url", "updated_at"])
+        async with transaction():
+            await user.save(update_fields=["avatar_name", "avatar_url", "updated_at"])
+            await _profile_updated(user, ["avatar_url"])
     except BaseException:
         await rt.storage.delete(stored.name)
         raise
@@ -144,7 +169,9 @@ async def delete_avatar() -> ProfileOut:
     if user.avatar_name:
         name = user.avatar_name
         user.avatar_name = user.avatar_url = None
-        await user.save(update_fields=["avatar_name", "avatar_url", "updated_at"])
+        async with transaction():
+            await user.save(update_fields=["avatar_name", "avatar_url", "updated_at"])
+            await _profile_updated(user, ["avatar_url"])
         await runtime().storage.delete(name)
     return profile_out(user)
 
@@ -168,9 +195,15 @@ async def get_preferences() -> Preferences:
 @validate_response(Preferences)
 async def put_preferences(data: Preferences) -> Preferences:
     """Replace the preferences; fields left out take their defaults."""
-    user = await User.get(id=_me())
-    user.preferences = data.model_dump(mode="json", exclude_unset=True)
-    await user.save(update_fields=["preferences", "updated_at"])
+    async with transaction():
+        user = await User.get(id=_me())
+        before = _preferences(user.preferences or {}).model_dump(mode="json")
+        user.preferences = data.model_dump(mode="json", exclude_unset=True)
+        await user.save(update_fields=["preferences", "updated_at"])
+        after = _preferences(user.preferences).model_dump(mode="json")
+        changed = sorted(name for name in after if after[name] != before.get(name))
+        if changed:
+            await publish(PreferencesUpdated(user_id=user.id, changed=changed, preferences=after))
     return _preferences(user.preferences)
 
 
@@ -241,3 +274,53 @@ async def deactivate(user_id: uuid.UUID) -> AdminUser:
         raise Conflict("You cannot deactivate your own account.")
     await accounts.deactivate(user_id, by=_me())
     return await _admin_view(user_id)
+
+
+# -- privacy (the export_user and erase_user hooks) -------------------------------------
+
+
+async def export_user(user_id: str) -> dict[str, Any] | None:
+    """The account, roles, preferences and sessions of ``user_id``; never secrets."""
+    user = await _account_or_none(user_id)
+    if user is None:
+        return None
+    await user.fetch_related("role_grants")
+    sessions = (
+        await Session.filter(user_id=user.id)
+        .order_by("created_at")
+        .values("created_at", "last_used_at", "revoked_at", "revoked_reason", "user_agent", "ip")
+    )
+    return {
+        "account": {
+            **profile_out(user).model_dump(mode="json"),
+            "is_active": user.is_active,
+            "created_at": user.created_at,
+            "last_login_at": user.last_login_at,
+            "password_changed_at": user.password_changed_at,
+            "deactivated_at": user.deactivated_at,
+        },
+        "roles": user.role_names(),
+        "preferences": _preferences(user.preferences or {}).model_dump(mode="json"),
+        "sessions": sessions,
+    }
+
+
+async def erase_user(user_id: str) -> None:
+    """Delete the account (its roles, sessions, tokens and resets go with it), revoke
+    its tokens and, once committed, its avatar; publish ``auth.user_erased.v1``."""
+    user = await _account_or_none(user_id)
+    if user is None:
+        return
+    await revoke_sessions(user_id=user.id, reason="erased")
+    await User.filter(id=user.id).delete()
+    await publish(UserErased(user_id=user.id))
+    if user.avatar_name:
+        name, storage = user.avatar_name, runtime().storage
+        await after_commit(lambda: storage.delete(name))
+
+
+async def _account_or_none(user_id: str) -> User | None:
+    try:
+        return await User.get_or_none(id=uuid.UUID(str(user_id)))
+    except ValueError:
+        return None  # not one of our ids: nothing stored

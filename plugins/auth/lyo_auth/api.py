@@ -1,0 +1,102 @@
+"""What other plugins may call: facts about users, so nobody else reads ``auth_*`` tables.
+
+::
+
+    from lyo_auth.api import UserInfo, users_by_id, user_by_id
+
+    people = await users_by_id([reply.author_id for reply in replies])  # two queries
+    name = people[author_id].display_name if author_id in people else "Deleted user"
+
+Ids are the accounts' UUIDs (``Identity.id`` is their text form); both forms are
+accepted. Ids without an account (never made, or erased) are absent from the answer;
+deactivated accounts are present with ``is_active=False``, so callers decide whether to
+show them. The answer is read from the database at the call (no cache, so it is never
+stale), whatever the number of ids in two queries (users, then their roles), in batches
+of :data:`BATCH` ids.
+
+Changes are announced through the outbox, in the transaction that makes them, so a
+plugin keeping its own copy subscribes by type string (see :mod:`lyo_auth.events`):
+``auth.user_registered.v1``, ``auth.profile_updated.v1`` (display name, time zone,
+locale, bio, avatar), ``auth.preferences_updated.v1``, ``auth.roles_changed.v1``,
+``auth.user_deactivated.v1``, and, after ``lyo users erase``, ``auth.user_erased.v1``.
+
+Call these where the auth plugin is loaded and started (declare ``requires={"auth":
+...}``), in a request, a task or a handler: the kernel has made the database current.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable
+
+from pydantic import BaseModel, ConfigDict
+
+from .models import User, UserRole
+from .schemas import Preferences
+
+__all__ = ["BATCH", "Preferences", "UserInfo", "user_by_id", "users_by_id"]
+
+#: Ids per query; more are read in several batches.
+BATCH = 500
+
+
+class UserInfo(BaseModel):
+    """What other plugins may know about a user (no email address, no secrets)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    id: uuid.UUID
+    display_name: str
+    locale: str  # BCP 47, "en" by default
+    timezone: str  # IANA, "UTC" by default
+    avatar_url: str | None
+    roles: tuple[str, ...]  # sorted
+    preferences: Preferences  # defaults filled in
+    is_active: bool
+
+
+def _uuid(value: uuid.UUID | str) -> uuid.UUID:
+    if isinstance(value, uuid.UUID):
+        return value
+    try:
+        return uuid.UUID(str(value))
+    except ValueError:
+        raise ValueError(f"{value!r} is not a user id (a UUID)") from None
+
+
+async def users_by_id(ids: Iterable[uuid.UUID | str]) -> dict[uuid.UUID, UserInfo]:
+    """``{id: UserInfo}`` for the ids that have an account; duplicates are fine.
+    Raises :class:`ValueError` for an id that is not a UUID (a caller's bug)."""
+    wanted = list(dict.fromkeys(_uuid(value) for value in ids))
+    found: dict[uuid.UUID, UserInfo] = {}
+    for start in range(0, len(wanted), BATCH):
+        batch = wanted[start : start + BATCH]
+        rows = await User.filter(id__in=batch).values(
+            "id", "display_name", "locale", "timezone", "avatar_url", "preferences", "is_active"
+        )
+        roles: dict[uuid.UUID, list[str]] = {}
+        for user_id, role in await UserRole.filter(user_id__in=batch).values_list(
+            "user_id", "role"
+        ):
+            roles.setdefault(_uuid(user_id), []).append(role)
+        for row in rows:
+            user_id = _uuid(row["id"])
+            stored = row["preferences"] or {}
+            found[user_id] = UserInfo(
+                id=user_id,
+                display_name=row["display_name"],
+                locale=row["locale"],
+                timezone=row["timezone"],
+                avatar_url=row["avatar_url"],
+                roles=tuple(sorted(roles.get(user_id, ()))),
+                preferences=Preferences.model_validate(
+                    {k: v for k, v in stored.items() if k in Preferences.model_fields}
+                ),
+                is_active=row["is_active"],
+            )
+    return found
+
+
+async def user_by_id(user_id: uuid.UUID | str) -> UserInfo | None:
+    """One user's :class:`UserInfo`, ``None`` without an account."""
+    return (await users_by_id([user_id])).get(_uuid(user_id))
