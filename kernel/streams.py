@@ -85,16 +85,12 @@ class ReclaimingStreamBroker(RedisStreamBroker):
             if task_id in self.held:
                 name, ident = self.held[task_id]
                 by_stream.setdefault(name, []).append(ident)
-        await asyncio.gather(
-            *(
-                self.pipe(
-                    lambda p, name=name, ids=ids: p.xclaim(
-                        name, self.consumer_group_name, self.consumer_name, 0, ids, justid=True
-                    )
-                )
-                for name, ids in by_stream.items()
-            )
-        )
+        await asyncio.gather(*(self.pipe(self._claim(n, ids)) for n, ids in by_stream.items()))
+
+    def _claim(self, name: str, ids: list[str]) -> Callable[[Any], object]:
+        """XCLAIM of ``ids`` by this consumer, idle or not: their idle clocks restart."""
+        group, consumer = self.consumer_group_name, self.consumer_name
+        return lambda p: p.xclaim(name, group, consumer, 0, ids, justid=True)
 
     async def _recreate_groups(self, redis: Redis, streams: list[str]) -> None:
         """Redis came back without the consumer group (restarted empty): create it

@@ -157,8 +157,10 @@ def cluster() -> Iterator[Cluster]:
     try:
         found.start_postgres(init=True)
         subprocess.run(
-            ["psql", "-h", "127.0.0.1", "-p", str(found.pg_port), "-U", "postgres"]
-            + ["-qc", "CREATE DATABASE lyo"],
+            [
+                *("psql", "-h", "127.0.0.1", "-p", str(found.pg_port), "-U", "postgres"),
+                *("-qc", "CREATE DATABASE lyo"),
+            ],
             check=True,
             capture_output=True,
         )
@@ -174,7 +176,10 @@ def cluster() -> Iterator[Cluster]:
         yield found
     finally:
         found.stop_all()
-        shutil.rmtree(tmp, ignore_errors=True)
+        if os.environ.get("LYO_TEST_FAULTS_KEEP"):
+            print(f"faults: logs kept in {tmp}")
+        else:
+            shutil.rmtree(tmp, ignore_errors=True)
 
 
 # -- the load ----------------------------------------------------------------------------
@@ -256,24 +261,30 @@ class Load:
 async def _db(cluster: Cluster) -> Any:
     import asyncpg  # type: ignore[import-untyped]
 
-    return await asyncpg.connect(host="127.0.0.1", port=cluster.pg_port, user="postgres", database="lyo")
+    return await asyncpg.connect(
+        host="127.0.0.1", port=cluster.pg_port, user="postgres", database="lyo"
+    )
 
 
-async def _all_done(cluster: Cluster, load: Load) -> str | None:
-    """What is still missing (``None``: everything acknowledged has had its effect)."""
+async def _all_done(cluster: Cluster, load: Load, upto: int, before: float) -> str | None:
+    """What is still missing of what the first ``upto`` answers acknowledged and of
+    what was committed before ``before`` (``None``: all of it has had its effect)."""
     try:
         db = await _db(cluster)
     except Exception as exc:
         return f"database: {exc!r}"
+    answers = load.answers[:upto]
     try:
-        acked_notes = {a.slug for a in load.answers if a.kind == "note" and a.status == 201}
-        acked_jobs = {a.task_id: a.slug for a in load.answers if a.status == 202}
+        acked_notes = {a.slug for a in answers if a.kind == "note" and a.status == 201}
+        acked_jobs = {a.task_id: a.slug for a in answers if a.status == 202}
         notes = {r["slug"] for r in await db.fetch("SELECT slug FROM notes_note")}
         if missing := acked_notes - notes:
             return f"{len(missing)} acknowledged notes not committed"
         undelivered = await db.fetchval(
             "SELECT count(*) FROM kernel_outbox_event e WHERE NOT EXISTS (SELECT 1 FROM "
-            "kernel_handled_event h WHERE h.event_id = e.id AND h.handler_id = 'notes:mirror')"
+            "kernel_handled_event h WHERE h.event_id = e.id AND h.handler_id = 'notes:mirror') "
+            "AND e.occurred_at < to_timestamp($1)",
+            before,
         )
         if undelivered:
             return f"{undelivered} committed events not handled"
@@ -285,7 +296,9 @@ async def _all_done(cluster: Cluster, load: Load) -> str | None:
         if unfinished:
             return f"{len(unfinished)} acknowledged tasks not finished"
         stranded = await db.fetchval(
-            "SELECT count(*) FROM kernel_task_run WHERE status IN ('queued', 'running')"
+            "SELECT count(*) FROM kernel_task_run WHERE status IN ('queued', 'running') "
+            "AND created_at < to_timestamp($1)",
+            before,
         )
         if stranded:
             return f"{stranded} runs still queued or running"
@@ -299,7 +312,9 @@ async def _until(what: str, check: Any, bound: float) -> float:
     started = time.monotonic()
     last = None
     while time.monotonic() - started < bound:
-        last = await check()
+        previous, last = last, await check()
+        if last != previous and last is not None:  # what recovery waits for, as it goes
+            print(f"faults: {what}: {time.monotonic() - started:.1f} s: {last}")
         if last is None:
             took = time.monotonic() - started
             print(f"faults: {what}: recovered in {took:.1f} s (bound {bound:.0f} s)")
@@ -324,11 +339,14 @@ async def _resumed(cluster: Cluster, ids: list[str], wall: float) -> float:
 
 
 async def _quiet(cluster: Cluster, load: Load, what: str, bound: float) -> float:
-    return await _until(what, lambda: _all_done(cluster, load), bound)
+    """Seconds until everything acknowledged (and committed) so far has had its effect:
+    called when a fault ends, how long recovery took."""
+    upto, before = len(load.answers), time.time()
+    return await _until(what, lambda: _all_done(cluster, load, upto, before), bound)
 
 
 async def test_nothing_acknowledged_is_lost_across_faults(cluster: Cluster) -> None:
-    cluster.serve("api")
+    await asyncio.to_thread(cluster.serve, "api")
     for name in ("worker-a", "worker-b"):
         cluster.lyo(name, "worker")
     cluster.lyo("scheduler", "scheduler")
@@ -352,21 +370,22 @@ async def test_nothing_acknowledged_is_lost_across_faults(cluster: Cluster) -> N
         assert resumed < LEASE + 4, f"tasks resumed {resumed:.1f} s after the kill"
 
         # 2. Redis killed, restarted empty 3 s later
-        cluster.kill_redis()
+        await asyncio.to_thread(cluster.kill_redis)
         await asyncio.sleep(3)
-        ready = httpx.get(f"{cluster.base}/health/ready", timeout=10)
+        async with httpx.AsyncClient(timeout=10) as client:
+            ready = await client.get(f"{cluster.base}/health/ready")
         # writes still commit (their effects wait in PostgreSQL): stay in rotation
         assert ready.status_code == 200, ready.text
         assert any(
             c["name"] == "redis" and c["status"] == "failing" for c in ready.json()["checks"]
         ), ready.text
-        cluster.start_redis()
+        await asyncio.to_thread(cluster.start_redis)
         await _quiet(cluster, load, "Redis restarted empty", 60)
 
         # 3. PostgreSQL stopped immediately, started again 3 s later
-        cluster.stop_postgres()
+        await asyncio.to_thread(cluster.stop_postgres)
         await asyncio.sleep(3)
-        cluster.start_postgres()
+        await asyncio.to_thread(cluster.start_postgres)
         await _quiet(cluster, load, "PostgreSQL restarted", 60)
 
         # 4. SIGTERM a worker while it runs tasks (the runs it hands back are taken at
@@ -377,9 +396,9 @@ async def test_nothing_acknowledged_is_lost_across_faults(cluster: Cluster) -> N
         worker, api = cluster.procs["worker-b"], cluster.procs["api"]
         worker.send_signal(signal.SIGTERM)
         api.send_signal(signal.SIGTERM)
-        assert api.wait(30) == 0, cluster.log("api")
-        cluster.serve("api-2")
-        assert worker.wait(HOOK_TIMEOUT + 30) == 0, cluster.log("worker-b")
+        assert await asyncio.to_thread(api.wait, 30) == 0, cluster.log("api")
+        await asyncio.to_thread(cluster.serve, "api-2")
+        assert await asyncio.to_thread(worker.wait, HOOK_TIMEOUT + 30) == 0, cluster.log("worker-b")
         await _quiet(cluster, load, "API and worker SIGTERM", 60)
         resumed = await _resumed(cluster, ids, stopped)
         print(f"faults: worker SIGTERM: handed-back tasks resumed {resumed:.1f} s after it")
