@@ -173,6 +173,8 @@ class ReclaimingStreamBroker(RedisStreamBroker):
         except Exception:
             task_id = None
         if task_id is not None:
+            if len(self.held) > 10_000:  # entries left pending for another worker's run
+                self.held.clear()  # (a live run's entry is then claimed, and left alone)
             self.held[task_id] = (name, ident)
         return AckableMessage(
             data=data, ack=self._ack_generator(id=ident, queue_name=name, task_id=task_id)

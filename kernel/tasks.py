@@ -557,6 +557,8 @@ class Tasks:
             task_id, {"status": "queued", "lease_until": None, "sent_at": None}, if_running=True
         )
         log.warning("worker stopping: task handed back", task_id=str(task_id))
+        if not self.kernel.settings.redis_url:
+            return  # the in-process broker is stopping with this process
         try:
             await self._kick(spec, meta, kwargs)
         except Exception as exc:
