@@ -250,6 +250,8 @@ class Tasks:
             for task in pending:
                 task.cancel()
             await asyncio.gather(*pending, return_exceptions=True)
+        with contextlib.suppress(Exception):  # accepted sends on their way are recorded
+            await asyncio.wait_for(self._sends.settle(), 2)
         if self._renewer is not None:
             self._renewer.cancel()
             await asyncio.gather(self._renewer, return_exceptions=True)
