@@ -228,9 +228,12 @@ class Events:
     async def run_relay(self, stop: asyncio.Event, poll: float = 1.0) -> None:
         """Relay until ``stop``: at once when woken (NOTIFY or a local publish), else
         every ``poll`` seconds."""
-        listener = await self._listen()
+        listener = None
         try:
             while not stop.is_set():
+                if listener is None or listener.is_closed():
+                    # (re)opened each round it is missing: a database restart closes it
+                    listener = await self._relisten(listener)
                 self.wake.clear()
                 try:
                     while await self.relay_once() > 0:
@@ -240,8 +243,20 @@ class Events:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self.wake.wait(), poll)
         finally:
-            if listener is not None:
-                await listener.close()
+            if listener is not None and not listener.is_closed():
+                with contextlib.suppress(Exception):
+                    await listener.close()
+
+    async def _relisten(self, old: Any) -> Any:
+        if old is not None:
+            log.warning("outbox LISTEN connection lost; reopening")
+            with contextlib.suppress(Exception):
+                old.terminate()
+        try:
+            return await asyncio.wait_for(self._listen(), 5)
+        except Exception as exc:  # polling goes on meanwhile
+            log.warning("outbox LISTEN connection failed; retrying", error=repr(exc))
+            return None
 
     async def _listen(self) -> Any:
         if self.kernel.db is None or self.kernel.db.dialect != "postgres":

@@ -27,6 +27,11 @@ class TaskRun(Model):
     attempts = fields.IntField(default=0)
     cancel_requested = fields.BooleanField(default=False)
     lease_until = fields.DatetimeField(null=True)
+    #: What the message carries (``{"lyo": meta, "kwargs": ...}``), so a run whose
+    #: message never left can be sent again (the workers' reaper).
+    args: Any = fields.JSONField(null=True)
+    #: When the broker accepted the run's message; null: not (yet) sent.
+    sent_at = fields.DatetimeField(null=True)
     created_at = fields.DatetimeField(auto_now_add=True, db_index=True)
     updated_at = fields.DatetimeField(auto_now=True)
     started_at = fields.DatetimeField(null=True)

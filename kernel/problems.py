@@ -175,11 +175,15 @@ def register_error_handlers(app: Quart, *, production: bool) -> None:
         if "SyntaxOrAccessError" in names:
             return await unexpected(error)
         log.error("database error", error=repr(error))
-        return problem_response(ServiceUnavailable("The database is unavailable; retry shortly."))
+        return problem_response(
+            ServiceUnavailable(
+                "The database is unavailable; retry shortly.", headers={"Retry-After": "2"}
+            )
+        )
 
     @app.errorhandler(Exception)
     async def unexpected(error: Exception) -> Response:
-        if isinstance(error, OSError) and _raised_in(error, "asyncpg", "tortoise"):
+        if _database_away(error):
             return await database_error(error)
         if isinstance(error, ValueError) and _raised_in(error, "tortoise"):
             # Tortoise refuses a None for a non-nullable field with a bare ValueError
@@ -196,6 +200,40 @@ def register_error_handlers(app: Quart, *, production: bool) -> None:
 
 
 _NON_NULLABLE = re.compile(r"^(\w+) is non nullable field")
+
+
+#: asyncpg's errors for a database that is starting, stopping, restarting or gone:
+#: connection exceptions (SQLSTATE class 08), operator intervention (57P01..57P03),
+#: and its own "connection is closed"/"pool is closing" interface errors.
+_AWAY = frozenset(
+    {
+        "PostgresConnectionError",
+        "CannotConnectNowError",
+        "AdminShutdownError",
+        "CrashShutdownError",
+        "ConnectionDoesNotExistError",
+        "ConnectionFailureError",
+        "InterfaceError",
+        "TooManyConnectionsError",
+    }
+)
+
+
+def _database_away(error: BaseException) -> bool:
+    """Whether ``error`` (or what caused it) says the database cannot be reached now."""
+    seen: BaseException | None = error
+    for _ in range(5):
+        if seen is None:
+            return False
+        if isinstance(seen, OSError | TimeoutError) and _raised_in(seen, "asyncpg", "tortoise"):
+            return True
+        names = {cls.__name__ for cls in type(seen).__mro__}
+        if type(seen).__module__.startswith("asyncpg") and names & _AWAY:
+            # an interface error is also a misuse (a bug): only a closed connection counts
+            return "InterfaceError" not in names or "clos" in str(seen)
+
+        seen = seen.__cause__ or seen.__context__
+    return False
 
 
 def _raised_in(error: BaseException, *packages: str) -> bool:

@@ -37,8 +37,8 @@ from tortoise.backends.base.client import TransactionalDBClient
 from tortoise.expressions import F, Q
 
 from kernel.batch import Batch
-from kernel.db import orm_errors
-from kernel.errors import KernelError, PluginError
+from kernel.db import current_transaction, orm_errors
+from kernel.errors import KernelError, PluginError, ServiceUnavailable
 from kernel.identity import ANONYMOUS, Identity, set_identity
 from kernel.models import TaskRun
 
@@ -48,6 +48,8 @@ if TYPE_CHECKING:
 log = structlog.get_logger("lyo.tasks")
 
 QUEUES = ("high", "default", "low")
+#: Seconds a queued run may go without an accepted send before the reaper sends it.
+REAP_GRACE = 5.0
 FINISHED = ("succeeded", "failed", "cancelled")
 _NAME = re.compile(r"^[a-z][a-z0-9_]*:[a-z][a-z0-9_.-]*$")
 
@@ -190,6 +192,11 @@ class Tasks:
         self._renewer: asyncio.Task[None] | None = None
         # PostgreSQL: concurrent runs share their statements (see kernel.batch)
         self._inserts = Batch(_insert_many)
+        # accepted sends are recorded together (not awaited by the sender)
+        self._sends: Batch[uuid.UUID, None] = Batch(self._mark_sent, singly=False, linger=2)
+        #: The broker consuming in ``lyo worker`` (its messages' idle clocks are renewed
+        #: with the leases).
+        self._consumer: Any = None
         # a worker's leases and finishes go together: one statement per round
         self._rows: Batch[tuple[str, Any], Any] = Batch(self._write_rows, linger=2)
         self.broker: AsyncBroker = self._make_broker(QUEUES)
@@ -221,7 +228,9 @@ class Tasks:
             consumer_group_name="lyo",
             consumer_id="0",
             xread_block=1000,
-            idle_timeout=int(self.lease * 1000),
+            # live runs' entries are renewed with their leases (Tasks._renew), so an
+            # entry idle past the lease (and a margin for clocks) is a dead worker's
+            idle_timeout=int((self.lease + 2) * 1000),
             unacknowledged_lock_timeout=5,
             pipe=self.kernel.pipe,
         ).with_result_backend(results)
@@ -256,6 +265,8 @@ class Tasks:
             for task in pending:
                 task.cancel()
             await asyncio.gather(*pending, return_exceptions=True)
+        with contextlib.suppress(Exception):  # accepted sends on their way are recorded
+            await asyncio.wait_for(self._sends.settle(), 2)
         if self._renewer is not None:
             self._renewer.cancel()
             await asyncio.gather(self._renewer, return_exceptions=True)
@@ -312,28 +323,17 @@ class Tasks:
 
         if not calls:
             return []
-        runs = await self._insert(
-            [
-                {
-                    "id": uuid.uuid4(),
-                    "name": spec.name,
-                    "kind": spec.kind,
-                    "queue": spec.queue,
-                    "owner_id": (owner or ANONYMOUS).id,
-                    "request_id": request_id or _request_id(),
-                }
-                for spec, owner, request_id, _, _, _ in calls
-            ]
-        )
         sends: list[tuple[TaskSpec, dict[str, Any], dict[str, Any]]] = []
-        for (spec, owner, _, retries, backoff, kwargs), run in zip(calls, runs, strict=True):
+        rows: list[dict[str, Any]] = []
+        for spec, owner, request_id, retries, backoff, kwargs in calls:
             identity = owner or ANONYMOUS
+            run_id = uuid.uuid4()
             meta = {
-                "task_id": str(run.id),
+                "task_id": str(run_id),
                 "attempt": 1,
                 "retries": spec.retries if retries is None else retries,
                 "backoff": spec.backoff if backoff is None else backoff,
-                "request_id": run.request_id,
+                "request_id": request_id or _request_id(),
                 "identity": {
                     "id": identity.id,
                     "kind": identity.kind,
@@ -342,11 +342,49 @@ class Tasks:
                 },
             }
             sends.append((spec, meta, kwargs))
-        if len(sends) == 1:
-            await after_commit(lambda: self._kick(*sends[0]))
-        else:
-            await after_commit(lambda: self._kick_all(sends))
+            rows.append(
+                {
+                    "id": run_id,
+                    "name": spec.name,
+                    "kind": spec.kind,
+                    "queue": spec.queue,
+                    "owner_id": identity.id,
+                    "request_id": meta["request_id"],
+                    # the message's content: the reaper sends it if it never left
+                    "args": {"lyo": meta, "kwargs": kwargs},
+                }
+            )
+        runs = await self._insert(rows)
+        if current_transaction() is not None:
+            # the message leaves after the commit; if it cannot, the run waits in the
+            # database (sent_at null) and a worker's reaper sends it
+            if len(sends) == 1:
+                await after_commit(lambda: self._kick(*sends[0]))
+            else:
+                await after_commit(lambda: self._kick_all(sends))
+            return runs
+        try:
+            if len(sends) == 1:
+                await self._kick(*sends[0])
+            else:
+                await self._kick_all(sends)
+        except Exception as exc:
+            # the caller hears that nothing will run: the runs not sent are cancelled
+            # (never left for the reaper to start behind the caller's back)
+            await self._unsent([meta["task_id"] for _, meta, _ in sends])
+            raise ServiceUnavailable(
+                "The task queue is unavailable; retry shortly.", headers={"Retry-After": "5"}
+            ) from exc
         return runs
+
+    async def _unsent(self, task_ids: list[str]) -> None:
+        log.error("task messages not sent; runs cancelled", task_ids=task_ids)
+        await TaskRun.filter(id__in=task_ids, status="queued", sent_at__isnull=True).update(
+            status="cancelled",
+            finished_at=_now(),
+            updated_at=_now(),
+            message="Not sent: the task queue was unavailable.",
+        )
 
     async def _kick_all(self, sends: list[tuple[TaskSpec, dict[str, Any], dict[str, Any]]]) -> None:
         """Send several messages (sharing pipelined round trips); every failure is
@@ -364,7 +402,9 @@ class Tasks:
         if errors:
             raise errors[0][1]
 
-    async def _kick(self, spec: TaskSpec, meta: dict[str, Any], kwargs: dict[str, Any]) -> None:
+    async def _kick(
+        self, spec: TaskSpec, meta: dict[str, Any], kwargs: dict[str, Any], *, mark: bool = True
+    ) -> None:
         found = self.broker.find_task(spec.name)
         assert found is not None
         await (
@@ -373,6 +413,74 @@ class Tasks:
             .with_task_id(str(meta["task_id"]))  # taskiq's result is kept under the run's id
             .kiq(lyo=meta, kwargs=kwargs)
         )
+        if mark and self.kernel.settings.redis_url:
+            # not awaited: shared with concurrent sends, one statement; if it is lost
+            # the reaper sends the message again, which the lease makes harmless
+            self._sends.submit(uuid.UUID(str(meta["task_id"]))).add_done_callback(_marked)
+
+    async def _mark_sent(self, task_ids: list[uuid.UUID]) -> list[None]:
+        """Record that the broker accepted these runs' messages (one statement)."""
+        now = _now()
+        if _postgres() is None:
+            await TaskRun.filter(id__in=task_ids, sent_at__isnull=True).update(sent_at=now)
+        else:
+            async with _pool().acquire_connection() as connection, orm_errors():
+                await connection.execute(_SENT, task_ids, now)
+        return [None] * len(task_ids)
+
+    async def reap(self, grace: float = REAP_GRACE, limit: int = 100) -> int:
+        """Send the messages of queued runs that never left (no accepted send for
+        ``grace`` seconds: a crash after the commit, a send that failed, a lost Redis).
+        Rows are taken ``FOR UPDATE SKIP LOCKED``: one worker sends a given run. A run
+        whose message was accepted (``sent_at``) is never sent again here, however long
+        it waits in its queue. Returns how many were sent."""
+        db = _postgres()
+        if db is None or not self.kernel.settings.redis_url:
+            return 0
+        from kernel.db import transaction
+
+        sent: list[uuid.UUID] = []
+        async with transaction() as connection, connection.acquire_connection() as raw:
+            async with orm_errors():
+                rows = await raw.fetch(_REAP, _now() - timedelta(seconds=grace), limit)
+            for row in rows:
+                spec = self.specs.get(row["name"])
+                args = orjson.loads(row["args"])
+                if spec is None:
+                    log.warning("run of an unknown task not re-sent", task=row["name"])
+                    continue
+                try:
+                    await self._kick(spec, args["lyo"], args["kwargs"], mark=False)
+                except Exception as exc:
+                    log.warning("reaper could not send; retrying later", error=repr(exc))
+                    break
+                sent.append(row["id"])
+            if sent:
+                async with orm_errors():
+                    await raw.execute(_SENT, sent, _now())
+        if sent:
+            log.warning("reaper sent runs whose message had not left", count=len(sent))
+        return len(sent)
+
+    async def forget_sends(self, before: datetime) -> int:
+        """Redis lost its streams (it came back empty): runs still queued whose message
+        was accepted before ``before`` are marked unsent, for the reaper to send."""
+        if _postgres() is None:
+            return 0
+        count = await TaskRun.filter(status="queued", sent_at__lt=before).update(sent_at=None)
+        if count:
+            log.warning("redis lost queued messages; they will be sent again", count=count)
+        return count
+
+    async def _reaper(self, stop: asyncio.Event, every: float = 1.0) -> None:
+        while not stop.is_set():
+            try:
+                while await self.reap() >= 100:
+                    pass
+            except Exception as exc:  # the database or Redis is away: next round
+                log.warning("reaper round failed", error=repr(exc))
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), every)
 
     async def cancel(self, task_id: uuid.UUID) -> TaskRun:
         """Ask a run to stop: queued runs are cancelled at once, running ones stop at
@@ -430,7 +538,7 @@ class Tasks:
             # the worker is stopping before the task ended: hand the run back (its
             # message stays unacknowledged, so another worker picks it up)
             self._leases.discard(task_id)
-            await asyncio.shield(self._hand_back(task_id))
+            await asyncio.shield(self._hand_back(spec, meta, kwargs, task_id, context))
             raise
         except Exception as exc:
             outcome = exc
@@ -459,9 +567,29 @@ class Tasks:
 
             raise PluginUnavailable(f"plugin {owner!r} is {plugin.state}: {plugin.error}")
 
-    async def _hand_back(self, task_id: uuid.UUID) -> None:
-        await _update(task_id, {"status": "queued", "lease_until": None}, if_running=True)
+    async def _hand_back(
+        self,
+        spec: TaskSpec,
+        meta: dict[str, Any],
+        kwargs: dict[str, Any],
+        task_id: uuid.UUID,
+        context: Context,
+    ) -> None:
+        """Hand a run back and send it again at once, for another worker to take now
+        (not when its unacknowledged message has been idle long enough); if the send
+        fails, the reaper sends it."""
+        await _update(
+            task_id, {"status": "queued", "lease_until": None, "sent_at": None}, if_running=True
+        )
         log.warning("worker stopping: task handed back", task_id=str(task_id))
+        if not self.kernel.settings.redis_url:
+            return  # the in-process broker is stopping with this process
+        try:
+            await self._kick(spec, meta, kwargs)
+        except Exception as exc:
+            log.warning("handed-back task not re-sent; the reaper will", error=repr(exc))
+            return
+        await _ack(context)
 
     async def _insert(self, runs: list[dict[str, Any]]) -> list[TaskRun]:
         """Record queued runs: in the current transaction if there is one, else in a
@@ -478,7 +606,10 @@ class Tasks:
 
             async with transaction():  # all or none, as the shared INSERT
                 return [await TaskRun.create(**values) for values in runs]
-        rows = [tuple(values[name] for name in ("id", *_TEXT)) for values in runs]
+        rows = [
+            (*(values[name] for name in ("id", *_TEXT)), _jsonb(values.get("args")))
+            for values in runs
+        ]
         if isinstance(db, TransactionalDBClient):
             nows = await _insert_many(rows, db)  # leaves with the caller's commit
         elif len(rows) == 1:
@@ -576,6 +707,14 @@ class Tasks:
                 )
             except Exception as exc:  # try again next time, well within the lease
                 log.warning("lease renewal failed", error=repr(exc))
+                continue
+            touch = getattr(self._consumer, "touch", None)
+            if touch is not None:
+                # their messages' idle clocks too: only a dead worker's go idle
+                try:
+                    await touch({str(task_id) for task_id in self._leases})
+                except Exception as exc:
+                    log.warning("stream entries not renewed", error=repr(exc))
 
     async def _failed(
         self,
@@ -605,16 +744,21 @@ class Tasks:
             log.warning(
                 "task failed; retrying", attempt=attempt, delay=delay, error=problem["detail"]
             )
+            retry = {**meta, "attempt": attempt + 1, "not_before": time.time() + delay}
             await _update(
                 task_id,
                 {
                     "status": "queued",
                     "lease_until": None,
                     "message": f"retrying in {delay:g} s: {problem['detail']}",
+                    "args": {"lyo": retry, "kwargs": kwargs},
+                    "sent_at": None,
                 },
             )
-            retry = {**meta, "attempt": attempt + 1, "not_before": time.time() + delay}
-            await self._kick(spec, retry, kwargs)
+            try:
+                await self._kick(spec, retry, kwargs)
+            except Exception as exc:  # the run waits in the database for the reaper
+                log.warning("retry not sent; the reaper will", error=repr(exc))
             return True
         log.error("task failed", attempts=attempt, error=problem["detail"])
         if spec.on_failure is not None:
@@ -640,7 +784,11 @@ class Tasks:
         for spec in self.specs.values():
             self._register_with(broker, spec)
         broker.is_worker_process = True
+        if hasattr(broker, "on_lost"):
+            broker.on_lost = self.forget_sends
         await broker.startup()
+        self._consumer = broker
+        reaper = asyncio.create_task(self._reaper(stop))
         receiver = Receiver(
             broker,
             max_async_tasks=concurrency,
@@ -655,6 +803,9 @@ class Tasks:
             for running in list(self._running):
                 running.cancel()
             await asyncio.gather(*self._running, return_exceptions=True)
+            reaper.cancel()
+            await asyncio.gather(reaper, return_exceptions=True)
+            self._consumer = None
             await broker.shutdown()
 
     async def run_scheduler(self, stop: asyncio.Event) -> None:
@@ -673,14 +824,22 @@ class Tasks:
                 for spec in periodic:
                     if now >= due[spec.name]:
                         tick = int(now // spec.every)  # type: ignore[operator]
+                        try:
+                            if redis is None or await redis.set(
+                                f"{self.kernel.settings.redis_prefix}:tick:{spec.name}:{tick}",
+                                1,
+                                nx=True,
+                                ex=int(spec.every or 1) + 60,
+                            ):
+                                await self.enqueue(
+                                    spec, owner=Identity(id="scheduler", kind="service")
+                                )
+                        except Exception as exc:  # Redis or the database is away: retry
+                            log.warning(
+                                "periodic task not enqueued", task=spec.name, error=repr(exc)
+                            )
+                            continue
                         due[spec.name] = (tick + 1) * spec.every  # type: ignore[operator]
-                        if redis is None or await redis.set(
-                            f"{self.kernel.settings.redis_prefix}:tick:{spec.name}:{tick}",
-                            1,
-                            nx=True,
-                            ex=int(spec.every or 1) + 60,
-                        ):
-                            await self.enqueue(spec, owner=Identity(id="scheduler", kind="service"))
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(stop.wait(), 0.5)
         finally:
@@ -738,10 +897,17 @@ def _snapshot(values: dict[str, Any]) -> dict[str, Any]:
 
 _TEXT = ("name", "kind", "queue", "owner_id", "request_id")
 _INSERT = (
-    "INSERT INTO kernel_task_run (id, name, kind, queue, owner_id, request_id, status, "
+    "INSERT INTO kernel_task_run (id, name, kind, queue, owner_id, request_id, args, status, "
     "percent, attempts, cancel_requested, created_at, updated_at) "
-    "SELECT *, 'queued', 0, 0, false, $7::timestamptz, $7::timestamptz "
-    "FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[])"
+    "SELECT *, 'queued', 0, 0, false, $8::timestamptz, $8::timestamptz FROM unnest($1::uuid[], "
+    "$2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::jsonb[])"
+)
+_SENT = "UPDATE kernel_task_run SET sent_at = $2 WHERE id = ANY($1::uuid[]) AND sent_at IS NULL"
+# queued runs whose message never left, oldest first, each taken by one worker
+_REAP = (
+    "SELECT id, name, args::text AS args FROM kernel_task_run WHERE status = 'queued' "
+    "AND sent_at IS NULL AND args IS NOT NULL AND updated_at < $1 "
+    "ORDER BY updated_at LIMIT $2 FOR UPDATE SKIP LOCKED"
 )
 # leases and finishes of a worker's concurrent runs in one statement; a run being
 # finished is never leased in the same one (an UPDATE may not touch a row twice)
@@ -813,7 +979,7 @@ async def _update(
         sql += " AND status = 'running'" if if_running else ""
         sql += f" RETURNING {', '.join(_SNAPSHOT)}" if returning else ""
         _updates[(columns, if_running, returning)] = sql
-    args = [_jsonb(v) if k in _JSON else v for k, v in values.items()]
+    args = [_jsonb(v) if k in _JSON or k == "args" else v for k, v in values.items()]
     async with db.acquire_connection() as connection, orm_errors():
         if not returning:
             await connection.execute(sql, task_id, *args)
@@ -845,6 +1011,11 @@ def _json(value: Any) -> Any:
         value = value.model_dump(mode="json")
     value = orjson.loads(orjson.dumps(value, default=str))
     return orjson.dumps(value).decode() if isinstance(value, str) else value
+
+
+def _marked(future: asyncio.Future[None]) -> None:
+    if not future.cancelled() and future.exception() is not None:
+        log.warning("accepted send not recorded", error=repr(future.exception()))
 
 
 async def _ack(context: Context) -> None:

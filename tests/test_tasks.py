@@ -447,3 +447,34 @@ async def test_every_failed_send_of_a_batch_is_reported_and_the_rest_go(
     with pytest.raises(ConnectionError, match="lost bad1"):
         await tasks._kick_all(sends)
     assert sent == ["a", "b", "c"]
+
+
+async def test_a_run_whose_message_never_left_is_sent_by_a_workers_reaper_once(
+    client_kernel: Kernel, workers: Any
+) -> None:
+    """A crash between the commit and the send: the row has its arguments and no
+    accepted send, and Redis never got the message. A worker's reaper sends it."""
+    from redis.asyncio import Redis
+
+    from kernel.tasks import REAP_GRACE, stream
+
+    run = await client_kernel.tasks.enqueue("notes:write_note", owner=ada, slug="reaped")
+    kept = await client_kernel.tasks.enqueue("notes:echo", owner=ada, name="kept")
+    for _ in range(50):  # the accepted sends are recorded after the fact
+        if await TaskRun.filter(id__in=[run.id, kept.id], sent_at__isnull=True).count() == 0:
+            break
+        await asyncio.sleep(0.1)
+    settings = client_kernel.settings
+    async with Redis.from_url(settings.redis_url) as redis:  # both messages are lost
+        await redis.delete(stream(settings.redis_prefix, "default"))
+    past = datetime.now(UTC) - timedelta(seconds=REAP_GRACE + 1)
+    # the run's send was never accepted; kept's was (a long queue): never sent again
+    await TaskRun.filter(id=run.id).update(sent_at=None, updated_at=past)
+    await TaskRun.filter(id=kept.id).update(updated_at=past)
+    workers()
+    workers()  # two reapers, one send
+    done = await run_state(run.id, "succeeded", "failed")
+    assert done.status == "succeeded" and done.attempts == 1, done.problem
+    assert done.sent_at is not None and done.args["kwargs"] == {"slug": "reaped"}
+    assert await Note.filter(slug="reaped").count() == 1
+    assert (await TaskRun.get(id=kept.id)).status == "queued"  # the same round left it
