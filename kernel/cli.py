@@ -9,7 +9,7 @@ import os
 import shutil
 import sys
 import tempfile
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, Concatenate, ParamSpec, TypeVar
 
 import click
@@ -359,12 +359,16 @@ async def reset(kernel: Kernel) -> None:
     click.echo(f"recreated {path}")
 
 
-def _run_until_signalled(work: Callable[[Kernel, asyncio.Event], Awaitable[None]]) -> None:
-    """Start a kernel, run ``work`` until SIGTERM/SIGINT, then stop gracefully."""
+def _run_until_signalled(
+    work: Callable[[Kernel, asyncio.Event], Awaitable[None]], queues: Sequence[str] = ()
+) -> None:
+    """Start a kernel (a worker of ``queues``, if any), run ``work`` until SIGTERM/SIGINT,
+    then stop gracefully."""
     import signal
 
     async def run() -> None:
         kernel = Kernel.load()
+        kernel.worker_queues = tuple(queues)
         if not kernel.settings.redis_url:
             raise click.ClickException(
                 "workers need LYO_REDIS_URL; with the in-memory broker (development) tasks "
@@ -401,7 +405,7 @@ def worker(queues: str, concurrency: int | None) -> None:
             kernel.tasks.run_worker(chosen, limit, stop), kernel.events.run_relay(stop)
         )
 
-    _run_until_signalled(work)
+    _run_until_signalled(work, chosen)
 
 
 @main.command()

@@ -59,6 +59,8 @@ class Kernel:
         #: Where uploads go (kernel.uploads.save_upload); local files by default.
         self.storage: Storage = LocalStorage(settings.media_root, settings.media_url)
         self.started = False
+        #: The queues this process consumes as a ``lyo worker`` (set before ``start``).
+        self.worker_queues: tuple[str, ...] = ()
         self._impls: dict[str, dict[str, Any]] = {}
         for name in hookspecs.hook_names():
             for impl in getattr(pm.hook, name).get_hookimpls():
@@ -108,6 +110,13 @@ class Kernel:
 
     def plugin(self, name: str) -> Plugin:
         return self.plugins[name]
+
+    def consumes(self, queue: str) -> bool:
+        """Whether tasks of ``queue`` run in this process: a ``lyo worker`` consuming it,
+        or any process with the in-memory broker (development, where tasks run where
+        they are enqueued). A plugin whose tasks need something (a model, a device)
+        checks for it where this is true, and nowhere else."""
+        return not self.settings.redis_url or queue in self.worker_queues
 
     def usable(self) -> list[Plugin]:
         """Plugins whose hooks may run (imported, not failed, skipped or disabled)."""

@@ -78,6 +78,10 @@ class AuthSettings(BaseModel):
     roles: dict[str, list[str]] = Field(default_factory=lambda: dict(DEFAULT_ROLES))
     default_roles: CommaList = Field(default_factory=lambda: ["learner"])
     admin_role: str = "admin"
+    first_user_admin: bool = Field(
+        default=True,
+        description="In development only: the first account registered gets admin_role.",
+    )
 
     @field_validator(
         "login_account_limit", "login_ip_limit", "register_limit", "forgot_limit", mode="after"
