@@ -26,7 +26,7 @@ from kernel.db import Database, prepare_models
 from kernel.errors import ConfigError, PluginError
 from kernel.events import KERNEL_TASKS, Events
 from kernel.health import HealthCheck, run_check
-from kernel.identity import ANONYMOUS, Credentials, Identity
+from kernel.identity import ANONYMOUS, Credentials, Identity, Permission
 from kernel.metrics import HOOK_SECONDS
 from kernel.plugins import Plugin, load_plugins, skip_if_dependency_unusable
 from kernel.realtime import Hub, create_hub
@@ -46,7 +46,10 @@ class Kernel:
         self.pm = pm
         self.plugins = {plugin.name: plugin for plugin in plugins}
         self.breakers: dict[str, dict[str, CircuitBreaker]] = {}
+        #: Every declared permission: its description, and the roles that get it by
+        #: default (``permission_defaults``; the auth plugin applies them).
         self.permissions: dict[str, str] = {}
+        self.permission_defaults: dict[str, tuple[str, ...]] = {}
         self.db: Database | None = None
         # set by start(): they belong to the event loop that serves
         self.tasks: Tasks = None  # type: ignore[assignment]
@@ -217,13 +220,23 @@ class Kernel:
 
     def _collect_permissions(self, plugin: Plugin) -> None:
         declared = self.call_sync(plugin, "permissions") or {}
-        for name, description in declared.items():
+        for name, value in declared.items():
             if not name.startswith(plugin.name + ":"):
                 raise PluginError(
                     f"plugin {plugin.name!r} declares permission {name!r}; "
                     f"permission names must start with '{plugin.name}:'"
                 )
-            self.permissions[name] = description
+            if isinstance(value, str):
+                value = Permission(value)
+            elif not isinstance(value, Permission):
+                raise PluginError(
+                    f"plugin {plugin.name!r} declares permission {name!r} as "
+                    f"{type(value).__name__}; expected a description (str) or "
+                    "kernel.Permission(description, default_roles=(...))"
+                )
+            self.permissions[name] = value.description
+            if value.default_roles:
+                self.permission_defaults[name] = value.default_roles
 
     # -- lifecycle -------------------------------------------------------------------------
 

@@ -15,7 +15,7 @@ import click
 from pydantic import BaseModel
 from quart import Blueprint
 
-from kernel import HealthCheck, Kernel, Manifest, TaskSpec, hookimpl
+from kernel import HealthCheck, Kernel, Manifest, Permission, TaskSpec, hookimpl
 
 from . import __version__
 from .artifacts import Source, problem
@@ -56,8 +56,12 @@ def tasks() -> list[TaskSpec]:
 
 
 @hookimpl
-def permissions() -> dict[str, str]:
-    return {GENERATE: "Generate courses with the language model."}
+def permissions() -> dict[str, Permission]:
+    return {
+        GENERATE: Permission(
+            "Generate courses with the language model.", default_roles=("instructor",)
+        )
+    }
 
 
 _heartbeat: asyncio.Task[None] | None = None

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from quart import Blueprint
 
-from kernel import Kernel, Manifest, hookimpl
+from kernel import Kernel, Manifest, Permission, hookimpl
 
 from . import __version__
 from .access import PERMISSIONS
@@ -39,5 +39,5 @@ def blueprints(kernel: Kernel) -> list[Blueprint]:
 
 
 @hookimpl
-def permissions() -> dict[str, str]:
+def permissions() -> dict[str, str | Permission]:
     return dict(PERMISSIONS)
