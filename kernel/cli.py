@@ -9,6 +9,7 @@ import os
 import shutil
 import sys
 import tempfile
+import time
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, Concatenate, ParamSpec, TypeVar
 
@@ -133,7 +134,7 @@ def serve(host: str | None, port: int | None, workers: int, server: str) -> None
     if workers > 1 and not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
         metrics_dir = tempfile.mkdtemp(prefix="lyo-metrics-")
         os.environ["PROMETHEUS_MULTIPROC_DIR"] = metrics_dir
-    click.echo(f"lyo: serving on http://{host}:{port} with {server}, {workers} worker(s)", err=True)
+    _announce_when_ready(host, port, f"with {server}, {workers} worker(s)")
     try:
         if server == "granian":
             _serve_granian(host, port, workers)
@@ -142,6 +143,30 @@ def serve(host: str | None, port: int | None, workers: int, server: str) -> None
     finally:
         if metrics_dir:
             shutil.rmtree(metrics_dir, ignore_errors=True)
+
+
+def _announce_when_ready(host: str, port: int, how: str) -> None:
+    """Print "serving on ..." once ``/health/live`` answers (plugins started, socket
+    bound), from a daemon thread: a server that fails to start never announces itself."""
+    import threading
+    import urllib.error
+    import urllib.request
+
+    local = {"0.0.0.0": "127.0.0.1", "::": "::1", "": "127.0.0.1"}.get(host, host)
+    url = f"http://{f'[{local}]' if ':' in local else local}:{port}/health/live"
+
+    def poll() -> None:
+        while True:
+            try:
+                with urllib.request.urlopen(url, timeout=2):
+                    break
+            except urllib.error.HTTPError:
+                break  # an answer (a host not trusted, say) is a server that is up
+            except Exception:
+                time.sleep(0.2)
+        click.echo(f"lyo: serving on http://{host}:{port} {how}", err=True)
+
+    threading.Thread(target=poll, name="lyo-announce", daemon=True).start()
 
 
 def _serve_hypercorn(host: str, port: int, workers: int, graceful: float) -> None:
@@ -240,8 +265,12 @@ def _serve_granian(host: str, port: int, workers: int) -> None:
 
 @main.command()
 def check() -> None:
-    """Validate configuration and plugins without serving."""
-    kernel = Kernel.load()
+    """Validate configuration and plugins without serving: everything ``serve`` checks
+    before it listens, blueprints and routes included. Unknown ``LYO_<PLUGIN>__*``
+    variables fail it in staging and production."""
+    from kernel.app import create_app
+
+    kernel = create_app().kernel  # builds and mounts every blueprint, as serve does
     active = [p.name for p in kernel.plugins.values() if p.usable]
     click.echo(
         f"ok: {kernel.settings.env}, {len(active)} plugin(s) loadable"
@@ -250,7 +279,14 @@ def check() -> None:
     failed = [p for p in kernel.plugins.values() if p.state in ("failed", "skipped")]
     for plugin in failed:
         click.echo(f"  {plugin.name}: {plugin.state}: {plugin.error}", err=True)
-    if failed:
+    strict = kernel.settings.env in ("staging", "production")
+    for name, variables in kernel.unknown_variables.items():
+        click.echo(
+            f"  {name}: {', '.join(variables)} name no setting of the plugin"
+            + (" (refused in staging and production)" if strict else " (ignored)"),
+            err=True,
+        )
+    if failed or (strict and kernel.unknown_variables):
         sys.exit(1)
 
 
@@ -282,6 +318,12 @@ def plugins_command(as_json: bool) -> None:
         click.echo(f"  hooks:  {', '.join(row['hooks']) or '-'}")
         for route in row["routes"]:
             click.echo(f"  route:  {route}")
+        for name in row["tasks"]:
+            click.echo(f"  task:   {name}")
+        for name in row["event_handlers"]:
+            click.echo(f"  handler: {name}")
+        if "authorize_topic" in row["hooks"]:
+            click.echo(f"  topics: {row['name']}:* (authorize_topic)")
 
 
 @main.command()
@@ -314,11 +356,13 @@ async def migrate(kernel: Kernel, only: str | None, down_to: int | None) -> None
 @click.option("--name", default="update", show_default=True, help="Label of the migration.")
 @with_kernel_loaded
 async def makemigrations(kernel: Kernel, plugin: str, name: str) -> None:
-    """Generate PLUGIN's next migration from its models (PostgreSQL)."""
+    """Generate PLUGIN's next migration from its models (PostgreSQL), into the plugin's
+    source folder (installed editable: pip install -e), and print its path."""
     from kernel import migrations
 
+    folder = migrations.writable_location(kernel, plugin) / plugin
     created = await migrations.make(kernel, plugin, name)
-    click.echo(f"{plugin}: {'created ' + created if created else 'no changes'}")
+    click.echo(f"{plugin}: {f'created {folder / created}' if created else 'no changes'}")
 
 
 @main.command("migrations")

@@ -21,7 +21,12 @@ from kernel import hookspecs
 from kernel.batch import RedisPipe
 from kernel.breaker import CircuitBreaker
 from kernel.cache import Cache, create_cache
-from kernel.config import Settings, load_plugin_settings, load_settings
+from kernel.config import (
+    Settings,
+    load_plugin_settings,
+    load_settings,
+    unknown_plugin_variables,
+)
 from kernel.db import Database, prepare_models
 from kernel.errors import ConfigError, PluginError
 from kernel.events import KERNEL_TASKS, Events
@@ -50,6 +55,8 @@ class Kernel:
         #: default (``permission_defaults``; the auth plugin applies them).
         self.permissions: dict[str, str] = {}
         self.permission_defaults: dict[str, tuple[str, ...]] = {}
+        #: ``LYO_<PLUGIN>__*`` variables naming no setting, per plugin (warned at load).
+        self.unknown_variables: dict[str, list[str]] = {}
         self.db: Database | None = None
         # set by start(): they belong to the event loop that serves
         self.tasks: Tasks = None  # type: ignore[assignment]
@@ -95,6 +102,16 @@ class Kernel:
                 model = kernel.call_sync(plugin, "settings_model")
                 if model is not None:
                     plugin.settings = load_plugin_settings(plugin.name, model)
+                unknown = unknown_plugin_variables(plugin.name, model)
+                if unknown:
+                    kernel.unknown_variables[plugin.name] = unknown
+                    log.warning(
+                        "environment variables name no setting of the plugin; ignored "
+                        "(`lyo check` fails on them in staging and production)",
+                        plugin=plugin.name,
+                        variables=unknown,
+                        settings=sorted(model.model_fields) if model is not None else [],
+                    )
                 kernel._collect_permissions(plugin)
         return kernel
 

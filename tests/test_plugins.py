@@ -262,3 +262,9 @@ def test_permissions_may_name_their_default_roles() -> None:
     odd = make_plugin("demo", permissions=lambda: {"demo:read": ["learner"]})
     with pytest.raises(PluginError, match=r"kernel.Permission\(description"):
         kernel_with(odd)
+
+
+def test_a_misspelled_hook_gets_a_did_you_mean() -> None:
+    plugin = make_plugin("demo", event_handler=lambda: [])
+    with pytest.raises(PluginError, match=r"`event_handler`.*did you mean `event_handlers`\?"):
+        kernel_with(plugin)

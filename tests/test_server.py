@@ -142,3 +142,40 @@ async def test_a_served_app_freezes_its_heap_and_collects_young_objects_less_oft
     finally:
         gc.unfreeze()
         gc.set_threshold(*threshold)
+
+
+def test_lyo_serve_announces_itself_only_once_ready() -> None:
+    """ "serving on" means it: never printed by a server that fails to build its app
+    (a route outside its plugin's prefix), printed once /health/live answers."""
+    env = {**os.environ, "LYO_ENV": "test", "LYO_PORT": str(free_port())}
+    env["LYO_PLUGINS__MODULES"] = "tests.badroute"
+    failed = subprocess.run(
+        [sys.executable, "-m", "kernel", "serve"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert failed.returncode != 0
+    assert "/elsewhere/x" in failed.stderr
+    assert "serving on" not in failed.stderr
+
+    port = free_port()
+    env = {**os.environ, "LYO_ENV": "test", "LYO_PORT": str(port), "LYO_ACCESS_LOG": "false"}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "kernel", "serve"],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert proc.stderr is not None
+        for line in proc.stderr:  # the announcement comes (or the process ends)
+            if "serving on" in line:
+                break
+        assert httpx.get(f"http://127.0.0.1:{port}/health/live").status_code == 200
+        assert f"serving on http://127.0.0.1:{port}" in line
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(20)
