@@ -231,8 +231,12 @@ async def _serve_app(config: Any, sockets: Any, stopped: Callable[[], Awaitable[
     from hypercorn.utils import wrap_app
 
     from kernel.app import serving_app
+    from kernel.ws import hypercorn_liveness
 
     app = serving_app()
+    endpoint = app.extensions.get("lyo.ws")
+    if endpoint is not None:  # protocol pings; a connection silent for idle_timeout closes
+        hypercorn_liveness(config, endpoint.options)
 
     async def shutdown_trigger() -> None:
         await stopped()

@@ -142,6 +142,11 @@ async def serve(app: App, port: int | None = None) -> AsyncIterator[str]:
     config.bind = [f"127.0.0.1:{port}"]
     config.accesslog = None
     config.errorlog = None
+    endpoint = app.extensions.get("lyo.ws")
+    if endpoint is not None:  # as `lyo serve`: protocol pings, silent connections closed
+        from kernel.ws import hypercorn_liveness
+
+        hypercorn_liveness(config, endpoint.options)
     stop = asyncio.Event()
     task = asyncio.create_task(hypercorn_serve(app, config, shutdown_trigger=stop.wait))  # type: ignore[arg-type]
     try:

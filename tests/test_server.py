@@ -179,3 +179,51 @@ def test_lyo_serve_announces_itself_only_once_ready() -> None:
     finally:
         proc.send_signal(signal.SIGTERM)
         proc.wait(20)
+
+
+@pytest.mark.parametrize("server", ["hypercorn", "granian"])
+async def test_a_subscribed_client_that_only_listens_stays_connected(server: str) -> None:
+    """A client following a long task through a quiet phase (no frames of its topic for
+    several idle timeouts) never sends a message and is not cut off (it was closed 4408
+    after idle_timeout); it still gets its topic's frames and answers afterwards."""
+    import json
+
+    from websockets.asyncio.client import connect
+
+    if server == "granian":
+        pytest.importorskip("granian")
+    port = free_port()
+    env = {
+        **os.environ,
+        "LYO_ENV": "test",
+        "LYO_PORT": str(port),
+        "LYO_ACCESS_LOG": "false",
+        "LYO_DATABASE_URL": "sqlite://:memory:",
+        "LYO_PLUGINS__MODULES": "tests.wsauth",
+        "LYO_WS__IDLE_TIMEOUT": "1",
+        "LYO_WS__PING_INTERVAL": "0.3",
+    }
+    command = [sys.executable, "-m", "kernel", "serve", "--server", server]
+    proc = subprocess.Popen(command, env=env)  # noqa: ASYNC220
+    try:
+        _wait_for(f"http://127.0.0.1:{port}/health/live", proc)
+        # the client answers protocol pings by itself, as browsers do; never a message
+        async with connect(f"ws://127.0.0.1:{port}/ws", proxy=None, ping_interval=None) as ws:
+            await ws.send(json.dumps({"type": "auth", "token": "good"}))
+            assert json.loads(await ws.recv())["type"] == "ready"
+            await ws.send(json.dumps({"type": "subscribe", "topic": "wsauth:long-task"}))
+            assert json.loads(await ws.recv())["type"] == "subscribed"
+            listened = time.monotonic()
+            while time.monotonic() - listened < 4:  # four idle timeouts, only listening
+                frame = json.loads(await asyncio.wait_for(ws.recv(), 5))
+                assert frame["type"] == "ping", frame  # never a close
+            await ws.send(json.dumps({"type": "ping"}))
+            while (frame := json.loads(await asyncio.wait_for(ws.recv(), 5)))["type"] == "ping":
+                pass
+            assert frame == {"type": "pong"}
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
