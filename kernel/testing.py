@@ -1,5 +1,5 @@
-"""pytest fixtures and helpers for plugin authors (a pytest plugin, loaded automatically
-wherever lyo-kernel is installed).
+"""pytest fixtures and helpers for plugin authors: a pytest plugin, registered by
+lyo-kernel's entry point (``lyo_pytest``) wherever ``lyo-kernel[testing]`` is installed.
 
 Choose your plugins by overriding ``lyo_plugins`` in your ``conftest.py``::
 
