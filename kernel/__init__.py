@@ -30,7 +30,14 @@ from kernel.errors import (
 from kernel.events import Envelope, Event, Handler, on, publish
 from kernel.health import HealthCheck
 from kernel.hookspecs import hookimpl
-from kernel.identity import ANONYMOUS, Credentials, Identity, current_identity, require
+from kernel.identity import (
+    ANONYMOUS,
+    Credentials,
+    Identity,
+    Permission,
+    current_identity,
+    require,
+)
 from kernel.kernel import Kernel
 from kernel.manifest import Manifest
 from kernel.pagination import CursorPage, CursorQuery, Page, PageQuery, paginate, paginate_cursor
@@ -66,6 +73,7 @@ __all__ = [
     "Page",
     "PageQuery",
     "PayloadTooLarge",
+    "Permission",
     "Plugin",
     "PluginError",
     "PluginUnavailable",

@@ -9,7 +9,8 @@ import os
 import shutil
 import sys
 import tempfile
-from collections.abc import Awaitable, Callable
+import time
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, Concatenate, ParamSpec, TypeVar
 
 import click
@@ -135,7 +136,7 @@ def serve(host: str | None, port: int | None, workers: int, server: str) -> None
     if workers > 1 and not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
         metrics_dir = tempfile.mkdtemp(prefix="lyo-metrics-")
         os.environ["PROMETHEUS_MULTIPROC_DIR"] = metrics_dir
-    click.echo(f"lyo: serving on http://{host}:{port} with {server}, {workers} worker(s)", err=True)
+    _announce_when_ready(host, port, f"with {server}, {workers} worker(s)")
     try:
         if server == "granian":
             _serve_granian(host, port, workers)
@@ -144,6 +145,30 @@ def serve(host: str | None, port: int | None, workers: int, server: str) -> None
     finally:
         if metrics_dir:
             shutil.rmtree(metrics_dir, ignore_errors=True)
+
+
+def _announce_when_ready(host: str, port: int, how: str) -> None:
+    """Print "serving on ..." once ``/health/live`` answers (plugins started, socket
+    bound), from a daemon thread: a server that fails to start never announces itself."""
+    import threading
+    import urllib.error
+    import urllib.request
+
+    local = {"0.0.0.0": "127.0.0.1", "::": "::1", "": "127.0.0.1"}.get(host, host)
+    url = f"http://{f'[{local}]' if ':' in local else local}:{port}/health/live"
+
+    def poll() -> None:
+        while True:
+            try:
+                with urllib.request.urlopen(url, timeout=2):
+                    break
+            except urllib.error.HTTPError:
+                break  # an answer (a host not trusted, say) is a server that is up
+            except Exception:
+                time.sleep(0.2)
+        click.echo(f"lyo: serving on http://{host}:{port} {how}", err=True)
+
+    threading.Thread(target=poll, name="lyo-announce", daemon=True).start()
 
 
 def _serve_hypercorn(host: str, port: int, workers: int, graceful: float) -> None:
@@ -209,8 +234,12 @@ async def _serve_app(config: Any, sockets: Any, stopped: Callable[[], Awaitable[
     from hypercorn.utils import wrap_app
 
     from kernel.app import serving_app
+    from kernel.ws import hypercorn_liveness
 
     app = serving_app()
+    endpoint = app.extensions.get("lyo.ws")
+    if endpoint is not None:  # protocol pings; a connection silent for idle_timeout closes
+        hypercorn_liveness(config, endpoint.options)
 
     async def shutdown_trigger() -> None:
         await stopped()
@@ -243,8 +272,12 @@ def _serve_granian(host: str, port: int, workers: int) -> None:
 
 @main.command()
 def check() -> None:
-    """Validate configuration and plugins without serving."""
-    kernel = Kernel.load()
+    """Validate configuration and plugins without serving: everything ``serve`` checks
+    before it listens, blueprints and routes included. Unknown ``LYO_<PLUGIN>__*``
+    variables fail it in staging and production."""
+    from kernel.app import create_app
+
+    kernel = create_app().kernel  # builds and mounts every blueprint, as serve does
     active = [p.name for p in kernel.plugins.values() if p.usable]
     click.echo(
         f"ok: {kernel.settings.env}, {len(active)} plugin(s) loadable"
@@ -253,7 +286,14 @@ def check() -> None:
     failed = [p for p in kernel.plugins.values() if p.state in ("failed", "skipped")]
     for plugin in failed:
         click.echo(f"  {plugin.name}: {plugin.state}: {plugin.error}", err=True)
-    if failed:
+    strict = kernel.settings.env in ("staging", "production")
+    for name, variables in kernel.unknown_variables.items():
+        click.echo(
+            f"  {name}: {', '.join(variables)} name no setting of the plugin"
+            + (" (refused in staging and production)" if strict else " (ignored)"),
+            err=True,
+        )
+    if failed or (strict and kernel.unknown_variables):
         sys.exit(1)
 
 
@@ -285,6 +325,12 @@ def plugins_command(as_json: bool) -> None:
         click.echo(f"  hooks:  {', '.join(row['hooks']) or '-'}")
         for route in row["routes"]:
             click.echo(f"  route:  {route}")
+        for name in row["tasks"]:
+            click.echo(f"  task:   {name}")
+        for name in row["event_handlers"]:
+            click.echo(f"  handler: {name}")
+        if "authorize_topic" in row["hooks"]:
+            click.echo(f"  topics: {row['name']}:* (authorize_topic)")
 
 
 @main.command()
@@ -317,11 +363,13 @@ async def migrate(kernel: Kernel, only: str | None, down_to: int | None) -> None
 @click.option("--name", default="update", show_default=True, help="Label of the migration.")
 @with_kernel_loaded
 async def makemigrations(kernel: Kernel, plugin: str, name: str) -> None:
-    """Generate PLUGIN's next migration from its models (PostgreSQL)."""
+    """Generate PLUGIN's next migration from its models (PostgreSQL), into the plugin's
+    source folder (installed editable: pip install -e), and print its path."""
     from kernel import migrations
 
+    folder = migrations.writable_location(kernel, plugin) / plugin
     created = await migrations.make(kernel, plugin, name)
-    click.echo(f"{plugin}: {'created ' + created if created else 'no changes'}")
+    click.echo(f"{plugin}: {f'created {folder / created}' if created else 'no changes'}")
 
 
 @main.command("migrations")
@@ -362,12 +410,16 @@ async def reset(kernel: Kernel) -> None:
     click.echo(f"recreated {path}")
 
 
-def _run_until_signalled(work: Callable[[Kernel, asyncio.Event], Awaitable[None]]) -> None:
-    """Start a kernel, run ``work`` until SIGTERM/SIGINT, then stop gracefully."""
+def _run_until_signalled(
+    work: Callable[[Kernel, asyncio.Event], Awaitable[None]], queues: Sequence[str] = ()
+) -> None:
+    """Start a kernel (a worker of ``queues``, if any), run ``work`` until SIGTERM/SIGINT,
+    then stop gracefully."""
     import signal
 
     async def run() -> None:
         kernel = Kernel.load()
+        kernel.worker_queues = tuple(queues)
         if not kernel.settings.redis_url:
             raise click.ClickException(
                 "workers need LYO_REDIS_URL; with the in-memory broker (development) tasks "
@@ -404,7 +456,7 @@ def worker(queues: str, concurrency: int | None) -> None:
             kernel.tasks.run_worker(chosen, limit, stop), kernel.events.run_relay(stop)
         )
 
-    _run_until_signalled(work)
+    _run_until_signalled(work, chosen)
 
 
 @main.command()

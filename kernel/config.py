@@ -7,6 +7,8 @@ settings that are only fit for a laptop (see :meth:`Settings.problems`).
 from __future__ import annotations
 
 import json
+import os
+from collections.abc import Mapping
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, Field, SecretStr, ValidationError
@@ -178,6 +180,26 @@ def describe_validation_error(exc: ValidationError, prefix: str) -> str:
         name = prefix + "__".join(str(part) for part in error["loc"]).upper()
         lines.append(f"{name}: {error['msg']}")
     return "invalid configuration:\n  - " + "\n  - ".join(lines)
+
+
+def unknown_plugin_variables(
+    plugin: str, model: type[BaseModel] | None, environ: Mapping[str, str] | None = None
+) -> list[str]:
+    """``LYO_<PLUGIN>__*`` variables naming no field of ``model`` (a typo, or a setting
+    the installed version does not have), sorted; every one when ``model`` is ``None``."""
+    prefix = f"LYO_{plugin.upper()}__"
+    fields: set[str] = set()
+    for name, info in model.model_fields.items() if model is not None else ():
+        fields.add(name.lower())
+        if isinstance(info.alias, str):
+            fields.add(info.alias.lower())
+    found = os.environ if environ is None else environ
+    return sorted(
+        key
+        for key in found
+        if key.upper().startswith(prefix)
+        and key[len(prefix) :].split("__", 1)[0].lower() not in fields
+    )
 
 
 def load_plugin_settings(plugin: str, model: type[BaseModel]) -> BaseModel:

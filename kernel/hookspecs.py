@@ -25,7 +25,7 @@ if TYPE_CHECKING:
 
     from kernel.events import Handler
     from kernel.health import HealthCheck
-    from kernel.identity import Credentials, Identity
+    from kernel.identity import Credentials, Identity, Permission
     from kernel.kernel import Kernel
     from kernel.manifest import Manifest
     from kernel.tasks import TaskSpec
@@ -140,10 +140,16 @@ def authorize_topic(identity: Identity, topic: str, kernel: Kernel) -> bool | No
 
 
 @hookspec
-def permissions() -> Mapping[str, str]:
-    """Declare the permissions this plugin checks, as ``{"name:action": "description"}``.
+def permissions() -> Mapping[str, str | Permission]:
+    """Declare the permissions this plugin checks, and which roles get them by default.
 
-    Names must start with the plugin's name and a colon.
+    ``{"name:action": "description"}``, or with the roles that get it by default,
+    ``{"name:action": Permission("description", default_roles=("learner",))}``.
+
+    Names must start with the plugin's name and a colon. The auth plugin grants each
+    permission to its default roles (creating a role no one defined); the operator
+    changes that per permission with ``LYO_AUTH__GRANTS='{"name:action": ["role"]}'``
+    (``[]``: no role gets it by default).
     """
 
 

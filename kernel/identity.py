@@ -20,6 +20,25 @@ ALL_PERMISSIONS = "*"
 
 
 @dataclass(frozen=True)
+class Permission:
+    """A permission a plugin declares (a value of its ``permissions`` hook's mapping):
+    what it allows, and the roles that get it by default. The auth plugin applies the
+    defaults; the operator can change them per permission (``LYO_AUTH__GRANTS``).
+
+    ``{"hello:greet": Permission("Be greeted by name.", default_roles=("learner",))}``
+    """
+
+    description: str
+    default_roles: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        if isinstance(self.default_roles, str):  # ("learner") without the comma
+            object.__setattr__(self, "default_roles", (self.default_roles,))
+        else:
+            object.__setattr__(self, "default_roles", tuple(self.default_roles))
+
+
+@dataclass(frozen=True)
 class Credentials:
     """What a client presented: handed to the ``authenticate`` hook.
 

@@ -21,12 +21,17 @@ from kernel import hookspecs
 from kernel.batch import RedisPipe
 from kernel.breaker import CircuitBreaker
 from kernel.cache import Cache, create_cache
-from kernel.config import Settings, load_plugin_settings, load_settings
+from kernel.config import (
+    Settings,
+    load_plugin_settings,
+    load_settings,
+    unknown_plugin_variables,
+)
 from kernel.db import Database, prepare_models
 from kernel.errors import ConfigError, PluginError
 from kernel.events import KERNEL_TASKS, Events
 from kernel.health import HealthCheck, run_check
-from kernel.identity import ANONYMOUS, OPERATE, Credentials, Identity
+from kernel.identity import ANONYMOUS, OPERATE, Credentials, Identity, Permission
 from kernel.metrics import HOOK_SECONDS
 from kernel.notices import USER_PREFIX, authorize_user_topic, notify_user
 from kernel.plugins import Plugin, load_plugins, skip_if_dependency_unusable
@@ -47,9 +52,14 @@ class Kernel:
         self.pm = pm
         self.plugins = {plugin.name: plugin for plugin in plugins}
         self.breakers: dict[str, dict[str, CircuitBreaker]] = {}
+        #: Every declared permission: its description, and the roles that get it by
+        #: default (``permission_defaults``; the auth plugin applies them).
         self.permissions: dict[str, str] = {
             OPERATE: "Read /metrics and /-/plugins in staging and production."
         }
+        self.permission_defaults: dict[str, tuple[str, ...]] = {}
+        #: ``LYO_<PLUGIN>__*`` variables naming no setting, per plugin (warned at load).
+        self.unknown_variables: dict[str, list[str]] = {}
         self.db: Database | None = None
         # set by start(): they belong to the event loop that serves
         self.tasks: Tasks = None  # type: ignore[assignment]
@@ -62,6 +72,8 @@ class Kernel:
         #: Where uploads go (kernel.uploads.save_upload); local files by default.
         self.storage: Storage = LocalStorage(settings.media_root, settings.media_url)
         self.started = False
+        #: The queues this process consumes as a ``lyo worker`` (set before ``start``).
+        self.worker_queues: tuple[str, ...] = ()
         self._impls: dict[str, dict[str, Any]] = {}
         for name in hookspecs.hook_names():
             for impl in getattr(pm.hook, name).get_hookimpls():
@@ -93,6 +105,16 @@ class Kernel:
                 model = kernel.call_sync(plugin, "settings_model")
                 if model is not None:
                     plugin.settings = load_plugin_settings(plugin.name, model)
+                unknown = unknown_plugin_variables(plugin.name, model)
+                if unknown:
+                    kernel.unknown_variables[plugin.name] = unknown
+                    log.warning(
+                        "environment variables name no setting of the plugin; ignored "
+                        "(`lyo check` fails on them in staging and production)",
+                        plugin=plugin.name,
+                        variables=unknown,
+                        settings=sorted(model.model_fields) if model is not None else [],
+                    )
                 kernel._collect_permissions(plugin)
         return kernel
 
@@ -111,6 +133,13 @@ class Kernel:
 
     def plugin(self, name: str) -> Plugin:
         return self.plugins[name]
+
+    def consumes(self, queue: str) -> bool:
+        """Whether tasks of ``queue`` run in this process: a ``lyo worker`` consuming it,
+        or any process with the in-memory broker (development, where tasks run where
+        they are enqueued). A plugin whose tasks need something (a model, a device)
+        checks for it where this is true, and nowhere else."""
+        return not self.settings.redis_url or queue in self.worker_queues
 
     def usable(self) -> list[Plugin]:
         """Plugins whose hooks may run (imported, not failed, skipped or disabled)."""
@@ -218,13 +247,23 @@ class Kernel:
 
     def _collect_permissions(self, plugin: Plugin) -> None:
         declared = self.call_sync(plugin, "permissions") or {}
-        for name, description in declared.items():
+        for name, value in declared.items():
             if not name.startswith(plugin.name + ":"):
                 raise PluginError(
                     f"plugin {plugin.name!r} declares permission {name!r}; "
                     f"permission names must start with '{plugin.name}:'"
                 )
-            self.permissions[name] = description
+            if isinstance(value, str):
+                value = Permission(value)
+            elif not isinstance(value, Permission):
+                raise PluginError(
+                    f"plugin {plugin.name!r} declares permission {name!r} as "
+                    f"{type(value).__name__}; expected a description (str) or "
+                    "kernel.Permission(description, default_roles=(...))"
+                )
+            self.permissions[name] = value.description
+            if value.default_roles:
+                self.permission_defaults[name] = value.default_roles
 
     # -- lifecycle -------------------------------------------------------------------------
 

@@ -15,7 +15,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import contextvars
+import site
 import sys
+import sysconfig
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -60,6 +62,36 @@ def location(kernel: Kernel, app: str) -> Path:
     module = kernel.plugin(app).module
     package = sys.modules[module.__name__.rpartition(".")[0] or module.__name__]
     return Path(package.__file__ or "").resolve().parent / "migrations"
+
+
+def writable_location(kernel: Kernel, app: str) -> Path:
+    """:func:`location`, refused (``PluginError``) when it is inside an installed
+    package (site-packages): migrations belong in the plugin's source, so it must be
+    installed editable."""
+    if app != KERNEL_APP and app not in kernel.plugins:
+        raise PluginError(f"{app!r} is not a loaded plugin")
+    folder = location(kernel, app)
+    if installed_as_package(folder):
+        raise PluginError(
+            f"{app!r} is installed as a package ({folder.parent}): migrations would be "
+            "written there and lost with the next install. Install the plugin from its "
+            "source folder in editable mode (pip install -e ./your-plugin) and run "
+            "makemigrations again."
+        )
+    return folder
+
+
+def installed_as_package(folder: Path) -> bool:
+    """Whether ``folder`` lies in an installed package (site-packages), not a source
+    tree."""
+    paths = sysconfig.get_paths()
+    roots = {
+        Path(p).resolve()
+        for p in (*site.getsitepackages(), site.getusersitepackages(), paths["purelib"],
+                  paths["platlib"])
+    }  # fmt: skip
+    inside = any(folder.resolve().is_relative_to(root) for root in roots)
+    return inside or bool({"site-packages", "dist-packages"} & set(folder.parts))
 
 
 def app_order(kernel: Kernel) -> list[str]:
@@ -189,6 +221,7 @@ async def make(kernel: Kernel, app: str, name: str = "update") -> str | None:
     _require_postgres(kernel)
     if app not in app_order(kernel):
         raise PluginError(f"{app!r} is not an active plugin with models")
+    writable_location(kernel, app)
 
     async def run() -> str | None:
         from aerich import Command

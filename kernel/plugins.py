@@ -9,7 +9,9 @@ naming the plugin and what to do; nothing is served.
 
 from __future__ import annotations
 
+import difflib
 import heapq
+import re
 import traceback
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -273,8 +275,17 @@ def _register(pm: pluggy.PluginManager, plugin: Plugin) -> None:
         pm.register(plugin.module, name=plugin.name)
         pm.check_pending()
     except pluggy.PluginValidationError as exc:
+        message = str(exc)
+        unknown = re.match(r"unknown hook '(\w+)'", message)
+        if unknown:
+            hook = unknown.group(1)
+            close = difflib.get_close_matches(hook, hookspecs.hook_names(), n=1)
+            hint = f"did you mean `{close[0]}`?" if close else "see kernel/hookspecs.py"
+            raise PluginError(
+                f"plugin {plugin.name!r}: unknown hook `{hook}` (marked @hookimpl); {hint}"
+            ) from None
         raise PluginError(
-            f"plugin {plugin.name!r}: {exc}; fix the hook's name or signature "
+            f"plugin {plugin.name!r}: {message}; fix the hook's name or signature "
             "(see kernel/hookspecs.py)"
         ) from None
     plugin.hooks = sorted(

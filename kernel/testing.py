@@ -1,5 +1,5 @@
-"""pytest fixtures and helpers for plugin authors (a pytest plugin, loaded automatically
-wherever lyo-kernel is installed).
+"""pytest fixtures and helpers for plugin authors: a pytest plugin, registered by
+lyo-kernel's entry point (``lyo_pytest``) wherever ``lyo-kernel[testing]`` is installed.
 
 Choose your plugins by overriding ``lyo_plugins`` in your ``conftest.py``::
 
@@ -143,6 +143,11 @@ async def serve(app: App, port: int | None = None) -> AsyncIterator[str]:
     config.accesslog = None
     config.errorlog = None
     config.include_server_header = False  # as `lyo serve`
+    endpoint = app.extensions.get("lyo.ws")
+    if endpoint is not None:  # as `lyo serve`: protocol pings, silent connections closed
+        from kernel.ws import hypercorn_liveness
+
+        hypercorn_liveness(config, endpoint.options)
     stop = asyncio.Event()
     task = asyncio.create_task(hypercorn_serve(app, config, shutdown_trigger=stop.wait))  # type: ignore[arg-type]
     try:

@@ -13,7 +13,7 @@ Client to server:
 Server to client: ``ready {expires_at, ping_interval, idle_timeout}`` after each
 successful ``auth``; ``subscribed``; ``unsubscribed``; ``message {topic, id, data}``;
 ``error {code, detail[, topic]}`` (the connection stays open); ``pong``; and ``ping``
-every ``ping_interval`` (ASGI cannot send protocol pings). ``snapshot`` is the topic's
+every ``ping_interval`` (answering it is optional). ``snapshot`` is the topic's
 current state for kernel-owned topics (``task:{id}``: the task's status, taken after
 the subscription began, so a fast task cannot finish unseen), else ``null``; messages
 that follow may predate it, so clients apply them idempotently by ``id``.
@@ -31,7 +31,13 @@ Close codes:
   and resubscribe (snapshots resynchronise).
 - 4401: no ``auth`` in time, ``auth`` not first, a bad token, or the token expired
   (``Identity.expires_at``) or was revoked (re-checked every ``recheck_interval``).
-- 4408: idle: no client message for ``idle_timeout``; clients send ``ping`` to stay.
+- 4408: idle: for ``idle_timeout`` nothing came from the client and nothing could be
+  sent to it. A subscribed client that only listens stays: every frame the server
+  manages to send, its own ``ping`` included, counts as life. Under Hypercorn (``lyo
+  serve``) the server also sends protocol-level pings every ``ping_interval``, which
+  clients (browsers included) answer by themselves, and closes a connection from which
+  nothing, not even a pong, was read for ``idle_timeout`` (:func:`hypercorn_liveness`):
+  a client that is gone is closed even while sends still fit in its socket's buffer.
 
 A browser ``Origin`` (sent by browsers only) outside ``allowed_origins`` and not the
 server's own host is refused before the handshake: HTTP 403 ``problem+json``.
@@ -83,6 +89,23 @@ class WebsocketOptions:
     recheck_interval: float = 30
     max_topics: int = 100
     close_timeout: float = 2
+
+
+#: Longest gap between Hypercorn's protocol pings: Hypercorn's ping loop sleeps a whole
+#: interval before it notices a closed connection, holding the connection (and a
+#: graceful shutdown) that long.
+PROTOCOL_PING_MAX = 5.0
+
+
+def hypercorn_liveness(config: Any, options: WebsocketOptions) -> None:
+    """Protocol-level liveness for ``/ws`` under Hypercorn: a websocket ping every
+    ``ping_interval`` (at most every :data:`PROTOCOL_PING_MAX` s) and, for every
+    connection, closing it once nothing (data, or the pong a live client sends by
+    itself) was read for ``idle_timeout`` seconds. HTTP requests whose client sends
+    nothing for that long are closed too."""
+    interval = min(options.ping_interval, PROTOCOL_PING_MAX)
+    config.websocket_ping_interval = interval
+    config.read_timeout = max(options.idle_timeout, interval * 2)
 
 
 def register_websocket(
@@ -222,6 +245,8 @@ class Connection:
         self.checked_at = 0.0
         self._send_lock = asyncio.Lock()
         self._refreshed = asyncio.Event()
+        #: When the client last showed life: a message from it, or a frame sent to it.
+        self.alive_at = time.monotonic()
         self.log = log.bind(request_id=request_id)
 
     @property
@@ -268,6 +293,7 @@ class Connection:
     async def _send(self, message: dict[str, Any]) -> None:
         async with self._send_lock:
             await self.ws.send(orjson.dumps(message).decode())
+            self.alive_at = time.monotonic()
 
     async def _error(self, code: str, detail: str, topic: str | None = None) -> None:
         message = {"type": "error", "code": code, "detail": detail}
@@ -283,6 +309,7 @@ class Connection:
                 # only topics this connection holds now are sent
                 if topic in self.topics:
                     await self.ws.send(frame)
+                    self.alive_at = time.monotonic()
 
     async def _heartbeat(self) -> None:
         while True:
@@ -295,15 +322,21 @@ class Connection:
     async def _read(self) -> None:
         while not self.closing.done():
             authenticated = self.authenticated
-            timeout = self.options.idle_timeout if authenticated else self.options.auth_timeout
+            if authenticated:  # idle: nothing received and nothing sent for idle_timeout
+                timeout = self.alive_at + self.options.idle_timeout - time.monotonic()
+            else:
+                timeout = self.options.auth_timeout
             try:
-                raw = await asyncio.wait_for(self.ws.receive(), timeout)
+                raw = await asyncio.wait_for(self.ws.receive(), max(timeout, 0))
             except TimeoutError:
-                if authenticated:
-                    self.close_soon(IDLE, "idle")
-                else:
+                if not authenticated:
                     self.close_soon(UNAUTHORIZED, "authentication timed out")
-                return
+                    return
+                if time.monotonic() - self.alive_at >= self.options.idle_timeout:
+                    self.close_soon(IDLE, "idle")
+                    return
+                continue  # the server sent something meanwhile: the client is there
+            self.alive_at = time.monotonic()
             await self._handle(raw)
 
     async def _handle(self, raw: str | bytes) -> None:

@@ -1,11 +1,16 @@
 """Follow the README's guides literally: ``python tests/guides.py [README.md] [GUIDE...]``.
 
-Every ```` ```sh ```` block under a guide's heading (``## Plugin author guide``,
-``## Operations``) is run, in order, by one ``bash -euo pipefail`` in a fresh copy of
-the working tree, with an environment holding nothing of this one's (no virtualenv, no
-``LYO_*`` variable), so each guide starts where a reader starts: a clone, ``python3``
-and ``pip``. Processes a guide starts in the background are stopped at its end. Exit
-status 1 names the failing guide; each line is echoed as it runs (``bash -v``).
+Every ```` ```sh ```` block under a guide's heading (``### The first minute``,
+``## Plugin author guide``, ``## Operations``) is run, in order, by one ``bash -euo
+pipefail`` in a fresh copy of the working tree, with an environment holding nothing of
+this one's (no virtualenv, no ``LYO_*`` variable), so each guide starts where a reader
+starts: a clone, ``python3`` and ``pip``. Processes a guide starts in the background are
+stopped at its end. Exit status 1 names the failing guide; each line is echoed as it
+runs (``bash -v``).
+
+The first minute follows the quick start: its first command (install and ``lyo serve``,
+the first ```` ``` ```` block under ``## Quick start``) runs in the background and the
+guide's lines run once ``/health/ready`` answers.
 
 Before the operations guide, the database and Redis keys it uses (``lyo``) are reset,
 so a run never sees a previous one's state. tox env ``guides`` (in CI) runs this.
@@ -24,22 +29,48 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-GUIDES = ("Plugin author guide", "Operations")
+GUIDES = ("The first minute", "Plugin author guide", "Operations")
 TIMEOUT = 900
 #: What the operations guide creates: dropped before it runs.
 OPERATIONS_DATABASE = "lyo"
 OPERATIONS_REDIS_PATTERN = "lyo:*"
 
 
-def blocks(readme: str, heading: str) -> list[str]:
-    """The ```` ```sh ```` blocks of the ``## heading`` section, in order."""
-    match = re.search(rf"^## {re.escape(heading)}\n(.*?)(?=^## |\Z)", readme, re.M | re.S)
+def section(readme: str, heading: str) -> str:
+    """The text under ``heading`` (any level) up to the next heading of its level or
+    above."""
+    match = re.search(rf"^(#+) {re.escape(heading)}\n", readme, re.M)
     if match is None:
-        raise SystemExit(f"README has no section '## {heading}'")
-    found = re.findall(r"^ *```sh\n(.*?)^ *```$", match.group(1), re.M | re.S)
+        raise SystemExit(f"README has no section '{heading}'")
+    level = len(match.group(1))
+    rest = readme[match.end() :]
+    end = re.search(rf"^#{{1,{level}}} ", rest, re.M)
+    return rest[: end.start()] if end else rest
+
+
+def blocks(readme: str, heading: str) -> list[str]:
+    """The ```` ```sh ```` blocks of the ``heading`` section, in order."""
+    found = re.findall(r"^ *```sh\n(.*?)^ *```$", section(readme, heading), re.M | re.S)
     if not found:
-        raise SystemExit(f"'## {heading}' has no ```sh block to follow")
+        raise SystemExit(f"'{heading}' has no ```sh block to follow")
     return [_dedent(block) for block in found]
+
+
+def quick_start_prelude(readme: str) -> str:
+    """The quick start's first command in the background, then a wait until the served
+    platform is ready (the install is part of the wait)."""
+    found = re.findall(r"^```[a-z]*\n(.*?)^```$", section(readme, "Quick start"), re.M | re.S)
+    serve = next(x for x in found[0].splitlines() if x.strip() and not x.startswith("#"))
+    return (
+        f"( {serve} ) > quickstart.log 2>&1 &\n"
+        "for _ in $(seq 600); do curl -fs -o /dev/null http://127.0.0.1:8000/health/ready"
+        " && break; sleep 1; done\n"
+        "curl -fsS -o /dev/null http://127.0.0.1:8000/health/ready || "
+        "{ tail -50 quickstart.log; exit 1; }\n"
+    )
+
+
+PRELUDES = {"The first minute": quick_start_prelude}
 
 
 def _dedent(block: str) -> str:
@@ -154,7 +185,11 @@ def main(argv: list[str]) -> int:
     readme = Path(argv[0]) if argv else ROOT / "README.md"
     chosen = argv[1:] or list(GUIDES)
     text = readme.read_text()
-    failed = [g for g in chosen if not follow(g, "".join(blocks(text, g)))]
+    failed = [
+        g
+        for g in chosen
+        if not follow(g, (PRELUDES[g](text) if g in PRELUDES else "") + "".join(blocks(text, g)))
+    ]
     if failed:
         print(f"guides that failed: {', '.join(failed)}", file=sys.stderr)
         return 1

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import subprocess
 import sys
+from pathlib import Path
 
 import asyncpg  # type: ignore[import-untyped]
 import pytest
@@ -132,3 +133,13 @@ def test_sqlite_is_built_from_models(monkeypatch: pytest.MonkeyPatch, tmp_path: 
     assert refused.exit_code == 2 and "lyo db reset" in refused.output
     reset = runner.invoke(main, ["db", "reset"])
     assert reset.exit_code == 0, reset.output
+
+
+def test_makemigrations_refuses_a_plugin_installed_as_a_package() -> None:
+    """Migrations written into site-packages would be lost with the next install."""
+    import pluggy
+
+    from kernel.migrations import installed_as_package
+
+    assert installed_as_package(Path(pluggy.__file__).parent / "migrations")
+    assert not installed_as_package(Path(__file__).parent / "notes" / "migrations")

@@ -238,3 +238,35 @@ def test_permissions_must_be_namespaced() -> None:
     bad = make_plugin("demo", permissions=lambda: {"read": "Read"})
     with pytest.raises(PluginError, match="must start with 'demo:'"):
         kernel_with(bad)
+
+
+def test_permissions_may_name_their_default_roles() -> None:
+    from kernel import Permission
+
+    plugin = make_plugin(
+        "demo",
+        permissions=lambda: {
+            "demo:read": Permission("Read demos", default_roles=("learner", "instructor")),
+            "demo:post": Permission("Post", default_roles="learner"),  # a lone string
+            "demo:admin": "Administer",
+        },
+    )
+    kernel = kernel_with(plugin)
+    assert kernel.permissions == {
+        "demo:read": "Read demos",
+        "demo:post": "Post",
+        "demo:admin": "Administer",
+    }
+    assert kernel.permission_defaults == {
+        "demo:read": ("learner", "instructor"),
+        "demo:post": ("learner",),
+    }
+    odd = make_plugin("demo", permissions=lambda: {"demo:read": ["learner"]})
+    with pytest.raises(PluginError, match=r"kernel.Permission\(description"):
+        kernel_with(odd)
+
+
+def test_a_misspelled_hook_gets_a_did_you_mean() -> None:
+    plugin = make_plugin("demo", event_handler=lambda: [])
+    with pytest.raises(PluginError, match=r"`event_handler`.*did you mean `event_handlers`\?"):
+        kernel_with(plugin)

@@ -247,13 +247,26 @@ async def test_kernel_topics_carry_a_snapshot_taken_after_subscribing() -> None:
         assert hub.subscriber_count("task:2") == 0
 
 
-async def test_server_pings_and_closes_idle_connections_4408() -> None:
-    async with (
-        ws_server(create_hub(None), ping_interval=0.2, idle_timeout=1) as (url, _),
-        client(url) as ws,
-    ):
-        assert await recv(ws) == {"type": "ping"}
-        assert await close_code(ws) == 4408
+async def test_a_listening_client_stays_and_a_silent_one_is_closed() -> None:
+    """Liveness needs no message from the client: one that only listens (its library
+    answering protocol pings by itself) stays past several idle timeouts; one that is
+    gone (reads nothing, so answers no protocol ping) is closed and forgotten."""
+    async with ws_server(create_hub(None), ping_interval=0.2, idle_timeout=1) as (url, endpoint):
+        async with client(url) as ws:
+            await subscribe(ws, "public:quiet")
+            listened = asyncio.get_running_loop().time()
+            while asyncio.get_running_loop().time() - listened < 3:
+                assert await recv(ws) == {"type": "ping"}  # never a close
+            await send(ws, type="ping")
+            while (frame := await recv(ws)) == {"type": "ping"}:
+                pass
+            assert frame == {"type": "pong"}
+        async with client(url) as gone:
+            await subscribe(gone, "public:quiet")
+            [connection] = endpoint.connections
+            gone.transport.pause_reading()  # a client that froze: it reads nothing more
+            await asyncio.wait_for(connection.done.wait(), 15)  # generous: read_timeout 1 s
+            assert not endpoint.connections
 
 
 async def test_a_slow_consumer_is_closed_1013() -> None:

@@ -142,3 +142,88 @@ async def test_a_served_app_freezes_its_heap_and_collects_young_objects_less_oft
     finally:
         gc.unfreeze()
         gc.set_threshold(*threshold)
+
+
+def test_lyo_serve_announces_itself_only_once_ready() -> None:
+    """ "serving on" means it: never printed by a server that fails to build its app
+    (a route outside its plugin's prefix), printed once /health/live answers."""
+    env = {**os.environ, "LYO_ENV": "test", "LYO_PORT": str(free_port())}
+    env["LYO_PLUGINS__MODULES"] = "tests.badroute"
+    failed = subprocess.run(
+        [sys.executable, "-m", "kernel", "serve"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert failed.returncode != 0
+    assert "/elsewhere/x" in failed.stderr
+    assert "serving on" not in failed.stderr
+
+    port = free_port()
+    env = {**os.environ, "LYO_ENV": "test", "LYO_PORT": str(port), "LYO_ACCESS_LOG": "false"}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "kernel", "serve"],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert proc.stderr is not None
+        for line in proc.stderr:  # the announcement comes (or the process ends)
+            if "serving on" in line:
+                break
+        assert httpx.get(f"http://127.0.0.1:{port}/health/live").status_code == 200
+        assert f"serving on http://127.0.0.1:{port}" in line
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(20)
+
+
+@pytest.mark.parametrize("server", ["hypercorn", "granian"])
+async def test_a_subscribed_client_that_only_listens_stays_connected(server: str) -> None:
+    """A client following a long task through a quiet phase (no frames of its topic for
+    several idle timeouts) never sends a message and is not cut off (it was closed 4408
+    after idle_timeout); it still gets its topic's frames and answers afterwards."""
+    import json
+
+    from websockets.asyncio.client import connect
+
+    if server == "granian":
+        pytest.importorskip("granian")
+    port = free_port()
+    env = {
+        **os.environ,
+        "LYO_ENV": "test",
+        "LYO_PORT": str(port),
+        "LYO_ACCESS_LOG": "false",
+        "LYO_DATABASE_URL": "sqlite://:memory:",
+        "LYO_PLUGINS__MODULES": "tests.wsauth",
+        "LYO_WS__IDLE_TIMEOUT": "1",
+        "LYO_WS__PING_INTERVAL": "0.3",
+    }
+    command = [sys.executable, "-m", "kernel", "serve", "--server", server]
+    proc = subprocess.Popen(command, env=env)  # noqa: ASYNC220
+    try:
+        _wait_for(f"http://127.0.0.1:{port}/health/live", proc)
+        # the client answers protocol pings by itself, as browsers do; never a message
+        async with connect(f"ws://127.0.0.1:{port}/ws", proxy=None, ping_interval=None) as ws:
+            await ws.send(json.dumps({"type": "auth", "token": "good"}))
+            assert json.loads(await ws.recv())["type"] == "ready"
+            await ws.send(json.dumps({"type": "subscribe", "topic": "wsauth:long-task"}))
+            assert json.loads(await ws.recv())["type"] == "subscribed"
+            listened = time.monotonic()
+            while time.monotonic() - listened < 4:  # four idle timeouts, only listening
+                frame = json.loads(await asyncio.wait_for(ws.recv(), 5))
+                assert frame["type"] == "ping", frame  # never a close
+            await ws.send(json.dumps({"type": "ping"}))
+            while (frame := json.loads(await asyncio.wait_for(ws.recv(), 5)))["type"] == "ping":
+                pass
+            assert frame == {"type": "pong"}
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(20)
+        except subprocess.TimeoutExpired:
+            proc.kill()

@@ -13,3 +13,8 @@ def manifest() -> Manifest:
 @hookimpl
 def authenticate(credentials: Credentials) -> Identity | None:
     return Identity(id="tester", kind="user") if credentials.token == "good" else None
+
+
+@hookimpl
+def authorize_topic(identity: Identity, topic: str) -> bool | None:
+    return identity.is_authenticated if topic.startswith("wsauth:") else None

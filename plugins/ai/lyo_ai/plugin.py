@@ -7,19 +7,21 @@ generates the course (:mod:`.generation`) and saves it through ``lyo_learning.ap
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from collections.abc import Iterable
 
 import click
 from pydantic import BaseModel
 from quart import Blueprint
 
-from kernel import HealthCheck, Kernel, Manifest, TaskSpec, hookimpl
+from kernel import HealthCheck, Kernel, Manifest, Permission, TaskSpec, hookimpl
 
 from . import __version__
 from .artifacts import Source, problem
 from .routes import GENERATE, make_blueprint
 from .settings import AiSettings
-from .tasks import NAME, RUNNER, State, generate_course
+from .tasks import NAME, QUEUE, RUNNER, State, generate_course
 
 
 @hookimpl
@@ -54,17 +56,42 @@ def tasks() -> list[TaskSpec]:
 
 
 @hookimpl
-def permissions() -> dict[str, str]:
-    return {GENERATE: "Generate courses with the language model."}
+def permissions() -> dict[str, Permission]:
+    return {
+        GENERATE: Permission(
+            "Generate courses with the language model.", default_roles=("instructor",)
+        )
+    }
+
+
+_heartbeat: asyncio.Task[None] | None = None
 
 
 @hookimpl
-def startup(kernel: Kernel) -> None:
-    """Mark the plugin degraded when the model cannot be used, found without loading it
-    (a missing package, file or library); checksums are checked when it loads."""
+async def startup(kernel: Kernel) -> None:
+    """Where generations run (a worker; in development the API process too): mark the
+    plugin degraded when the model cannot be used, found without loading it (a missing
+    package, file or library; checksums are checked when it loads), and start the
+    heartbeat that tells API processes whether generation is available. API processes
+    of a deployment with workers look for nothing: they never need the model runtime."""
+    global _heartbeat
+    if not kernel.consumes(QUEUE):
+        return
     settings: AiSettings = kernel.settings_for(NAME)
     if RUNNER.installed is None:  # tests and benchmarks may bring their own generator
         kernel.set_degraded(NAME, problem(Source.parse(settings.model)))
+    await State.beat(kernel)
+    _heartbeat = asyncio.create_task(State.beating(kernel), name="lyo-ai-heartbeat")
+
+
+@hookimpl
+async def shutdown(kernel: Kernel) -> None:
+    global _heartbeat
+    if _heartbeat is not None:
+        _heartbeat.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await _heartbeat
+        _heartbeat = None
 
 
 @hookimpl

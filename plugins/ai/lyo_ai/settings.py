@@ -40,5 +40,8 @@ class AiSettings(BaseModel):
     #: Load failures in a row before the breaker opens, and its cool-down in seconds.
     load_failure_threshold: int = Field(default=3, ge=1)
     load_retry_after: float = Field(default=60.0, gt=0)
+    #: Seconds between the model-state heartbeats of each process that runs generations
+    #: (workers); the API trusts a heartbeat for three intervals.
+    heartbeat_interval: float = Field(default=10.0, gt=0, le=300)
     #: Seconds one generation may take before it is failed.
     timeout: float = Field(default=1800.0, gt=0)

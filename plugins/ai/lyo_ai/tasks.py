@@ -14,13 +14,14 @@ import threading
 import time
 from typing import Any
 
+import structlog
 from pydantic import ValidationError
 from tortoise.exceptions import IntegrityError
 
 from kernel import Kernel, ServiceUnavailable, TaskContext, publish, task, transaction
 from kernel.tasks import TaskCancelled
 
-from .artifacts import ModelUnavailable
+from .artifacts import ModelUnavailable, Source, problem
 from .events import CourseGenerated
 from .generation import Cancelled, CourseRequest, Draft, GenerationFailed, Generator, Limits
 from .generation import Progress as Step
@@ -30,20 +31,81 @@ from .schemas import GeneratedCourse
 from .settings import AiSettings
 
 NAME = "ai"
+QUEUE = "default"  # generate_course's queue
+log = structlog.get_logger("lyo.ai")
 POLL = 0.1  # seconds between progress reports and cancellation checks
 
 
 class State:
-    """Shared between the API and workers through the kernel cache: why the model is
-    unusable, for ``load_retry_after`` seconds after a failure in any process."""
+    """Whether generation is available, shared between API processes and workers through
+    the kernel cache (Redis in production), so API processes never need the model
+    runtime.
+
+    Each process that runs generations (``kernel.consumes(QUEUE)``: a ``lyo worker``, or
+    the development server with the in-memory broker) beats every ``heartbeat_interval``
+    seconds: ``workers:ready`` when it can generate (the runtime and the model's files
+    are there, no load failure), else ``workers:unavailable`` with its reason; both live
+    for three intervals. A load failure in any process is shared as ``degraded`` for
+    ``load_retry_after`` seconds."""
 
     KEY = "degraded"
+    READY = "workers:ready"
+    UNAVAILABLE = "workers:unavailable"
+
+    @staticmethod
+    def local(kernel: Kernel) -> str | None:
+        """Why this process cannot generate (``None``: it can), found without loading."""
+        degraded = kernel.plugin(NAME).degraded
+        if degraded or RUNNER.installed is not None:
+            return degraded
+        settings: AiSettings = kernel.settings_for(NAME)
+        return problem(Source.parse(settings.model))
 
     @staticmethod
     async def reason(kernel: Kernel) -> str | None:
-        local = kernel.plugin(NAME).degraded
-        shared = await kernel.cache.for_plugin(NAME).get(State.KEY)
-        return local or shared
+        """Why a generation requested now would not run (``None``: it would)."""
+        cache = kernel.cache.for_plugin(NAME)
+        shared = await cache.get(State.KEY)
+        if kernel.consumes(QUEUE):  # generations run here: this process knows
+            return State.local(kernel) or shared
+        if shared:
+            return str(shared)
+        if await cache.get(State.READY):
+            return None
+        unavailable = await cache.get(State.UNAVAILABLE)
+        if unavailable:
+            return f"no worker can generate: {unavailable}"
+        window = 3 * kernel.settings_for(NAME).heartbeat_interval
+        return (
+            f"no worker has reported in the last {window:g} s: "
+            "start `lyo worker` where the model runtime is installed "
+            "(pip install torch==2.13.0 'lyo-ai[model]')"
+        )
+
+    @staticmethod
+    async def beat(kernel: Kernel) -> None:
+        """Report this process's model state (a worker's heartbeat)."""
+        settings: AiSettings = kernel.settings_for(NAME)
+        cache = kernel.cache.for_plugin(NAME)
+        ttl = 3 * settings.heartbeat_interval
+        reason = State.local(kernel)
+        if reason is None:
+            from .runtime import RUNTIME
+
+            loaded = RUNNER.installed is not None or RUNTIME.generator is not None
+            await cache.set(State.READY, "loaded" if loaded else "loads on first use", ttl=ttl)
+        else:
+            await cache.set(State.UNAVAILABLE, reason, ttl=ttl)
+
+    @staticmethod
+    async def beating(kernel: Kernel) -> None:
+        interval = kernel.settings_for(NAME).heartbeat_interval
+        while True:
+            await asyncio.sleep(interval)
+            try:
+                await State.beat(kernel)
+            except Exception as exc:  # the cache degrades to misses; keep beating
+                log.warning("ai heartbeat failed", error=f"{type(exc).__name__}: {exc}")
 
     @staticmethod
     async def fail(kernel: Kernel, reason: str, ttl: float) -> None:
@@ -166,7 +228,7 @@ async def generate(
 
 @task(
     "ai:generate_course",
-    queue="default",
+    queue=QUEUE,
     retries=1,
     backoff=2.0,
     kind="ai.course",

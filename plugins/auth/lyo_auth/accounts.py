@@ -60,7 +60,10 @@ async def register(
     roles: list[str] | None = None,
 ) -> User:
     """Create an account (``email`` already normalized) with the default roles, and
-    publish ``auth.user_registered.v1`` in the same transaction."""
+    publish ``auth.user_registered.v1`` in the same transaction.
+
+    In development the first account registered also gets the admin role (logged as a
+    warning), so a newcomer can create courses without configuring anything."""
     rt = runtime()
     _policy(password, email)
     if await User.exists(email=email):
@@ -68,6 +71,19 @@ async def register(
     hashed = await rt.passwords.hash(password)
     granted = sorted(set(rt.settings.default_roles if roles is None else roles))
     async with transaction():
+        if (
+            roles is None
+            and rt.settings.first_user_admin
+            and rt.kernel.settings.env == "development"
+            and not await User.exists()
+        ):
+            granted = sorted({*granted, rt.settings.admin_role})
+            log.warning(
+                "first account registered in development: granted the admin role",
+                email=email,
+                role=rt.settings.admin_role,
+                hint="set LYO_AUTH__FIRST_USER_ADMIN=false to turn this off",
+            )
         user = await User.create(
             email=email,
             password_hash=hashed,

@@ -27,7 +27,7 @@ from .tokens import Tokens, load_keys
 __version__ = "0.1.0"
 log = structlog.get_logger("lyo.auth")
 
-PERMISSIONS = {
+PERMISSIONS = {  # admins have them through "*"
     "auth:users.read": "List user accounts with their email addresses and roles.",
     "auth:admin": "Grant and remove roles, deactivate accounts.",
 }
@@ -72,6 +72,8 @@ def cli_commands() -> list[click.Command]:
 @hookimpl
 async def startup(kernel: Kernel) -> None:
     settings: AuthSettings = kernel.settings_for(NAME)
+    _warn_undeclared(kernel, settings)
+    settings = settings.with_grants(kernel.permission_defaults)
     secret = kernel.settings.secret_key
     keys = load_keys(settings, secret.get_secret_value() if secret else None, kernel.settings.env)
     passwords = Passwords(
@@ -81,7 +83,6 @@ async def startup(kernel: Kernel) -> None:
     )
     storage, pool = create_storage(kernel.settings.redis_url, kernel.settings.redis_prefix)
     throttle = Throttle(storage, lambda reason: kernel.set_degraded(NAME, reason), pool)
-    _warn_undeclared(kernel, settings)
     set_runtime(
         Runtime(
             kernel=kernel,
@@ -96,11 +97,17 @@ async def startup(kernel: Kernel) -> None:
 
 
 def _warn_undeclared(kernel: Kernel, settings: AuthSettings) -> None:
-    """Name role permissions no loaded plugin declares (a typo, or a plugin not installed)."""
+    """Name role and grant permissions no loaded plugin declares (a typo, or a plugin not
+    installed)."""
     granted = {p for perms in settings.roles.values() for p in perms if p != "*"}
     undeclared = sorted(granted - set(kernel.permissions))
     if undeclared:
         log.info("roles grant permissions no loaded plugin declares", permissions=undeclared)
+    unknown = sorted(set(settings.grants) - set(kernel.permissions))
+    if unknown:
+        log.warning(
+            "LYO_AUTH__GRANTS names permissions no loaded plugin declares", permissions=unknown
+        )
 
 
 @hookimpl

@@ -1,12 +1,15 @@
 """The plugin's settings, read from ``LYO_AUTH__<FIELD>`` (``LYO_AUTH__ACCESS_TTL=600``).
 
-Roles map to permissions through ``roles``; set it as one JSON object
-(``LYO_AUTH__ROLES='{"admin": ["*"], "learner": ["learning:enroll"]}'``), which replaces
-the default mapping as a whole.
+Roles map to permissions: each plugin grants its permissions to default roles (declared
+with ``kernel.Permission(..., default_roles=...)``); ``grants`` changes that per
+permission (``LYO_AUTH__GRANTS='{"learning:write": ["instructor", "editor"]}'``; ``[]``:
+nobody by default), and ``roles`` adds permissions to roles as one JSON object
+(``LYO_AUTH__ROLES='{"admin": ["*"], "auditor": ["auth:users.read"]}'``).
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Literal
 
@@ -17,11 +20,8 @@ from kernel import CommaList
 
 Algorithm = Literal["HS256", "HS384", "HS512", "RS256", "RS384", "RS512", "ES256", "ES384", "EdDSA"]
 
-DEFAULT_ROLES: dict[str, list[str]] = {
-    "admin": ["*"],
-    "instructor": ["learning:write", "ai:generate"],
-    "learner": ["learning:enroll", "community:post", "community:react", "community:report"],
-}
+#: The roles before plugins' defaults and ``grants`` apply (plugins grant the rest).
+DEFAULT_ROLES: dict[str, list[str]] = {"admin": ["*"], "instructor": [], "learner": []}
 
 
 class AuthSettings(BaseModel):
@@ -97,8 +97,17 @@ class AuthSettings(BaseModel):
     # -- profiles and roles --------------------------------------------------------------
     avatar_max_bytes: int = Field(default=2 * 1024 * 1024, ge=1024, le=50 * 1024 * 1024)
     roles: dict[str, list[str]] = Field(default_factory=lambda: dict(DEFAULT_ROLES))
+    grants: dict[str, list[str]] = Field(
+        default_factory=dict,
+        description="Per permission, the roles that get it, instead of the declaring "
+        'plugin\'s defaults: {"learning:write": ["instructor"]}.',
+    )
     default_roles: CommaList = Field(default_factory=lambda: ["learner"])
     admin_role: str = "admin"
+    first_user_admin: bool = Field(
+        default=True,
+        description="In development only: the first account registered gets admin_role.",
+    )
 
     @field_validator(
         "login_account_limit",
@@ -126,6 +135,41 @@ class AuthSettings(BaseModel):
             if not ROLE_PATTERN.match(role):
                 raise ValueError(f"role name {role!r} must match {ROLE_PATTERN.pattern}")
         return value
+
+    @field_validator("grants", mode="after")
+    @classmethod
+    def _granted_role_names(cls, value: dict[str, list[str]]) -> dict[str, list[str]]:
+        from lyo_auth.models import ROLE_PATTERN
+
+        for permission, roles in value.items():
+            for role in roles:
+                if not ROLE_PATTERN.match(role):
+                    raise ValueError(
+                        f"grants[{permission!r}]: role name {role!r} must match "
+                        f"{ROLE_PATTERN.pattern}"
+                    )
+        return value
+
+    def with_grants(self, defaults: Mapping[str, Iterable[str]]) -> AuthSettings:
+        """These settings with ``roles`` completed: each permission of ``defaults``
+        (``{permission: roles}``, the plugins' declarations) granted to its roles unless
+        ``grants`` names it, then each of ``grants`` granted to exactly its roles."""
+        from lyo_auth.models import ROLE_PATTERN
+
+        table = {role: list(permissions) for role, permissions in self.roles.items()}
+        chosen = {p: roles for p, roles in defaults.items() if p not in self.grants}
+        for permission in self.grants:
+            for permissions in table.values():
+                if permission in permissions:
+                    permissions.remove(permission)
+        for permission, roles in [*chosen.items(), *self.grants.items()]:
+            for role in roles:
+                if not ROLE_PATTERN.match(role):
+                    continue  # a plugin's odd role name: not a role anyone can hold
+                granted = table.setdefault(role, [])
+                if permission not in granted:
+                    granted.append(permission)
+        return self.model_copy(update={"roles": table})
 
     @model_validator(mode="after")
     def _consistent(self) -> AuthSettings:

@@ -1,5 +1,6 @@
 """Helpers shared by the auth tests: sign-up and sign-in shortcuts, a plugin whose route
-and websocket topics need ``learning:write``, and the events recorded in-process."""
+and websocket topics need ``guarded:write`` (instructors get it by default; learners get
+``guarded:read``), and the events recorded in-process."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from typing import Any
 
 from quart import Blueprint
 
-from kernel import Envelope, Identity, current_identity, require
+from kernel import Envelope, Identity, Permission, current_identity, require
 from kernel.testing import make_plugin
 
 PASSWORD = "correct-horse-battery-staple"
@@ -20,7 +21,7 @@ guarded_bp = Blueprint("guarded", __name__)
 
 
 @guarded_bp.get("/write")
-@require("learning:write")
+@require("guarded:write")
 async def write() -> dict[str, Any]:
     identity = current_identity()
     return {"id": identity.id, "roles": sorted(identity.roles)}
@@ -28,7 +29,7 @@ async def write() -> dict[str, Any]:
 
 def _authorize_topic(identity: Identity, topic: str) -> bool | None:
     if topic.startswith("guarded:"):
-        return identity.has("learning:write")
+        return identity.has("guarded:write")
     return None
 
 
@@ -36,6 +37,11 @@ guarded_plugin = make_plugin(
     "guarded",
     blueprints=lambda kernel: [guarded_bp],
     authorize_topic=_authorize_topic,
+    permissions=lambda: {
+        "guarded:write": Permission("Write.", default_roles=("instructor",)),
+        "guarded:read": Permission("Read.", default_roles=["learner"]),
+        "guarded:audit": "Audit (nobody by default).",
+    },
 )
 
 

@@ -179,3 +179,30 @@ async def test_rate_limits_fail_open_when_redis_is_down() -> None:
     finally:
         await throttle.close()
     assert reasons and all(r and "unavailable" in r for r in reasons)
+
+
+@pytest.mark.parametrize("first_user_admin", [True, False])
+async def test_the_first_account_in_development_is_an_admin(
+    lyo_settings: Settings, monkeypatch: pytest.MonkeyPatch, first_user_admin: bool
+) -> None:
+    """A newcomer on the quick start can create courses without configuring anything;
+    only in development, only the first account, and it can be turned off."""
+    monkeypatch.setenv("LYO_AUTH__FIRST_USER_ADMIN", str(first_user_admin).lower())
+    settings = lyo_settings.model_copy(update={"env": "development"})
+    app = create_app(settings, [auth], discover=False)
+    async with app.test_app():
+        client = app.test_client()
+        roles = []
+        for email in ("first@example.com", "second@example.com"):
+            body = {"email": email, "password": "correct horse battery staple"}
+            response = await client.post("/api/auth/register", json={**body, "display_name": "A"})
+            assert response.status_code == 201
+            roles.append(sorted((await response.get_json())["roles"]))
+    first = ["admin", "learner"] if first_user_admin else ["learner"]
+    assert roles == [first, ["learner"]]
+
+
+async def test_the_first_account_outside_development_is_not_an_admin(lyo_client: Any) -> None:
+    body = {"email": "first@example.com", "password": "correct horse battery staple"}
+    response = await lyo_client.post("/api/auth/register", json={**body, "display_name": "A"})
+    assert (await response.get_json())["roles"] == ["learner"]

@@ -184,7 +184,7 @@ async def test_admin_endpoints_need_the_permission(lyo_client: Any) -> None:
 
 
 async def test_roles_grant_permissions_that_require_checks(lyo_app: Any, lyo_client: Any) -> None:
-    """`kernel.require("learning:write")` in another plugin follows role changes at once."""
+    """`kernel.require("guarded:write")` in another plugin follows role changes at once."""
     admin = bearer((await signed_up(lyo_client, "admin@example.com"))["access_token"])
     await make_admin(lyo_app, "admin@example.com")
     pair = await signed_up(lyo_client, "ada@example.com")
@@ -198,7 +198,7 @@ async def test_roles_grant_permissions_that_require_checks(lyo_app: Any, lyo_cli
     assert allowed.status_code == 200
     assert (await allowed.get_json())["roles"] == ["instructor", "learner"]
     me = await (await lyo_client.get("/api/auth/me", headers=ada)).get_json()
-    assert {"learning:write", "ai:generate", "learning:enroll"} <= set(me["permissions"])
+    assert me["permissions"] == ["guarded:read", "guarded:write"]
 
     await lyo_client.delete(f"/api/users/{me['id']}/roles/instructor", headers=admin)
     assert (await lyo_client.get("/api/guarded/write", headers=ada)).status_code == 403
@@ -206,13 +206,7 @@ async def test_roles_grant_permissions_that_require_checks(lyo_app: Any, lyo_cli
     unknown = await lyo_client.put(f"/api/users/{me['id']}/roles/wizard", headers=admin)
     assert unknown.status_code == 422
     admin_me = await (await lyo_client.get("/api/auth/me", headers=admin)).get_json()
-    assert admin_me["permissions"] == [
-        "*",
-        "community:post",
-        "community:react",
-        "community:report",
-        "learning:enroll",
-    ]
+    assert admin_me["permissions"] == ["*", "guarded:read"]
     assert (await lyo_client.get("/api/guarded/write", headers=admin)).status_code == 200
     self_deactivate = await lyo_client.post(
         f"/api/users/{admin_me['id']}/deactivate", headers=admin
@@ -221,7 +215,7 @@ async def test_roles_grant_permissions_that_require_checks(lyo_app: Any, lyo_cli
 
 
 @pytest.mark.auth_settings(
-    ROLES='{"admin": ["*"], "teacher": ["learning:write"], "student": []}',
+    ROLES='{"admin": ["*"], "teacher": ["guarded:write"], "student": []}',
     DEFAULT_ROLES="student",
     ADMIN_ROLE="admin",
 )
@@ -235,3 +229,42 @@ async def test_the_role_mapping_is_configurable(lyo_client: Any) -> None:
 
 async def test_the_plugin_declares_its_permissions(lyo_app: Any) -> None:
     assert {"auth:admin", "auth:users.read"} <= set(lyo_app.kernel.permissions)
+
+
+@pytest.mark.auth_settings(
+    GRANTS='{"guarded:write": ["learner"], "guarded:audit": ["auditor"], "guarded:read": []}'
+)
+async def test_grants_override_a_plugins_defaults_per_permission(lyo_app: Any) -> None:
+    """Plugins' defaults apply without any configuration; LYO_AUTH__GRANTS changes one
+    permission's roles and leaves the rest of the table alone."""
+    from lyo_auth.runtime import runtime
+
+    roles = runtime().settings.roles
+    assert roles["learner"] == ["guarded:write"]  # guarded:read taken away, write given
+    assert roles["instructor"] == []  # write moved from instructors to learners
+    assert roles["auditor"] == ["guarded:audit"]  # a role made by a grant
+    assert roles["admin"] == ["*"]
+
+
+async def test_plugins_grant_their_permissions_to_default_roles(lyo_app: Any) -> None:
+    from lyo_auth.runtime import runtime
+
+    roles = runtime().settings.roles
+    assert roles == {"admin": ["*"], "instructor": ["guarded:write"], "learner": ["guarded:read"]}
+
+
+@pytest.mark.auth_settings(GRANTS='{"guarded:typo": ["learner"], "nobody:here": []}')
+async def test_grants_of_unknown_permissions_warn(lyo_settings: Any) -> None:
+    import structlog
+    from authhelpers import guarded_plugin
+    from lyo_auth import plugin as auth
+
+    from kernel import create_app
+
+    app = create_app(lyo_settings, [auth, guarded_plugin], discover=False)
+    with structlog.testing.capture_logs() as logs:
+        async with app.test_app():
+            pass
+    [warning] = [x for x in logs if "GRANTS" in x["event"]]
+    assert warning["log_level"] == "warning"
+    assert warning["permissions"] == ["guarded:typo", "nobody:here"]

@@ -1,9 +1,10 @@
 """Who may do what. Permissions are declared through the ``permissions`` hook; the auth
-plugin maps roles to them (admin holds ``*``, which grants all of them)."""
+plugin maps roles to them (admin holds ``*``, which grants all of them): by default
+instructors write courses and learners enroll."""
 
 from __future__ import annotations
 
-from kernel import Forbidden, Identity
+from kernel import Forbidden, Identity, Permission
 
 from .models import Course, CourseStatus
 
@@ -15,9 +16,15 @@ MANAGE = "learning:manage"
 ENROLL = "learning:enroll"
 
 PERMISSIONS = {
-    WRITE: "Create courses; edit and archive your own courses and their lessons.",
+    WRITE: Permission(
+        "Create courses; edit and archive your own courses and their lessons.",
+        default_roles=("instructor",),
+    ),
     MANAGE: "Edit and archive any course and its lessons, and see every draft.",
-    ENROLL: "Enroll in published courses and record your lesson progress.",
+    ENROLL: Permission(
+        "Enroll in published courses and record your lesson progress.",
+        default_roles=("learner",),
+    ),
 }
 
 

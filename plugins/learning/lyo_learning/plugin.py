@@ -10,7 +10,7 @@ from typing import Any
 
 from quart import Blueprint
 
-from kernel import Kernel, Manifest, hookimpl
+from kernel import Kernel, Manifest, Permission, hookimpl
 
 from . import __version__
 from .access import PERMISSIONS
@@ -41,7 +41,7 @@ def blueprints(kernel: Kernel) -> list[Blueprint]:
 
 
 @hookimpl
-def permissions() -> dict[str, str]:
+def permissions() -> dict[str, str | Permission]:
     return dict(PERMISSIONS)
 
 
