@@ -69,8 +69,8 @@ def kernel_app() -> Any:
     from quart import Blueprint
 
     from kernel import Settings
-    from kernel.app import serving_app
     from kernel.testing import make_plugin
+    from kernel.web.app import serving_app
 
     bp = _with_ping(Blueprint("bench", __name__), "/ping")
     settings = Settings(

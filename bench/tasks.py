@@ -200,7 +200,7 @@ async def run_kernel(args: argparse.Namespace) -> dict[str, Any]:
     from redis.asyncio import Redis
 
     from bench import benchplugin
-    from kernel.models import TaskRun
+    from kernel.data.models import TaskRun
     from kernel.tasks import stream as stream_name
     from kernel.testing import temporary_database
 
@@ -326,7 +326,7 @@ async def breakdown(args: argparse.Namespace) -> dict[str, Any]:
 
     from bench import benchplugin
     from kernel import Identity, TaskContext
-    from kernel.models import TaskRun
+    from kernel.data.models import TaskRun
     from kernel.tasks import snapshot
     from kernel.testing import temporary_database
 

@@ -61,8 +61,8 @@ def raise_open_files() -> None:
 def kernel_app(redis: bool) -> Any:
     from bench import benchplugin
     from kernel import Identity, Settings
-    from kernel.app import serving_app
     from kernel.testing import token_plugin
+    from kernel.web.app import serving_app
 
     settings = Settings(
         env="test",

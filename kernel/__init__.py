@@ -5,11 +5,20 @@ are implementation detail. The surface is recorded in ``kernel/PUBLIC_API.txt``
 and a test fails when it changes without that record changing too.
 """
 
-from kernel.app import App, create_app
 from kernel.breaker import CircuitBreaker
-from kernel.cache import Cache
 from kernel.config import CommaList, Settings, load_settings
-from kernel.db import after_commit, atomic, transaction
+from kernel.current import PluginHandle, current
+from kernel.data.cache import Cache
+from kernel.data.db import after_commit, atomic, transaction
+from kernel.data.pagination import (
+    CursorPage,
+    CursorQuery,
+    Page,
+    PageQuery,
+    paginate,
+    paginate_cursor,
+)
+from kernel.data.uploads import Storage
 from kernel.errors import (
     BadRequest,
     CircuitOpen,
@@ -29,7 +38,6 @@ from kernel.errors import (
 )
 from kernel.events import Envelope, Event, Handler, on, publish
 from kernel.health import HealthCheck
-from kernel.hookspecs import hookimpl
 from kernel.identity import (
     ANONYMOUS,
     Credentials,
@@ -39,13 +47,13 @@ from kernel.identity import (
     require,
 )
 from kernel.kernel import Kernel
-from kernel.manifest import Manifest
-from kernel.pagination import CursorPage, CursorQuery, Page, PageQuery, paginate, paginate_cursor
-from kernel.plugins import Plugin
-from kernel.problems import problem_responses
+from kernel.plugins.hookspecs import hookimpl
+from kernel.plugins.loading import Plugin
+from kernel.plugins.manifest import Manifest
 from kernel.tasks import TaskCancelled, TaskContext, TaskSpec, task
-from kernel.uploads import Storage
 from kernel.version import __version__
+from kernel.web.app import App, create_app
+from kernel.web.problems import problem_responses
 
 __all__ = [
     "ANONYMOUS",
@@ -76,6 +84,7 @@ __all__ = [
     "Permission",
     "Plugin",
     "PluginError",
+    "PluginHandle",
     "PluginUnavailable",
     "ServiceUnavailable",
     "Settings",
@@ -91,6 +100,7 @@ __all__ = [
     "after_commit",
     "atomic",
     "create_app",
+    "current",
     "current_identity",
     "hookimpl",
     "load_settings",

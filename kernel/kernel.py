@@ -17,27 +17,28 @@ from typing import Any
 import pluggy
 import structlog
 
-from kernel import hookspecs
-from kernel.batch import RedisPipe
 from kernel.breaker import CircuitBreaker
-from kernel.cache import Cache, create_cache
 from kernel.config import (
     Settings,
     load_plugin_settings,
     load_settings,
     unknown_plugin_variables,
 )
-from kernel.db import Database, prepare_models
+from kernel.current import forget, make_current
+from kernel.data.batch import RedisPipe
+from kernel.data.cache import Cache, create_cache
+from kernel.data.db import Database, prepare_models
+from kernel.data.uploads import LocalStorage, Storage
 from kernel.errors import ConfigError, PluginError
 from kernel.events import KERNEL_TASKS, Events
 from kernel.health import HealthCheck, run_check
 from kernel.identity import ANONYMOUS, OPERATE, Credentials, Identity, Permission
 from kernel.metrics import HOOK_SECONDS
-from kernel.notices import USER_PREFIX, authorize_user_topic, notify_user
-from kernel.plugins import Plugin, load_plugins, skip_if_dependency_unusable
-from kernel.realtime import Hub, create_hub
+from kernel.plugins import hookspecs
+from kernel.plugins.loading import Plugin, load_plugins, skip_if_dependency_unusable
+from kernel.realtime.hub import Hub, create_hub
+from kernel.realtime.notices import USER_PREFIX, authorize_user_topic, notify_user
 from kernel.tasks import Tasks, task_topic
-from kernel.uploads import LocalStorage, Storage
 from kernel.version import __version__
 
 log = structlog.get_logger("lyo.kernel")
@@ -281,7 +282,7 @@ class Kernel:
                 apps[name] = modules
         db = Database(self.settings.database_url, apps, self.settings.database_pool_size)
         if db.dialect == "postgres":
-            from kernel import migrations
+            from kernel.data import migrations
 
             if self.settings.is_production_like:
                 pending = {
@@ -303,6 +304,7 @@ class Kernel:
         """Make this kernel's database current in the running context and the tasks it
         spawns (Tortoise keeps its state in a context variable). The middleware does
         it per request; call it in code that starts work outside a request."""
+        make_current(self)
         if self.db is not None:
             self.db.activate()
         if self.events is not None:
@@ -325,6 +327,7 @@ class Kernel:
             raise
 
     async def _start(self) -> None:
+        make_current(self, process=True)
         if self.db is None:
             await self.open_database()
         settings = self.settings
@@ -408,6 +411,7 @@ class Kernel:
             await self.db.close()
             self.db = None
         self.started = False
+        forget(self)
 
     # -- reports ---------------------------------------------------------------------------
 

@@ -31,11 +31,11 @@ from typing import Any
 import pytest
 import pytest_asyncio
 
-from kernel.app import App, create_app
 from kernel.config import Settings
-from kernel.hookspecs import hookimpl
 from kernel.identity import Credentials, Identity
-from kernel.manifest import Manifest
+from kernel.plugins.hookspecs import hookimpl
+from kernel.plugins.manifest import Manifest
+from kernel.web.app import App, create_app
 
 
 def make_plugin(name: str, version: str = "0.1.0", **hooks: Any) -> SimpleNamespace:
@@ -80,7 +80,7 @@ def test_database_kind() -> str:
 @asynccontextmanager
 async def temporary_database(server: str = POSTGRES_SERVER) -> AsyncIterator[str]:
     """A new, empty PostgreSQL database; yields its URL and drops it afterwards."""
-    from kernel.db import connect_raw
+    from kernel.data.db import connect_raw
 
     name = f"lyo_test_{uuid.uuid4().hex[:12]}"
     admin = await connect_raw(f"{server}/postgres")
@@ -145,7 +145,7 @@ async def serve(app: App, port: int | None = None) -> AsyncIterator[str]:
     config.include_server_header = False  # as `lyo serve`
     endpoint = app.extensions.get("lyo.ws")
     if endpoint is not None:  # as `lyo serve`: protocol pings, silent connections closed
-        from kernel.ws import hypercorn_liveness
+        from kernel.web.ws import hypercorn_liveness
 
         hypercorn_liveness(config, endpoint.options)
     stop = asyncio.Event()
@@ -267,7 +267,7 @@ def lyo_worker(
     if not lyo_settings.redis_url:
         yield
         return
-    from kernel.plugins import _read_manifest
+    from kernel.plugins.loading import _read_manifest
 
     names: list[str] = []
     modules: list[str] = []

@@ -28,7 +28,7 @@ def _clean_lyo_env(monkeypatch: pytest.MonkeyPatch) -> None:
 def migrated_postgres() -> Iterator[str]:
     """One PostgreSQL database for the session with the kernel's migrations applied,
     for tests of production behaviour (which refuses SQLite and pending migrations)."""
-    from kernel import migrations
+    from kernel.data import migrations
 
     runner = asyncio.Runner()
     database = temporary_database()

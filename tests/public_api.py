@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 
 import kernel
-from kernel import hookspecs
+from kernel.plugins import hookspecs
 
 RECORD = Path(__file__).resolve().parent.parent / "PUBLIC_API.txt"
 
@@ -39,7 +39,7 @@ def render() -> str:
         else:
             kind, detail = "value", f" = {obj!r}" if isinstance(obj, str) else ""
         lines.append(f"{kind} {name}{detail}")
-    lines += ["", "## hooks (kernel/hookspecs.py)"]
+    lines += ["", "## hooks (kernel/plugins/hookspecs.py)"]
     for name in hookspecs.hook_names():
         spec = getattr(hookspecs, name)
         summary = (inspect.getdoc(spec) or "").splitlines()[0]

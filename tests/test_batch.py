@@ -13,7 +13,7 @@ from redis.asyncio import Redis
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import ResponseError
 
-from kernel.batch import Batch, RedisPipe
+from kernel.data.batch import Batch, RedisPipe
 
 REDIS_URL = os.environ.get("LYO_TEST_REDIS", "redis://127.0.0.1:6379/0")
 

@@ -13,7 +13,7 @@ from redis.asyncio import Redis
 from redis.exceptions import ConnectionError as RedisConnectionError
 
 from kernel import ServiceUnavailable
-from kernel.cache import Cache, create_cache
+from kernel.data.cache import Cache, create_cache
 
 REDIS_URL = "redis://127.0.0.1:6379/0"
 DOWN_URL = "redis://127.0.0.1:1/0"  # nothing listens there

@@ -9,7 +9,7 @@ import httpx
 import pytest
 
 from kernel import PluginError, Settings, create_app
-from kernel.db import integrity_problem, transaction
+from kernel.data.db import integrity_problem, transaction
 from kernel.testing import make_plugin, serve
 from tests.notes import plugin as notes
 from tests.notes.models import Note
@@ -131,7 +131,7 @@ async def test_cursor_feed_walks_every_row_once(lyo_client: Any) -> None:
 
 
 async def test_transaction_spans_plugins_and_rolls_back(lyo_app: Any) -> None:
-    from kernel.models import TaskRun
+    from kernel.data.models import TaskRun
 
     with pytest.raises(RuntimeError):
         async with transaction():
@@ -161,7 +161,7 @@ async def test_postgres_plans_each_statement_with_its_parameters(lyo_app: Any) -
 
 
 def test_tables_must_carry_the_plugin_prefix() -> None:
-    from kernel.db import prepare_models
+    from kernel.data.db import prepare_models
 
     tables = {m._meta.db_table for m in prepare_models("notes", ["tests.notes.models"])}
     assert tables == {"notes_folder", "notes_note"}

@@ -13,7 +13,7 @@ from click.testing import CliRunner
 
 from kernel import Kernel
 from kernel.cli import main
-from kernel.models import DeadLetter, HandledEvent, OutboxEvent
+from kernel.data.models import DeadLetter, HandledEvent, OutboxEvent
 from tests.notes import plugin as notes
 from tests.notes.models import Folder
 
@@ -114,8 +114,8 @@ async def test_workers_deliver_events_published_elsewhere(
 async def test_purge_deletes_only_what_retention_allows(lyo_app: Any) -> None:
     from datetime import UTC, datetime, timedelta
 
+    from kernel.data.models import TaskRun
     from kernel.events import PURGE
-    from kernel.models import TaskRun
 
     kernel: Kernel = lyo_app.kernel
     old = datetime.now(UTC) - timedelta(days=kernel.settings.retention_days + 1)
@@ -141,7 +141,7 @@ async def test_plugin_list_names_tasks_and_handlers(lyo_client: Any) -> None:
 
 
 async def test_one_relay_round_delivers_every_event_of_a_transaction(lyo_app: Any) -> None:
-    from kernel.db import transaction
+    from kernel.data.db import transaction
 
     kernel: Kernel = lyo_app.kernel
     async with transaction():  # committed together: the relay takes them in one round

@@ -12,9 +12,10 @@ import asyncpg  # type: ignore[import-untyped]
 import pytest
 from click.testing import CliRunner
 
-from kernel import ConfigError, Kernel, Settings, migrations
+from kernel import ConfigError, Kernel, Settings
 from kernel.cli import main
-from kernel.db import connect_raw
+from kernel.data import migrations
+from kernel.data.db import connect_raw
 from tests.notes import plugin as notes
 from tests.tags import plugin as tags
 
@@ -77,7 +78,7 @@ async def test_check_constraint_from_the_migration(pg_url: str) -> None:
 async def test_concurrent_migrations_apply_once(pg_url: str) -> None:
     script = (
         "import asyncio, sys; from tests.test_migrations import load; "
-        "from kernel import migrations; "
+        "from kernel.data import migrations; "
         "print(asyncio.run(migrations.upgrade(load(sys.argv[1]))))"
     )
     runs = [
@@ -139,7 +140,7 @@ def test_makemigrations_refuses_a_plugin_installed_as_a_package() -> None:
     """Migrations written into site-packages would be lost with the next install."""
     import pluggy
 
-    from kernel.migrations import installed_as_package
+    from kernel.data.migrations import installed_as_package
 
     assert installed_as_package(Path(pluggy.__file__).parent / "migrations")
     assert not installed_as_package(Path(__file__).parent / "notes" / "migrations")

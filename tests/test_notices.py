@@ -13,8 +13,8 @@ import pytest_asyncio
 from websockets.asyncio.client import ClientConnection, connect
 
 from kernel import Identity, Settings, create_app, transaction
-from kernel.app import App
 from kernel.testing import make_plugin, serve, test_redis_url, token_plugin
+from kernel.web.app import App
 
 ALICE = Identity(id="7", kind="user")
 ADMIN = Identity(id="1", kind="user", roles=frozenset({"admin"}), permissions=frozenset({"*"}))

@@ -180,7 +180,7 @@ async def test_import_failure_of_an_entry_point_is_isolated(
 ) -> None:
     from importlib.metadata import EntryPoint
 
-    from kernel import plugins as plugins_module
+    from kernel.plugins import loading as plugins_module
 
     broken = EntryPoint("broken", "kernel_test_missing_module:plugin", "lyo.plugins")
     monkeypatch.setattr(plugins_module, "discover", lambda group="": [broken])

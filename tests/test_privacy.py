@@ -14,7 +14,7 @@ from click.testing import CliRunner
 
 from kernel import Kernel, Settings
 from kernel.cli import main
-from kernel.models import TaskRun
+from kernel.data.models import TaskRun
 
 
 @pytest.fixture

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import kernel
-from kernel import hookspecs
+from kernel.plugins import hookspecs
 
 from .public_api import RECORD, render
 

@@ -20,10 +20,11 @@ from redis.asyncio import Redis
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 
-from kernel import Identity, NotFound, Settings, Unauthorized, create_app, hookspecs
-from kernel.realtime import Hub, HubUnavailable, Inbox, RedisHub, create_hub
+from kernel import Identity, NotFound, Settings, Unauthorized, create_app
+from kernel.plugins import hookspecs
+from kernel.realtime.hub import Hub, HubUnavailable, Inbox, RedisHub, create_hub
 from kernel.testing import make_plugin, serve, token_plugin
-from kernel.ws import WebsocketEndpoint
+from kernel.web.ws import WebsocketEndpoint
 
 REDIS_URL = os.environ.get("LYO_TEST_REDIS", "redis://127.0.0.1:6379/0")
 DOWN_URL = "redis://127.0.0.1:1/0"  # nothing listens there
@@ -31,7 +32,7 @@ DOWN_URL = "redis://127.0.0.1:1/0"  # nothing listens there
 
 @pytest.fixture(autouse=True)
 def _authorize_topic_spec(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Declare the ``authorize_topic`` hook if kernel/hookspecs.py does not (yet)."""
+    """Declare the ``authorize_topic`` hook if kernel/plugins/hookspecs.py does not (yet)."""
     if not hasattr(hookspecs, "authorize_topic"):
 
         @hookspecs.hookspec

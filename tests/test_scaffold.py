@@ -14,7 +14,7 @@ import pytest
 from click.testing import CliRunner
 
 from kernel.cli import main
-from kernel.scaffold import kernel_range
+from kernel.cli.scaffold import kernel_range
 
 NAME = "scaffolded_plugin"
 

@@ -16,7 +16,7 @@ from quart import Blueprint, request
 from websockets.asyncio.client import connect
 
 from kernel import Identity, Kernel, Settings, TaskContext, TooManyRequests, create_app, task
-from kernel.models import TaskRun
+from kernel.data.models import TaskRun
 from kernel.testing import make_plugin, serve, token_plugin
 from tests.notes import plugin as notes
 from tests.notes.models import Note

@@ -131,7 +131,7 @@ async def test_a_served_app_freezes_its_heap_and_collects_young_objects_less_oft
     started; this process's collector is put back afterwards."""
     import gc
 
-    from kernel.app import GC_YOUNG_THRESHOLD, serving_app
+    from kernel.web.app import GC_YOUNG_THRESHOLD, serving_app
 
     threshold, frozen = gc.get_threshold(), gc.get_freeze_count()
     app = serving_app(lyo_settings, discover=False)

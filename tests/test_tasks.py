@@ -18,7 +18,7 @@ import pytest
 import pytest_asyncio
 
 from kernel import Identity, Kernel, Settings
-from kernel.models import TaskRun
+from kernel.data.models import TaskRun
 from kernel.testing import token_plugin
 from tests.notes import plugin as notes
 from tests.notes.models import Note
@@ -174,7 +174,7 @@ async def test_leases_and_finishes_of_concurrent_runs_share_a_statement(lyo_app:
 
 
 async def test_enqueue_in_a_rolled_back_transaction_leaves_no_run(lyo_app: Any) -> None:
-    from kernel.db import transaction
+    from kernel.data.db import transaction
 
     with pytest.raises(RuntimeError):
         async with transaction():

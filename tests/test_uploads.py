@@ -17,9 +17,9 @@ from quart import Blueprint, request
 from quart.datastructures import FileStorage
 
 from kernel import Settings, create_app
+from kernel.data.uploads import IMAGES, LocalStorage, StoredFile, save_upload, sniff
 from kernel.errors import PayloadTooLarge, UnsupportedMediaType, ValidationFailed
 from kernel.testing import make_plugin
-from kernel.uploads import IMAGES, LocalStorage, StoredFile, save_upload, sniff
 
 
 def png(width: int = 2, height: int = 2) -> bytes:

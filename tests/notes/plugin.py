@@ -23,8 +23,15 @@ from kernel import (
     publish,
     task,
 )
-from kernel.db import atomic
-from kernel.pagination import CursorPage, CursorQuery, Page, PageQuery, paginate, paginate_cursor
+from kernel.data.db import atomic
+from kernel.data.pagination import (
+    CursorPage,
+    CursorQuery,
+    Page,
+    PageQuery,
+    paginate,
+    paginate_cursor,
+)
 
 from .models import Folder, Note
 

@@ -2,7 +2,7 @@
 
 Installed with ``pip install ./examples/hello_plugin``, it is found through its
 ``lyo.plugins`` entry point; nothing in the kernel names it, and it uses only the
-kernel's public API (``kernel`` and the hooks in ``kernel/hookspecs.py``).
+kernel's public API (``kernel`` and the hooks in ``kernel/plugins/hookspecs.py``).
 
 - ``settings_model``: :class:`HelloSettings`, read from ``LYO_HELLO__*``.
 - ``permissions``: ``hello:greet`` (``GET /me``) and ``hello:cheer`` (``POST /cheers``).

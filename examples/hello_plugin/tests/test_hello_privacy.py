@@ -7,7 +7,7 @@ from typing import Any
 
 from conftest import auth
 
-from kernel.privacy import erase_user, export_user
+from kernel.cli.privacy import erase_user, export_user
 
 
 async def test_cheers_are_exported_then_erased(lyo_app: Any, lyo_client: Any) -> None:

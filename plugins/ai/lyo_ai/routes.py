@@ -33,7 +33,7 @@ async def check_limits(user_id: str, settings: AiSettings) -> None:
     a user may have queued or running at once is the kernel's per-owner task limit
     (``max_per_owner`` of ``ai:generate_course``; ``LYO_TASK_LIMITS`` overrides it),
     checked when the run is enqueued."""
-    from kernel.models import TaskRun  # the kernel's record of runs: status and owner
+    from kernel.data.models import TaskRun  # the kernel's record of runs: status and owner
 
     runs = TaskRun.filter(name=generate_course.name, owner_id=user_id)
     now = datetime.now(UTC)

@@ -12,7 +12,7 @@ from ai_support import wait_for_task
 from lyo_ai import plugin as ai
 from lyo_learning import plugin as learning
 
-from kernel.privacy import erase_user, export_user
+from kernel.cli.privacy import erase_user, export_user
 from kernel.testing import make_plugin
 
 auth = pytest.importorskip("lyo_auth.plugin")

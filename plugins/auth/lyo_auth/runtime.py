@@ -17,7 +17,7 @@ from .throttle import Throttle
 from .tokens import Tokens
 
 if TYPE_CHECKING:
-    from kernel.uploads import Storage
+    from kernel.data.uploads import Storage
 
 NAME = "auth"
 

@@ -28,7 +28,7 @@ from kernel import (
     require,
     transaction,
 )
-from kernel.uploads import IMAGES, save_upload
+from kernel.data.uploads import IMAGES, save_upload
 
 from . import accounts
 from .events import PreferencesUpdated, ProfileUpdated, UserErased

@@ -1,0 +1,1 @@
+"""Plugins: the manifest, every hook, discovery and loading."""

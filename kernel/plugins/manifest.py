@@ -1,0 +1,58 @@
+"""The plugin manifest: what a plugin says about itself before anything else runs."""
+
+from __future__ import annotations
+
+from packaging.specifiers import InvalidSpecifier, SpecifierSet
+from pydantic import BaseModel, Field, field_validator
+
+from kernel.names import NAME_PATTERN, RESERVED_NAMES
+
+__all__ = ["NAME_PATTERN", "RESERVED_NAMES", "Manifest"]
+
+
+class Manifest(BaseModel):
+    """Returned by a plugin's ``manifest`` hook.
+
+    ``requires`` maps plugin names to version specifiers (``{"auth": ">=0.1,<1"}``);
+    ``kernel`` is the range of kernel versions the plugin works with;
+    ``url_prefixes`` are claimed in addition to ``/api/<name>``.
+    """
+
+    model_config = {"frozen": True}
+
+    name: str | None = Field(
+        default=None, description="Required for plugins passed to create_app() explicitly."
+    )
+    version: str = "0.0.0"
+    description: str = ""
+    requires: dict[str, str] = Field(default_factory=dict)
+    kernel: str = ""
+    url_prefixes: list[str] = Field(default_factory=list)
+
+    @field_validator("requires")
+    @classmethod
+    def _specifiers_parse(cls, value: dict[str, str]) -> dict[str, str]:
+        for name, spec in value.items():
+            _parse_specifier(spec, f"requires[{name!r}]")
+        return value
+
+    @field_validator("kernel")
+    @classmethod
+    def _kernel_range_parses(cls, value: str) -> str:
+        _parse_specifier(value, "kernel")
+        return value
+
+    @field_validator("url_prefixes")
+    @classmethod
+    def _prefixes_are_paths(cls, value: list[str]) -> list[str]:
+        for prefix in value:
+            if not prefix.startswith("/") or prefix.endswith("/") or "//" in prefix:
+                raise ValueError(f"URL prefix {prefix!r} must look like '/api/things'")
+        return value
+
+
+def _parse_specifier(spec: str, what: str) -> SpecifierSet:
+    try:
+        return SpecifierSet(spec)
+    except InvalidSpecifier:
+        raise ValueError(f"{what}: {spec!r} is not a version specifier like '>=1.0,<2'") from None

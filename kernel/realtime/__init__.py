@@ -1,0 +1,1 @@
+"""Real-time fan-out: the hub that carries websocket topics across processes."""

@@ -1,0 +1,1 @@
+"""The web side: the app factory, middleware, CORS, problems, the kernel's routes and /ws."""
