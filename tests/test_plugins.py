@@ -253,6 +253,7 @@ def test_permissions_may_name_their_default_roles() -> None:
     )
     kernel = kernel_with(plugin)
     assert kernel.permissions == {
+        "kernel:operate": "Read /metrics and /-/plugins in staging and production.",
         "demo:read": "Read demos",
         "demo:post": "Post",
         "demo:admin": "Administer",
