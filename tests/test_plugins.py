@@ -48,7 +48,9 @@ def test_load_order_is_topological_and_stable() -> None:
         (
             [
                 make_plugin("auth", manifest=Manifest(name="auth", url_prefixes=["/api/users"])),
-                make_plugin("users"),
+                make_plugin(
+                    "people", manifest=Manifest(name="people", url_prefixes=["/api/users"])
+                ),
             ],
             "clashes with /api/users of plugin 'auth'",
         ),
