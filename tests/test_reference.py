@@ -23,6 +23,7 @@ import textwrap
 from pathlib import Path
 
 import pytest
+from pydantic import BaseModel
 
 import kernel
 import kernel.kernel
@@ -63,6 +64,13 @@ def section(text: str, heading: str) -> str:
         elif not fenced and re.match(rf"#{{1,{level}}} ", line):
             return "\n".join(lines[start:end])
     return "\n".join(lines[start:])
+
+
+def item(text: str, name: str) -> str:
+    """The list item that starts with ``- `name```, continuation lines included."""
+    match = re.search(rf"^- `{re.escape(name)}`[^\n]*\n(?:  +[^\n]*\n)*", text, re.M)
+    assert match, f"no list item '- `{name}`: ...'"
+    return match.group(0)
 
 
 def code_words(text: str) -> set[str]:
@@ -118,6 +126,8 @@ def public_names(cls: type) -> set[str]:
     """Public methods, properties, class and dataclass fields, and the attributes
     ``__init__`` assigns on ``self``."""
     names = {name for name in dir(cls) if not name.startswith("_")}
+    if issubclass(cls, BaseModel):  # its fields, and what it adds to BaseModel
+        names = (names - set(dir(BaseModel))) | set(cls.model_fields)
     if dataclasses.is_dataclass(cls):
         names |= {f.name for f in dataclasses.fields(cls) if not f.name.startswith("_")}
     for node in _init_assignments(cls):
@@ -192,6 +202,30 @@ def test_every_public_name_of_kernel_is_documented(reference: str) -> None:
 def test_every_public_attribute_is_documented(cls: type, heading: str, reference: str) -> None:
     missing = undocumented(public_names(cls), reference, heading)
     assert not missing, f"public attributes of {cls.__name__} missing under {heading!r}: {missing}"
+
+
+def shapes() -> dict[str, type]:
+    """The data shapes of ``kernel.__all__`` (dataclasses and pydantic models) a plugin
+    makes or reads; ``Settings`` has the README's "Configuration" instead, and
+    ``TaskContext`` a section of its own."""
+    found = {}
+    for name in kernel.__all__:
+        value = getattr(kernel, name)
+        if name in ("Settings", "TaskContext") or not inspect.isclass(value):
+            continue
+        if dataclasses.is_dataclass(value) or issubclass(value, BaseModel):
+            found[name] = value
+    return found
+
+
+def test_the_fields_of_data_shapes_are_documented(reference: str) -> None:
+    names = section(reference, PUBLIC_NAMES)
+    problems = {}
+    for name, cls in sorted(shapes().items()):
+        missing = sorted(public_names(cls) - code_words(item(names, name)))
+        if missing:
+            problems[name] = missing
+    assert not problems, f"fields missing from the '- `X`' items under {PUBLIC_NAMES!r}: {problems}"
 
 
 def test_the_kernel_objects_parts_are_documented(reference: str) -> None:
