@@ -73,6 +73,19 @@ def item(text: str, name: str) -> str:
     return match.group(0)
 
 
+def entries(text: str) -> set[str]:
+    """The names list items document: the identifier leading each code span that
+    starts an item (``- `get(key, default=None)`: ...`` documents ``get``)."""
+    names = set()
+    for line in text.splitlines():
+        lead = re.match(r"- ((?:`[^`]+`(?:,? (?:and |or )?)?)+)", line)
+        for span in re.findall(r"`([^`]+)`", lead.group(1)) if lead else []:
+            name = re.match(r"[A-Za-z_][A-Za-z0-9_]*", span)
+            if name:
+                names.add(name.group(0))
+    return names
+
+
 def code_words(text: str) -> set[str]:
     """The identifiers written in ``text``'s headings, inline code and code blocks."""
     blocks = re.findall(r"^ *```[^\n]*\n(.*?)^ *```", text, re.M | re.S)
@@ -248,6 +261,32 @@ def test_kernel_testing_is_documented(reference: str) -> None:
     assert not missing, f"kernel.testing names missing under {TESTING!r}: {missing}"
 
 
+def test_every_documented_name_exists(reference: str) -> None:
+    """The other way round: a list item naming something that is gone (renamed, moved,
+    removed) fails too, so the reference never documents what a plugin cannot use."""
+    expected = {
+        PUBLIC_NAMES: set(kernel.__all__),
+        KERNEL: public_names(Kernel),
+        PLUGIN_HANDLE: public_names(PluginHandle),
+        TASK_CONTEXT: public_names(TaskContext),
+        TESTING: helpers_of_testing(),
+        **{f"### `kernel.{name}`": public_names(cls) for name, cls in kernel_parts().items()},
+    }
+    stale = {}
+    for heading, names in expected.items():
+        documented = entries(section(reference, heading))
+        assert documented, f"no '- `name`: ...' items under {heading!r}"
+        gone = sorted(documented - names)
+        if gone:
+            stale[heading] = gone
+    hooks = section(reference, HOOKS)
+    headings = code_words("\n".join(re.findall(r"^### .*$", hooks, re.M)))
+    called = {h for h in headings if re.search(rf"^### `{h}\(", hooks, re.M)}
+    if called - set(hookspecs.hook_names()):
+        stale[HOOKS] = sorted(called - set(hookspecs.hook_names()))
+    assert not stale, f"list items naming what the code does not have: {stale}"
+
+
 def test_the_check_catches_a_missing_name(reference: str) -> None:
     """The checks above are not vacuous: remove a name's lines and it is reported."""
     without = "\n".join(x for x in reference.splitlines() if "zincrby" not in x)
@@ -256,6 +295,12 @@ def test_the_check_catches_a_missing_name(reference: str) -> None:
     assert undocumented(public_names(Kernel), without, KERNEL) == ["started"]
     assert "worker_queues" in public_names(Kernel)  # assigned in __init__, not a class attribute
     assert kernel_parts()["cache"] is kernel.Cache
+    assert entries("- `get(key)`, `set(k)`: x `no`\n- `a` and `b`: `c`\n  `d`\n") == {
+        "get",
+        "set",
+        "a",
+        "b",
+    }
 
 
 # -- code blocks compile ----------------------------------------------------------------
