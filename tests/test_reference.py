@@ -10,7 +10,8 @@ section for that object (a ``get`` in the cache section does not document the hu
 Every ```` ```python ```` block of the reference and of README.md must compile (top-level
 ``await`` allowed: the blocks are fragments of plugin code). A README block that is
 deliberately partial is marked by an ``<!-- fragment -->`` line just before its fence
-and is skipped; the reference has no such escape.
+and is skipped; the reference has no such escape. The one-line example ending each list
+item of the reference compiles too, as a line of a coroutine function.
 """
 
 from __future__ import annotations
@@ -316,6 +317,31 @@ def test_reference_python_blocks_compile(reference: str) -> None:
     errors = [compile_error(code, f"{REFERENCE.name}:{line}") for line, code, _ in blocks]
     assert not any(errors), [e for e in errors if e]
     assert not any(fragment for _, _, fragment in blocks), "the reference has no fragments"
+
+
+def examples(text: str) -> list[str]:
+    """The one-line example of each list item outside code blocks: its last inline code."""
+    prose = re.sub(r"^ *```[^\n]*\n.*?^ *```", "", text, flags=re.M | re.S)
+    found = []
+    for item in re.findall(r"^- [^\n]*\n(?:  +[^\n]*\n)*", prose, re.M):
+        spans = re.findall(r"`([^`]+)`", re.sub(r"\n +", " ", item))
+        if spans:
+            found.append(spans[-1])
+    return found
+
+
+def test_every_one_line_example_compiles(reference: str) -> None:
+    """Each example, as a line of an ``async def`` body (so ``await`` and ``return`` are
+    fine); a decorator gets a function to decorate."""
+    found = examples(reference)
+    assert len(found) > 100
+    errors = []
+    for example in found:
+        code = f"async def example():\n    {example}\n"
+        if example.startswith("@"):
+            code += "    def decorated(): ...\n"
+        errors.append(compile_error(code, repr(example)))
+    assert not any(errors), [e for e in errors if e]
 
 
 def test_readme_python_blocks_compile() -> None:
