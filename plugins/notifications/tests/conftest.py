@@ -99,10 +99,11 @@ def mailbox(monkeypatch: pytest.MonkeyPatch) -> Iterator[Mailbox]:
 
 
 @pytest.fixture
-def worker(lyo_settings: Settings, tmp_path: Path, lyo_app: Any) -> Iterator[None]:
+def worker(lyo_settings: Settings, tmp_path: Path) -> Iterator[None]:
     """Where deliveries run: in the app without Redis; with Redis a real ``lyo worker``
     with this test's ``LYO_NOTIFICATIONS__*`` and ``LYO_AUTH__*`` settings (the kernel's
-    ``lyo_worker`` fixture passes no plugin settings, so this one does)."""
+    ``lyo_worker`` fixture passes no plugin settings, so this one does). Name it after
+    ``lyo_client`` or ``lyo_server``, so the app has migrated the database first."""
     if not lyo_settings.redis_url:
         yield
         return
