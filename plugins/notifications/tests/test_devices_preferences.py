@@ -4,12 +4,13 @@ zone defer push and send email to the digest; one-click unsubscribe is signed.""
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime
 from typing import Any
 
 from conftest import sign_in
 from lyo_notifications import mail
-from lyo_notifications.models import Delivery, Device
+from lyo_notifications.models import Address, Delivery, Device
 from lyo_notifications.preferences import quiet_until
 
 import kernel
@@ -106,11 +107,15 @@ def test_quiet_hours_are_in_the_users_time_zone() -> None:
 
 
 async def test_quiet_hours_defer_push_and_send_email_to_the_digest(
-    lyo_client: Any, lyo_app: Any
+    lyo_client: Any, lyo_app: Any, worker: None
 ) -> None:
     from lyo_notifications.api import notify
 
     ada, headers = await sign_in(lyo_client, "ada@example.com")
+    for _ in range(600):  # the address arrives with auth.user_registered.v1
+        if await Address.exists(user_id=ada):
+            break
+        await asyncio.sleep(0.05)
     await lyo_client.post(
         "/api/notifications/devices", json={"platform": "android", "token": FCM}, headers=headers
     )
