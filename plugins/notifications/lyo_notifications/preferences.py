@@ -45,10 +45,8 @@ def quiet_until(
     local = now.astimezone(zone)
     begin, finish = _clock(start), _clock(end)
     clock = local.time().replace(second=0, microsecond=0, tzinfo=None)
-    if begin < finish:
-        inside = begin <= clock < finish
-    else:  # across midnight: 22:00-07:00
-        inside = clock >= begin or clock < finish
+    # across midnight (22:00-07:00) the hours are those after the start or before the end
+    inside = begin <= clock < finish if begin < finish else clock >= begin or clock < finish
     if not inside:
         return None
     until = local.replace(hour=finish.hour, minute=finish.minute, second=0, microsecond=0)

@@ -58,20 +58,22 @@ class Mailbox:
         self.envelopes: list[Any] = []
         self.refuse: set[str] = set()
 
-    async def handle_RCPT(self, server: Any, session: Any, envelope: Any, address: str, options: Any) -> str:  # noqa: N802
+    async def handle_RCPT(
+        self, server: Any, session: Any, envelope: Any, address: str, options: Any
+    ) -> str:
         if address in self.refuse:
             return "550 5.1.1 no such mailbox"
         envelope.rcpt_tos.append(address)
         return "250 OK"
 
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         self.envelopes.append(envelope)
         parsed = message_from_bytes(envelope.content, policy=policy.default)
         self.messages.append(parsed)  # type: ignore[arg-type]
         return "250 Message accepted for delivery"
 
-    async def wait(self, count: int = 1, timeout: float = 30.0) -> list[EmailMessage]:
-        deadline = time.monotonic() + timeout
+    async def wait(self, count: int = 1, within: float = 30.0) -> list[EmailMessage]:
+        deadline = time.monotonic() + within
         while len(self.messages) < count:
             if time.monotonic() > deadline:
                 raise AssertionError(f"{len(self.messages)} mail(s) received, {count} expected")
@@ -107,7 +109,11 @@ def worker(lyo_settings: Settings, tmp_path: Path) -> Iterator[None]:
     if not lyo_settings.redis_url:
         yield
         return
-    env = {k: v for k, v in os.environ.items() if not k.startswith("LYO_") or k.startswith(("LYO_NOTIFICATIONS__", "LYO_AUTH__"))}
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith("LYO_") or k.startswith(("LYO_NOTIFICATIONS__", "LYO_AUTH__"))
+    }
     env |= {
         "PYTHONPATH": os.pathsep.join(p for p in sys.path if p),
         "LYO_ENV": "test",

@@ -77,16 +77,30 @@ class FcmServer:
                 self.end_headers()
                 self.wfile.write(data)
 
-            def _error(self, status: int, code: str, message: str, fcm: str | None, **headers: str) -> None:
+            def _error(
+                self, status: int, code: str, message: str, fcm: str | None, **headers: str
+            ) -> None:
                 details = (
-                    [{"@type": "type.googleapis.com/google.firebase.fcm.v1.FcmError", "errorCode": fcm}]
+                    [
+                        {
+                            "@type": "type.googleapis.com/google.firebase.fcm.v1.FcmError",
+                            "errorCode": fcm,
+                        }
+                    ]
                     if fcm
                     else []
                 )
-                body = {"error": {"code": status, "message": message, "status": code, "details": details}}
+                body = {
+                    "error": {
+                        "code": status,
+                        "message": message,
+                        "status": code,
+                        "details": details,
+                    }
+                }
                 self._answer(status, body, **headers)
 
-            def do_POST(self) -> None:  # noqa: N802
+            def do_POST(self) -> None:
                 raw = self.rfile.read(int(self.headers.get("Content-Length", 0)))
                 if self.path == "/token":
                     form = parse_qs(raw.decode())
@@ -100,7 +114,10 @@ class FcmServer:
                     assert "firebase.messaging" in claims["scope"]
                     with server.lock:
                         server.tokens_issued += 1
-                    self._answer(200, {"access_token": ACCESS_TOKEN, "expires_in": 3599, "token_type": "Bearer"})
+                    self._answer(
+                        200,
+                        {"access_token": ACCESS_TOKEN, "expires_in": 3599, "token_type": "Bearer"},
+                    )
                     return
                 if self.path != f"/v1/projects/{PROJECT}/messages:send":
                     self._error(404, "NOT_FOUND", "no such method", None)
@@ -116,7 +133,13 @@ class FcmServer:
                 if token.startswith("dead:"):
                     self._error(404, "NOT_FOUND", "Requested entity was not found.", "UNREGISTERED")
                 elif token.startswith("busy:") and count == 1:
-                    self._error(429, "RESOURCE_EXHAUSTED", "Quota exceeded.", "QUOTA_EXCEEDED", Retry_After="1")
+                    self._error(
+                        429,
+                        "RESOURCE_EXHAUSTED",
+                        "Quota exceeded.",
+                        "QUOTA_EXCEEDED",
+                        Retry_After="1",
+                    )
                 elif token.startswith("down:"):
                     self._error(503, "UNAVAILABLE", "The service is unavailable.", "UNAVAILABLE")
                 else:

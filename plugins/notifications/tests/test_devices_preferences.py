@@ -20,7 +20,7 @@ APNS = "ab" * 32
 
 
 async def test_register_list_move_and_delete_devices(lyo_client: Any) -> None:
-    ada, ada_h = await sign_in(lyo_client, "ada@example.com")
+    _ada, ada_h = await sign_in(lyo_client, "ada@example.com")
     bob, bob_h = await sign_in(lyo_client, "bob@example.com", "Bob")
     body = {"platform": "android", "token": FCM, "app_version": "1.2.0", "locale": "en-GB"}
     first = await lyo_client.post("/api/notifications/devices", json=body, headers=ada_h)
@@ -44,8 +44,12 @@ async def test_register_list_move_and_delete_devices(lyo_client: Any) -> None:
     listed = await (await lyo_client.get("/api/notifications/devices", headers=ada_h)).get_json()
     assert [d["platform"] for d in listed["items"]] == ["ios"]
     device_id = (await moved.get_json())["id"]
-    assert (await lyo_client.delete(f"/api/notifications/devices/{device_id}", headers=ada_h)).status_code == 404
-    assert (await lyo_client.delete(f"/api/notifications/devices/{device_id}", headers=bob_h)).status_code == 204
+    assert (
+        await lyo_client.delete(f"/api/notifications/devices/{device_id}", headers=ada_h)
+    ).status_code == 404
+    assert (
+        await lyo_client.delete(f"/api/notifications/devices/{device_id}", headers=bob_h)
+    ).status_code == 204
 
 
 async def test_tokens_are_validated_per_platform(lyo_client: Any) -> None:
@@ -62,19 +66,27 @@ async def test_tokens_are_validated_per_platform(lyo_client: Any) -> None:
         response = await lyo_client.post("/api/notifications/devices", json=body, headers=headers)
         assert response.status_code == 422, (body, await response.get_data())
         assert response.headers["Content-Type"].startswith("application/problem+json")
-    assert (await lyo_client.post("/api/notifications/devices", json={"platform": "ios", "token": APNS})).status_code == 401
+    assert (
+        await lyo_client.post("/api/notifications/devices", json={"platform": "ios", "token": APNS})
+    ).status_code == 401
 
 
 async def test_auth_preferences_are_the_defaults_and_ours_override(lyo_client: Any) -> None:
     _, headers = await sign_in(lyo_client, "ada@example.com")
-    mine = await (await lyo_client.get("/api/notifications/preferences", headers=headers)).get_json()
+    mine = await (
+        await lyo_client.get("/api/notifications/preferences", headers=headers)
+    ).get_json()
     assert mine["categories"]["replies"] == {"push": True, "email": True, "in_app": True}
     assert mine["digest"] == "weekly" and mine["quiet_hours"] is None
     response = await lyo_client.put(
-        "/api/users/me/preferences", json={"push_notifications": False, "digest": "daily"}, headers=headers
+        "/api/users/me/preferences",
+        json={"push_notifications": False, "digest": "daily"},
+        headers=headers,
     )
     assert response.status_code == 200
-    mine = await (await lyo_client.get("/api/notifications/preferences", headers=headers)).get_json()
+    mine = await (
+        await lyo_client.get("/api/notifications/preferences", headers=headers)
+    ).get_json()
     assert mine["categories"]["reactions"]["push"] is False and mine["digest"] == "daily"
     assert mine["categories"]["account"] == {"push": False, "email": True, "in_app": False}
     body = {
@@ -102,7 +114,9 @@ def test_quiet_hours_are_in_the_users_time_zone() -> None:
     assert until == datetime(2026, 1, 11, 6, 0, tzinfo=UTC)  # 07:00 Paris time
     assert quiet_until("23:00", "07:00", "America/New_York", winter_night) is None
     assert quiet_until("09:00", "17:00", "UTC", winter_night) is None
-    assert quiet_until("22:00", "23:00", "UTC", winter_night) == datetime(2026, 1, 10, 23, 0, tzinfo=UTC)
+    assert quiet_until("22:00", "23:00", "UTC", winter_night) == datetime(
+        2026, 1, 10, 23, 0, tzinfo=UTC
+    )
     assert quiet_until("22:00", "07:00", "Not/AZone", winter_night) is not None  # UTC then
 
 
@@ -123,7 +137,13 @@ async def test_quiet_hours_defer_push_and_send_email_to_the_digest(
     await lyo_client.put("/api/notifications/preferences", json=always_quiet, headers=headers)
     lyo_app.kernel.activate()
     async with kernel.transaction():
-        await notify([ada], category="reminders", kind="message", key="q1", context={"title": "T", "body": "B"})
+        await notify(
+            [ada],
+            category="reminders",
+            kind="message",
+            key="q1",
+            context={"title": "T", "body": "B"},
+        )
     push = await Delivery.get(user_id=ada, key="q1", channel="push")
     email = await Delivery.get(user_id=ada, key="q1", channel="email")
     assert push.status == "deferred" and push.not_before is not None
@@ -134,11 +154,13 @@ async def test_one_click_unsubscribe_is_signed(lyo_client: Any, lyo_app: Any) ->
     ada, headers = await sign_in(lyo_client, "ada@example.com")
     lyo_app.kernel.activate()
     url = mail.unsubscribe_url(ada, "replies")
-    path = url[url.index("/api/"):]
+    path = url[url.index("/api/") :]
     forged = path.replace("category=replies", "category=reactions")
     assert (await lyo_client.post(forged)).status_code == 403
     response = await lyo_client.post(path, form={"List-Unsubscribe": "One-Click"})
     assert response.status_code == 204
-    mine = await (await lyo_client.get("/api/notifications/preferences", headers=headers)).get_json()
+    mine = await (
+        await lyo_client.get("/api/notifications/preferences", headers=headers)
+    ).get_json()
     assert mine["categories"]["replies"]["email"] is False
     assert mine["categories"]["reactions"]["email"] is True

@@ -93,4 +93,3 @@ async def test_a_refused_address_is_disabled(
     assert address.disabled_reason and "550" in address.disabled_reason
     attempt = await Attempt.get(delivery_id=delivery.id)
     assert attempt.status == 550 and attempt.target == "g***@example.com"
-

@@ -29,10 +29,19 @@ TABLES = {
 
 async def lyo(url: str, *args: str) -> str:
     env = {k: v for k, v in os.environ.items() if not k.startswith("LYO_")}
-    env |= {"LYO_ENV": "test", "LYO_DATABASE_URL": url, "LYO_PLUGINS__ENABLED": "auth,notifications"}
+    env |= {
+        "LYO_ENV": "test",
+        "LYO_DATABASE_URL": url,
+        "LYO_PLUGINS__ENABLED": "auth,notifications",
+    }
     process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "kernel", *args, env=env,
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
+        sys.executable,
+        "-m",
+        "kernel",
+        *args,
+        env=env,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT,
     )
     output = (await process.communicate())[0].decode()
     assert process.returncode == 0, output
@@ -51,12 +60,12 @@ async def tables(url: str) -> set[str]:
 async def test_upgrade_downgrade_and_upgrade_again() -> None:
     async with testing.temporary_database() as url:
         assert "notifications: applied 0_" in await lyo(url, "migrate")
-        assert TABLES <= await tables(url)
+        assert await tables(url) >= TABLES
         undone = await lyo(url, "migrate", "--plugin", "notifications", "--downgrade", "-1")
         assert "notifications: undone 0_" in undone
         assert not TABLES & await tables(url)
         assert "notifications: applied 0_" in await lyo(url, "migrate")
-        assert TABLES <= await tables(url)
+        assert await tables(url) >= TABLES
 
 
 async def test_the_migration_matches_the_models() -> None:

@@ -33,8 +33,8 @@ class CourseGenerated(Event):
     tokens: int
 
 
-async def _until(check: Any, timeout: float = 30) -> None:
-    deadline = time.monotonic() + timeout
+async def _until(check: Any, within: float = 30) -> None:
+    deadline = time.monotonic() + within
     while not await check():
         assert time.monotonic() < deadline, "not in time"
         await asyncio.sleep(0.1)
@@ -43,13 +43,22 @@ async def _until(check: Any, timeout: float = 30) -> None:
 async def test_export_then_erase(lyo_client: Any, lyo_app: Any) -> None:
     ada, headers = await sign_in(lyo_client, "ada@example.com")
     bob, _ = await sign_in(lyo_client, "bob@example.com", "Bob")
-    await lyo_client.post("/api/notifications/devices", json={"platform": "android", "token": FCM}, headers=headers)
-    await lyo_client.put("/api/notifications/preferences", json={"digest": "daily"}, headers=headers)
+    await lyo_client.post(
+        "/api/notifications/devices", json={"platform": "android", "token": FCM}, headers=headers
+    )
+    await lyo_client.put(
+        "/api/notifications/preferences", json={"digest": "daily"}, headers=headers
+    )
     running = lyo_app.kernel
     running.activate()
     async with kernel.transaction():
-        await notify([ada, bob], category="reminders", kind="message", key="e1",
-                     context={"title": "Hi", "body": "there"})
+        await notify(
+            [ada, bob],
+            category="reminders",
+            kind="message",
+            key="e1",
+            context={"title": "Hi", "body": "there"},
+        )
     exported = (await export_user(running, ada))["notifications"]
     assert exported["notifications"][0]["title"] == "Hi"
     assert exported["devices"][0]["platform"] == "android" and "token" not in exported["devices"][0]
@@ -60,12 +69,23 @@ async def test_export_then_erase(lyo_client: Any, lyo_app: Any) -> None:
     assert await Notification.filter(user_id=bob).count() == 1  # others keep theirs
 
 
-async def test_a_generated_course_notifies_its_owner(lyo_client: Any, lyo_app: Any, worker: None) -> None:
-    ada, headers = await sign_in(lyo_client, "ada@example.com")
+async def test_a_generated_course_notifies_its_owner(
+    lyo_client: Any, lyo_app: Any, worker: None
+) -> None:
+    ada, _headers = await sign_in(lyo_client, "ada@example.com")
     lyo_app.kernel.activate()
     async with kernel.transaction():
-        await kernel.publish(CourseGenerated(course_id=uuid4(), task_id=uuid4(), owner_id=ada,
-                                             topic="Tide pools", lesson_count=3, model="m", tokens=9))
+        await kernel.publish(
+            CourseGenerated(
+                course_id=uuid4(),
+                task_id=uuid4(),
+                owner_id=ada,
+                topic="Tide pools",
+                lesson_count=3,
+                model="m",
+                tokens=9,
+            )
+        )
 
     async def arrived() -> bool:
         return await Notification.filter(user_id=ada, category="generation_finished").exists()
@@ -76,14 +96,21 @@ async def test_a_generated_course_notifies_its_owner(lyo_client: Any, lyo_app: A
     assert item.data["course_id"]
 
 
-async def test_admin_send_is_a_task_with_progress(lyo_client: Any, lyo_app: Any, worker: None) -> None:
+async def test_admin_send_is_a_task_with_progress(
+    lyo_client: Any, lyo_app: Any, worker: None
+) -> None:
     root, root_headers = await sign_in(lyo_client, "root@example.com", "Root")
     ada, headers = await sign_in(lyo_client, "ada@example.com")
     body = {"user_ids": [ada, str(uuid4())], "title": "Maintenance", "body": "Tonight at 10."}
-    assert (await lyo_client.post("/api/notifications/send", json=body, headers=headers)).status_code == 403
+    assert (
+        await lyo_client.post("/api/notifications/send", json=body, headers=headers)
+    ).status_code == 403
     lyo_app.kernel.activate()
     await accounts.grant_role(__import__("uuid").UUID(root), "admin")
-    login = await lyo_client.post("/api/auth/login", json={"email": "root@example.com", "password": "correct horse battery staple"})
+    login = await lyo_client.post(
+        "/api/auth/login",
+        json={"email": "root@example.com", "password": "correct horse battery staple"},
+    )
     root_headers = {"Authorization": f"Bearer {(await login.get_json())['access_token']}"}
     response = await lyo_client.post("/api/notifications/send", json=body, headers=root_headers)
     assert response.status_code == 202, await response.get_data()
@@ -107,13 +134,20 @@ async def test_digest_mails_what_piled_up_and_purge_forgets_old_items(
     ada, headers = await sign_in(lyo_client, "ada@example.com")
     await _until(lambda: Address.exists(user_id=ada))
     await mailbox.wait(1)  # welcome
-    await lyo_client.put("/api/notifications/preferences", json={"digest": "daily"}, headers=headers)
+    await lyo_client.put(
+        "/api/notifications/preferences", json={"digest": "daily"}, headers=headers
+    )
     running = lyo_app.kernel
     running.activate()
     async with kernel.transaction():
         for number in range(2):
-            await notify([ada], category="reminders", kind="message", key=f"d{number}",
-                         context={"title": f"Item {number}", "body": "text"})
+            await notify(
+                [ada],
+                category="reminders",
+                kind="message",
+                key=f"d{number}",
+                context={"title": f"Item {number}", "body": "text"},
+            )
     # the email deliveries were sent at once (no quiet hours); the digest is of unread items
     await running.tasks.enqueue(digest)
     await mailbox.wait(4)  # welcome + two notification mails + the digest
@@ -131,11 +165,16 @@ async def test_digest_mails_what_piled_up_and_purge_forgets_old_items(
 
     await _until(recorded)
     # old rows go
-    await Notification.filter(user_id=ada).update(created_at=datetime.now(UTC) - timedelta(days=400))
+    await Notification.filter(user_id=ada).update(
+        created_at=datetime.now(UTC) - timedelta(days=400)
+    )
     await Delivery.filter(user_id=ada).update(created_at=datetime.now(UTC) - timedelta(days=400))
     await running.tasks.enqueue(purge)
     await _until(lambda: _gone(ada))
 
 
 async def _gone(user_id: str) -> bool:
-    return not await Notification.filter(user_id=user_id).exists() and not await Delivery.filter(user_id=user_id).exists()
+    return (
+        not await Notification.filter(user_id=user_id).exists()
+        and not await Delivery.filter(user_id=user_id).exists()
+    )

@@ -47,8 +47,8 @@ async def _devices(client: Any, headers: dict[str, str], *tokens: str) -> None:
         assert response.status_code == 201, await response.get_data()
 
 
-async def _until(check: Any, timeout: float = 60) -> None:
-    deadline = time.monotonic() + timeout
+async def _until(check: Any, within: float = 60) -> None:
+    deadline = time.monotonic() + within
     while not await check():
         assert time.monotonic() < deadline, "not in time"
         await asyncio.sleep(0.1)
@@ -61,8 +61,13 @@ async def test_push_sends_prunes_and_honours_retry_after(
     await _devices(lyo_client, headers, OK, DEAD, BUSY)
     lyo_app.kernel.activate()
     async with kernel.transaction():
-        await notify([ada], category="reminders", kind="message", key="p1",
-                     context={"title": "Streak", "body": "One lesson today?"})
+        await notify(
+            [ada],
+            category="reminders",
+            kind="message",
+            key="p1",
+            context={"title": "Streak", "body": "One lesson today?"},
+        )
 
     async def sent() -> bool:
         delivery = await Delivery.get(user_id=ada, key="p1", channel="push")
@@ -74,11 +79,19 @@ async def test_push_sends_prunes_and_honours_retry_after(
     assert fcm.tokens_issued == 1  # the access token is cached
     assert await Device.filter(token=DEAD).count() == 0  # pruned on UNREGISTERED
     assert await Device.filter(user_id=ada).count() == 2
-    attempts = await Attempt.filter(provider="fcm").order_by("id").values("status", "message_id", "error")
+    attempts = (
+        await Attempt.filter(provider="fcm").order_by("id").values("status", "message_id", "error")
+    )
     statuses = sorted(a["status"] for a in attempts)
     assert statuses == [200, 200, 404, 429], attempts
-    assert all(a["message_id"].startswith("projects/lyo-test/messages/") for a in attempts if a["status"] == 200)
-    assert any("UNREGISTERED" in (a["error"] or "") or "NOT_FOUND" in (a["error"] or "") for a in attempts)
+    assert all(
+        a["message_id"].startswith("projects/lyo-test/messages/")
+        for a in attempts
+        if a["status"] == 200
+    )
+    assert any(
+        "UNREGISTERED" in (a["error"] or "") or "NOT_FOUND" in (a["error"] or "") for a in attempts
+    )
 
 
 async def test_server_errors_are_retried_by_the_task(
@@ -88,8 +101,13 @@ async def test_server_errors_are_retried_by_the_task(
     await _devices(lyo_client, headers, DOWN)
     lyo_app.kernel.activate()
     async with kernel.transaction():
-        await notify([ada], category="reminders", kind="message", key="p2",
-                     context={"title": "T", "body": "B"})
+        await notify(
+            [ada],
+            category="reminders",
+            kind="message",
+            key="p2",
+            context={"title": "T", "body": "B"},
+        )
 
     async def retried() -> bool:
         return await Attempt.filter(provider="fcm", status=503).count() >= 2
@@ -112,6 +130,11 @@ async def test_push_preference_off_sends_nothing(
     )
     lyo_app.kernel.activate()
     async with kernel.transaction():
-        await notify([ada], category="reminders", kind="message", key="p3",
-                     context={"title": "T", "body": "B"})
+        await notify(
+            [ada],
+            category="reminders",
+            kind="message",
+            key="p3",
+            context={"title": "T", "body": "B"},
+        )
     assert not await Delivery.filter(user_id=ada, channel="push").exists()
