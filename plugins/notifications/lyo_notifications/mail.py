@@ -57,7 +57,10 @@ def unsubscribe_url(user_id: str, category: str) -> str:
 
 
 def valid_signature(user_id: str, category: str, signature: str) -> bool:
-    return hmac.compare_digest(unsubscribe_signature(user_id, category), signature)
+    # bytes: compare_digest refuses str with non-ASCII characters
+    return hmac.compare_digest(
+        unsubscribe_signature(user_id, category).encode(), signature.encode()
+    )
 
 
 def mask(address: str) -> str:

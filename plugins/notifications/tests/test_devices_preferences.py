@@ -157,6 +157,8 @@ async def test_one_click_unsubscribe_is_signed(lyo_client: Any, lyo_app: Any) ->
     path = url[url.index("/api/") :]
     forged = path.replace("category=replies", "category=reactions")
     assert (await lyo_client.post(forged)).status_code == 403
+    odd = path.split("&sig=")[0] + "&sig=%C3%A9t%C3%A9"  # non-ASCII: 403, not a 500
+    assert (await lyo_client.post(odd)).status_code == 403
     response = await lyo_client.post(path, form={"List-Unsubscribe": "One-Click"})
     assert response.status_code == 204
     mine = await (
