@@ -1,15 +1,21 @@
-"""Push providers. FCM HTTP v1 with httpx: an OAuth2 access token from the service
-account's signed JWT (RS256, cached until shortly before it expires), then
-``POST {base}/v1/projects/{project}/messages:send``, per process at most
-``push_concurrency`` requests in flight, through the plugin's ``fcm`` breaker.
+"""Push providers, both on httpx, per process at most ``push_concurrency`` requests in
+flight each.
 
-APNs is not implemented yet (see the README): iOS devices are registered and validated,
-and their deliveries are recorded as skipped."""
+- FCM HTTP v1: an OAuth2 access token from the service account's signed JWT (RS256,
+  cached until shortly before it expires), then
+  ``POST {base}/v1/projects/{project}/messages:send``.
+- APNs: HTTP/2 (httpx with h2) ``POST {base}/3/device/{token}`` with token-based auth,
+  an ES256 JWT from the ``.p8`` key renewed every 50 minutes (Apple refuses tokens older
+  than an hour and ones renewed more often than every 20 minutes).
+
+aioapns was the first choice for APNs, but its hosts are fixed, so it cannot be pointed
+at a local test server."""
 
 from __future__ import annotations
 
 import asyncio
 import json
+import ssl
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -130,18 +136,86 @@ def _outcome(response: httpx.Response) -> Outcome:
     return Outcome(status, error=text[:500], retry=status == 429 or status >= 500, retry_after=wait)
 
 
-_clients: dict[int, Fcm] = {}
+#: APNs reasons that mean the token will never work again: the device goes.
+APNS_DEAD = {"BadDeviceToken", "Unregistered", "DeviceTokenNotForTopic"}
 
 
-def fcm() -> Fcm:
-    """This kernel's FCM client, made on first use (closed at shutdown)."""
-    key = id(plugin.kernel)
+class Apns:
+    def __init__(self) -> None:
+        settings = plugin.settings
+        raw = settings.apns_key.strip()
+        if not raw:
+            raise NotConfigured("set LYO_NOTIFICATIONS__APNS_KEY (and KEY_ID, TEAM_ID, TOPIC)")
+        self.key = raw if raw.startswith("-----BEGIN") else Path(raw).read_text()
+        self.key_id, self.team_id, self.topic = (
+            settings.apns_key_id,
+            settings.apns_team_id,
+            settings.apns_topic,
+        )
+        self.base_url = settings.apns_base_url.rstrip("/")
+        verify: ssl.SSLContext | bool = True
+        if settings.apns_ca_file:
+            verify = ssl.create_default_context(cafile=settings.apns_ca_file)
+        self.http = httpx.AsyncClient(
+            http2=True, verify=verify, timeout=httpx.Timeout(10.0), trust_env=False
+        )
+        self.limit = asyncio.Semaphore(settings.push_concurrency)
+        self._token: tuple[str, float] | None = None
+
+    def bearer(self) -> str:
+        now = time.time()
+        if self._token is None or self._token[1] < now - 50 * 60:
+            signed = jwt.encode(
+                {"iss": self.team_id, "iat": int(now)},
+                self.key,
+                algorithm="ES256",
+                headers={"kid": self.key_id},
+            )
+            self._token = (signed, now)
+        return self._token[0]
+
+    async def send(self, token: str, title: str, body: str, data: dict[str, str]) -> Outcome:
+        payload = {"aps": {"alert": {"title": title, "body": body}}, **data}
+        headers = {
+            "authorization": f"bearer {self.bearer()}",
+            "apns-topic": self.topic,
+            "apns-push-type": "alert",
+            "apns-priority": "10",
+        }
+        async with self.limit:
+            response = await self.http.post(
+                f"{self.base_url}/3/device/{token}", json=payload, headers=headers
+            )
+        status = response.status_code
+        if status == 200:
+            return Outcome(status, message_id=response.headers.get("apns-id", ""))
+        try:
+            reason = str(response.json().get("reason", ""))
+        except ValueError:
+            reason = ""
+        text = f"{reason or status}"
+        if reason in APNS_DEAD or status == 410:
+            return Outcome(status, error=text, dead_token=True)
+        retry_after = response.headers.get("Retry-After")
+        wait = float(retry_after) if retry_after and retry_after.isdigit() else None
+        return Outcome(status, error=text, retry=status == 429 or status >= 500, retry_after=wait)
+
+    async def close(self) -> None:
+        await self.http.aclose()
+
+
+_clients: dict[tuple[int, str], Fcm | Apns] = {}
+
+
+def client(provider: str) -> Fcm | Apns:
+    """This kernel's client for ``provider`` (``fcm``, ``apns``), made on first use and
+    closed at shutdown; :class:`NotConfigured` without its settings."""
+    key = (id(plugin.kernel), provider)
     if key not in _clients:
-        _clients[key] = Fcm.from_settings()
+        _clients[key] = Fcm.from_settings() if provider == "fcm" else Apns()
     return _clients[key]
 
 
 async def close() -> None:
-    client = _clients.pop(id(plugin.kernel), None)
-    if client is not None:
-        await client.close()
+    for key in [k for k in _clients if k[0] == id(plugin.kernel)]:
+        await _clients.pop(key).close()

@@ -45,6 +45,16 @@ class NotificationsSettings(BaseModel):
     fcm_credentials: str = ""
     #: Where FCM requests go (a local server in tests).
     fcm_base_url: str = "https://fcm.googleapis.com"
+    #: APNs token-based auth: the ``.p8`` key (a path, or the PEM itself), its key id,
+    #: the team id and the app's bundle id (``apns-topic``); empty key: no iOS push.
+    apns_key: str = ""
+    apns_key_id: str = ""
+    apns_team_id: str = ""
+    apns_topic: str = ""
+    #: ``https://api.push.apple.com`` (production) or ``https://api.sandbox.push.apple.com``.
+    apns_base_url: str = "https://api.push.apple.com"
+    #: A CA bundle to trust instead of the system's (a local test server).
+    apns_ca_file: str = ""
     #: Push requests in flight at once per provider and process.
     push_concurrency: int = Field(default=16, ge=1, le=1000)
     #: A ``Retry-After`` up to this many seconds is waited for inside the task; longer

@@ -34,15 +34,7 @@ async def send_push(ctx: TaskContext, delivery_id: str) -> dict[str, int]:
     sent = len(done)
     failures: list[str] = []
     for device in devices:
-        if device.platform != "android":
-            await Attempt.create(
-                delivery=delivery,
-                provider="apns",
-                target=str(device.id),
-                error="APNs not configured",
-            )
-            continue
-        outcome = await _fcm_once(delivery, device)
+        outcome = await _push_once(delivery, device)
         if outcome.message_id:
             sent += 1
         elif outcome.retry:
@@ -56,11 +48,19 @@ async def send_push(ctx: TaskContext, delivery_id: str) -> dict[str, int]:
     return {"sent": sent}
 
 
-async def _fcm_once(delivery: Delivery, device: Device) -> push.Outcome:
-    """One device through FCM, waiting once for a short ``Retry-After``; every answer is
-    recorded as an attempt, and a dead token deletes the device."""
-    client = push.fcm()
-    breaker = plugin.breaker("fcm", failure_threshold=5, reset_timeout=30, expected=TryAgain)
+async def _push_once(delivery: Delivery, device: Device) -> push.Outcome:
+    """One device through its provider (FCM for Android, APNs for iOS), waiting once for
+    a short ``Retry-After``; every answer is recorded as an attempt, and a dead token
+    deletes the device. A provider without settings is recorded and skipped."""
+    provider = "apns" if device.platform == "ios" else "fcm"
+    try:
+        client = push.client(provider)
+    except push.NotConfigured as missing:
+        await Attempt.create(
+            delivery=delivery, provider=provider, target=str(device.id), error=str(missing)
+        )
+        return push.Outcome(0, error=str(missing))
+    breaker = plugin.breaker(provider, failure_threshold=5, reset_timeout=30, expected=TryAgain)
     data = {"delivery_id": str(delivery.id), "category": delivery.category}
     outcome = push.Outcome(0)
     for _ in range(2):
@@ -75,7 +75,7 @@ async def _fcm_once(delivery: Delivery, device: Device) -> push.Outcome:
             outcome = push.Outcome(0, error=f"{type(error).__name__}: {error}"[:500], retry=True)
         await Attempt.create(
             delivery=delivery,
-            provider="fcm",
+            provider=provider,
             target=str(device.id),
             status=outcome.status or None,
             message_id=outcome.message_id,
