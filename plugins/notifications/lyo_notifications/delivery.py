@@ -13,6 +13,7 @@ email to the digest.
 from __future__ import annotations
 
 import hashlib
+import uuid
 from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any
@@ -44,13 +45,17 @@ async def notify(
     (ids a client opens). Returns how many users were notified anew."""
     from .tasks import send_email, send_push
 
-    wanted = [str(u) for u in dict.fromkeys(user_ids) if u and str(u) != str(actor_id or "")]
+    wanted = [
+        str(u) for u in dict.fromkeys(user_ids) if _is_id(u) and str(u) != str(actor_id or "")
+    ]
+    actor_id = actor_id if _is_id(actor_id) else None
     if not wanted:
         return 0
-    people = await users_by_id([*wanted, *([actor_id] if actor_id else [])])
+    found = await users_by_id([*wanted, *([actor_id] if actor_id else [])])
+    people = {str(user_id): info for user_id, info in found.items()}
     context = dict(context or {})
     if actor_id:
-        actor = next((p for p in people.values() if str(p.id) == str(actor_id)), None)
+        actor = people.get(str(actor_id))
         context.setdefault("actor_name", actor.display_name if actor else "Someone")
     stored = {p.user_id: p for p in await Preference.filter(user_id__in=wanted)}
     seen = set(
@@ -71,7 +76,7 @@ async def notify(
     count = 0
     now = datetime.now(UTC)
     for user_id in wanted:
-        info = next((p for p in people.values() if str(p.id) == user_id), None)
+        info = people.get(user_id)
         if info is None or not info.is_active or user_id in seen:
             continue
         choice = choose(info, stored.get(user_id), category, now)
@@ -119,6 +124,15 @@ async def notify(
             if mail.status == "pending":
                 await kernel.tasks.enqueue(send_email, delivery_id=str(mail.id))
     return count
+
+
+def _is_id(value: object) -> bool:
+    """Accounts' ids are UUIDs: anything else names nobody (and auth's api refuses it)."""
+    try:
+        uuid.UUID(str(value))
+    except ValueError:
+        return False
+    return True
 
 
 def public(item: Notification) -> dict[str, Any]:

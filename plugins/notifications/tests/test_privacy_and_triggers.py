@@ -101,7 +101,11 @@ async def test_admin_send_is_a_task_with_progress(
 ) -> None:
     root, root_headers = await sign_in(lyo_client, "root@example.com", "Root")
     ada, headers = await sign_in(lyo_client, "ada@example.com")
-    body = {"user_ids": [ada, str(uuid4())], "title": "Maintenance", "body": "Tonight at 10."}
+    body = {  # an unknown account and an id that is no account's are skipped
+        "user_ids": [ada, str(uuid4()), "not-a-user"],
+        "title": "Maintenance",
+        "body": "Tonight at 10.",
+    }
     assert (
         await lyo_client.post("/api/notifications/send", json=body, headers=headers)
     ).status_code == 403
