@@ -10,7 +10,7 @@ import click
 from pydantic import BaseModel
 from quart import Blueprint
 
-from kernel import Handler, Identity, Kernel, Manifest, Permission, TaskSpec, hookimpl
+from kernel import Handler, Kernel, Manifest, Permission, TaskSpec, hookimpl
 
 from . import __version__, push
 from .cli import COMMANDS
@@ -75,11 +75,6 @@ def cli_commands() -> list[click.Command]:
 @hookimpl
 async def shutdown(kernel: Kernel) -> None:
     await push.close()
-
-
-@hookimpl
-def authorize_topic(identity: Identity, topic: str) -> bool | None:
-    return None  # new items go to the kernel's user:{id}; no topics of our own
 
 
 @hookimpl
