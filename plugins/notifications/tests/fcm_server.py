@@ -25,6 +25,11 @@ PROJECT = "lyo-test"
 ACCESS_TOKEN = "ya29.local-test-token"
 
 
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    request_queue_size = 256  # the default 5 drops connections under concurrent load
+
+
 class FcmServer:
     def __init__(self) -> None:
         key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
@@ -38,7 +43,7 @@ class FcmServer:
         self.tokens_issued = 0
         self.seen: dict[str, int] = {}
         self.lock = threading.Lock()
-        self.http = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
+        self.http = _Server(("127.0.0.1", 0), self._handler())
         self.url = f"http://127.0.0.1:{self.http.server_address[1]}"
         self.thread = threading.Thread(target=self.http.serve_forever, daemon=True)
 
@@ -64,6 +69,9 @@ class FcmServer:
         server = self
 
         class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.0"  # a connection per request: faster here than keep-alive
+            disable_nagle_algorithm = True  # headers and body are two writes
+
             def log_message(self, *args: Any) -> None:
                 pass
 
@@ -149,3 +157,11 @@ class FcmServer:
                     self._answer(200, {"name": f"projects/{PROJECT}/messages/0:{number}"})
 
         return Handler
+
+
+if __name__ == "__main__":  # a server of its own process (bench/notifications.py)
+    import sys
+
+    with FcmServer() as running:
+        print(json.dumps({"url": running.url, "credentials": running.credentials()}), flush=True)
+        sys.stdin.read()  # until the parent closes our stdin
