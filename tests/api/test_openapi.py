@@ -1,5 +1,5 @@
 """schemathesis against ``/openapi.json`` of ``lyo serve`` with every plugin installed
-(auth, learning, ai, hello) on a fresh PostgreSQL database and Redis.
+(auth, learning, ai, hello, notifications) on a fresh PostgreSQL database and Redis.
 
 Every documented operation is called with generated valid and invalid input, signed
 in as an admin (so requests get past 401/403 into the handlers), and every answer
@@ -36,7 +36,7 @@ pytestmark = pytest.mark.skipif(
 )
 schemathesis = pytest.importorskip("schemathesis")
 
-PLUGINS = ("auth", "learning", "ai", "hello")
+PLUGINS = ("auth", "learning", "ai", "hello", "notifications")
 PASSWORD = "correct-horse-battery-staple"
 EXAMPLES = int(os.environ.get("LYO_TEST_API_EXAMPLES", "25"))
 # not_a_server_error is replaced below by "no 5xx but a 503 the operation documents":
@@ -83,6 +83,10 @@ class Api:
             json={"email": email, "password": PASSWORD, "display_name": "Seeded"},
         )
         task = self.call("POST", "/api/hello/countdowns", 202, json={"start": 1})
+        token = f"seed:{uuid.uuid4().hex}{uuid.uuid4().hex}"
+        device = self.call(
+            "POST", "/api/notifications/devices", 201, json={"platform": "android", "token": token}
+        )
         return {
             "course_id": course["id"],
             "lesson_id": course["lessons"][0]["id"],
@@ -90,6 +94,8 @@ class Api:
             "task_id": task["task_id"],
             "role": "instructor",
             "name": "Ada",
+            "device_id": device["id"],
+            "notification_id": str(uuid.uuid4()),  # none to seed without a worker: a 404
         }
 
 

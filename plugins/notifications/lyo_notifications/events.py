@@ -1,0 +1,155 @@
+"""What becomes a notification: handlers subscribed by type string, so no publisher is
+imported (community and gamification may be absent). Each is durable (at least once,
+retried with backoff, dead-lettered) and idempotent: the key ``event:{id}`` allows one
+notification per user and channel however often the event is delivered.
+
+The account mails come first: the password-reset mail is composed from its event and
+sent *inside* the handler, so the token is never copied anywhere (no task arguments, no
+inbox item, no delivery body; attempts record a masked address)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import kernel
+from kernel import Envelope, Handler
+
+from . import mail
+from .delivery import forget_user, notify
+from .models import Address, Delivery
+from .settings import plugin
+from .tasks import deliver_mail, send_email
+
+
+@kernel.on("auth.password_reset_requested.v1", id="notifications:password_reset", retries=8)
+async def password_reset(envelope: Envelope) -> None:
+    payload = envelope.payload
+    user_id, key = str(payload["user_id"]), f"event:{envelope.id}"
+    if await Delivery.exists(key=key, user_id=user_id, channel="email", status="sent"):
+        return
+    _address, _ = await Address.update_or_create(
+        defaults={"email": payload["email"]}, user_id=user_id
+    )
+    delivery, _ = await Delivery.get_or_create(
+        defaults={"category": "account", "kind": "password_reset"},
+        key=key,
+        user_id=user_id,
+        channel="email",
+    )
+    context = {
+        "display_name": payload["display_name"],
+        "token": payload["token"],
+        "reset_url": payload.get("reset_url"),
+        "expires_at": payload["expires_at"],
+    }
+    message = mail.compose("password_reset", payload.get("locale"), payload["email"], context)
+    # a refused address does not stop a reset mail: the user asked for it just now
+    await deliver_mail(delivery, None, message)
+
+
+@kernel.on("auth.user_registered.v1", id="notifications:welcome")
+async def welcome(envelope: Envelope) -> None:
+    payload = envelope.payload
+    user_id = str(payload["user_id"])
+    await Address.update_or_create(defaults={"email": payload["email"]}, user_id=user_id)
+    delivery, created = await Delivery.get_or_create(
+        defaults={"category": "account", "kind": "welcome"},
+        key=f"event:{envelope.id}",
+        user_id=user_id,
+        channel="email",
+    )
+    if created:
+        await plugin.kernel.tasks.enqueue(send_email, delivery_id=str(delivery.id))
+
+
+@kernel.on("auth.user_deactivated.v1", id="notifications:deactivated")
+async def deactivated(envelope: Envelope) -> None:
+    await forget_user(str(envelope.payload["user_id"]))
+
+
+@kernel.on("auth.user_erased.v1", id="notifications:erased")
+async def erased(envelope: Envelope) -> None:
+    await forget_user(str(envelope.payload["user_id"]))
+
+
+def _ids(payload: dict[str, Any], *fields: str) -> list[str]:
+    """Recipients: ``recipient_ids`` when the publisher names them, else these fields."""
+    if isinstance(payload.get("recipient_ids"), list):
+        return [str(u) for u in payload["recipient_ids"] if u]
+    return [str(payload[f]) for f in fields if payload.get(f)]
+
+
+def _data(payload: dict[str, Any], *fields: str) -> dict[str, Any]:
+    return {f: str(payload[f]) for f in fields if payload.get(f) is not None}
+
+
+#: type -> (category, notice template, recipient fields, actor field, data fields)
+RULES: dict[str, tuple[str, str, tuple[str, ...], str | None, tuple[str, ...]]] = {
+    "community.reply_created.v1": (
+        "replies",
+        "reply",
+        ("parent_author_id", "discussion_author_id"),
+        "author_id",
+        ("discussion_id", "reply_id"),
+    ),
+    "community.mention_created.v1": (
+        "replies",
+        "reply",
+        ("mentioned_user_id",),
+        "author_id",
+        ("discussion_id", "reply_id"),
+    ),
+    "community.reaction_added.v1": (
+        "reactions",
+        "reaction",
+        ("target_author_id",),
+        "user_id",
+        ("discussion_id", "reply_id", "reaction"),
+    ),
+    "gamification.achievement_unlocked.v1": (
+        "achievements",
+        "achievement",
+        ("user_id",),
+        None,
+        ("achievement",),
+    ),
+    "learning.course_updated.v1": ("course_updates", "course_updated", (), None, ("course_id",)),
+    "ai.course_generated.v1": (
+        "generation_finished",
+        "course_generated",
+        ("owner_id",),
+        None,
+        ("course_id", "task_id"),
+    ),
+}
+
+
+def _rule_handler(event_type: str) -> Handler:
+    category, kind, fields, actor, data_fields = RULES[event_type]
+    name = event_type.split(".")[1]
+
+    async def handle(envelope: Envelope) -> None:
+        payload = envelope.payload
+        await notify(
+            _ids(payload, *fields),
+            category=category,
+            kind=kind,
+            key=f"event:{envelope.id}",
+            context=payload,
+            data={"event": envelope.type, **_data(payload, *data_fields)},
+            actor_id=str(payload[actor]) if actor and payload.get(actor) else None,
+        )
+
+    handle.__name__ = handle.__qualname__ = f"on_{name}"
+    return kernel.on(
+        event_type, id=f"notifications:{event_type.rsplit('.', 1)[0].replace('.', '_')}"
+    )(handle)
+
+
+HANDLERS: tuple[Handler, ...] = (
+    password_reset,
+    welcome,
+    deactivated,
+    erased,
+    *(_rule_handler(t) for t in RULES),
+)

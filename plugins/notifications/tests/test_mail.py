@@ -1,0 +1,95 @@
+"""Mail over SMTP to a real local server (aiosmtpd): the password-reset mail from
+request to a new password that works, the welcome mail, templates per locale with a
+fallback, one-click unsubscribe, and refused addresses."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from typing import Any
+
+from conftest import PASSWORD, Mailbox, sign_in
+from lyo_notifications.models import Address, Attempt, Delivery
+
+NEW_PASSWORD = "a brand new passphrase here"
+
+
+def _text(message: Any) -> str:
+    return message.get_body(preferencelist=("plain",)).get_content()
+
+
+def _html(message: Any) -> str:
+    return message.get_body(preferencelist=("html",)).get_content()
+
+
+async def test_password_reset_from_request_to_mail_to_new_password(
+    lyo_client: Any, mailbox: Mailbox, worker: None, lyo_app: Any
+) -> None:
+    await sign_in(lyo_client, "ada@example.com")
+    await mailbox.wait(1)  # the welcome mail
+    response = await lyo_client.post("/api/auth/password/forgot", json={"email": "ada@example.com"})
+    assert response.status_code == 202
+    await mailbox.wait(2)
+    [reset] = [m for m in mailbox.to("ada@example.com") if "password" in m["Subject"].lower()]
+    assert reset["Subject"] == "Reset your password"
+    assert "List-Unsubscribe" not in reset  # account mail: no unsubscribing from it
+    token = re.search(r"code to choose a new one:\s+(\S+)", _text(reset))
+    assert token, _text(reset)
+    assert token.group(1) in _html(reset)  # both parts
+    response = await lyo_client.post(
+        "/api/auth/password/reset", json={"token": token.group(1), "new_password": NEW_PASSWORD}
+    )
+    assert response.status_code == 204, await response.get_data()
+    login = {"email": "ada@example.com", "password": NEW_PASSWORD}
+    assert (await lyo_client.post("/api/auth/login", json=login)).status_code == 200
+    old = {"email": "ada@example.com", "password": PASSWORD}
+    assert (await lyo_client.post("/api/auth/login", json=old)).status_code == 401
+    # the token is nowhere in this plugin's tables: not in deliveries, nor in attempts
+    rows = [*(await Delivery.all().values()), *(await Attempt.all().values())]
+    assert rows and token.group(1) not in repr(rows)
+    attempts = await Attempt.filter(provider="smtp", message_id__isnull=False).count()
+    assert attempts == 2  # welcome and reset, each recorded with its Message-ID
+
+
+async def test_reset_mail_uses_the_users_locale_and_falls_back(
+    lyo_client: Any, mailbox: Mailbox, worker: None, monkeypatch: Any
+) -> None:
+    for email, locale in (("fr@example.com", "fr-CA"), ("de@example.com", "de")):
+        _, headers = await sign_in(lyo_client, email)
+        response = await lyo_client.patch(
+            "/api/users/me/profile", json={"locale": locale}, headers=headers
+        )
+        assert response.status_code == 200, await response.get_data()
+        await lyo_client.post("/api/auth/password/forgot", json={"email": email})
+    await mailbox.wait(4)
+    french = [m for m in mailbox.to("fr@example.com") if "mot de passe" in m["Subject"]]
+    assert french and "Bonjour" in _text(french[0])
+    german = [m for m in mailbox.to("de@example.com") if m["Subject"] == "Reset your password"]
+    assert german  # no German templates: the fallback language
+
+
+async def test_html_part_escapes_what_users_wrote(
+    lyo_client: Any, mailbox: Mailbox, worker: None
+) -> None:
+    await sign_in(lyo_client, "eve@example.com", name="<script>x</script>")
+    [welcome] = await mailbox.wait(1)
+    assert "<script>" not in _html(welcome) and "&lt;script&gt;" in _html(welcome)
+    assert "<script>x</script>" in _text(welcome)  # plain text is not HTML
+
+
+async def test_a_refused_address_is_disabled(
+    lyo_client: Any, mailbox: Mailbox, worker: None
+) -> None:
+    mailbox.refuse.add("gone@example.com")
+    user_id, _ = await sign_in(lyo_client, "gone@example.com")
+    await mailbox.wait(0)
+    for _ in range(600):
+        delivery = await Delivery.get_or_none(user_id=user_id, kind="welcome")
+        if delivery and delivery.status == "failed":
+            break
+        await asyncio.sleep(0.05)
+    assert delivery is not None and delivery.status == "failed"
+    address = await Address.get(user_id=user_id)
+    assert address.disabled_reason and "550" in address.disabled_reason
+    attempt = await Attempt.get(delivery_id=delivery.id)
+    assert attempt.status == 550 and attempt.target == "g***@example.com"
