@@ -18,7 +18,7 @@ def topic(discussion_id: UUID | str) -> str:
     return f"{NAME}:discussion:{discussion_id}"
 
 
-def broadcast(discussion_id: UUID, what: str, data: dict[str, Any]) -> None:
+async def broadcast(discussion_id: UUID, what: str, data: dict[str, Any]) -> None:
     """Send ``{"type": what, **data}`` to the discussion's subscribers once the current
     transaction commits (never if it rolls back)."""
     message = {"type": what, **data}
@@ -26,7 +26,7 @@ def broadcast(discussion_id: UUID, what: str, data: dict[str, Any]) -> None:
     async def send() -> None:
         await plugin.kernel.hub.publish(topic(discussion_id), message)
 
-    after_commit(send)
+    await after_commit(send)
 
 
 async def blockers_of(actor_id: str, user_ids: Iterable[str]) -> set[str]:

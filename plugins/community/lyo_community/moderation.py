@@ -35,6 +35,11 @@ from .schemas import (
 )
 
 Target = Discussion | Reply
+#: Actions announced as ``community.content_moderated.v1``, by their past tense.
+DONE = {
+    "hide": "hidden", "unhide": "unhidden", "reject": "rejected", "lock": "locked",
+    "unlock": "unlocked", "pin": "pinned", "unpin": "unpinned", "move": "moved",
+}  # fmt: skip
 
 
 def report_out(r: Report) -> ReportOut:
@@ -128,19 +133,19 @@ async def moderate(target_type: TargetType, target: Target, data: ModerationIn, 
             await _announce(target)
         elif isinstance(target, Reply) and was_public != target.public:
             await posts.count_reply(target.discussion_id, 1 if target.public else -1)
-        if action in {"hide", "unhide", "reject", "lock", "unlock", "pin", "unpin", "move"}:
+        if action in DONE:
             await publish(
                 ContentModerated(
                     target_type=target_type.value,
                     target_id=target.id,
                     discussion_id=discussion_id,
                     author_id=target.author_id,
-                    action=action + ("d" if action.endswith("e") else "ed"),
+                    action=DONE[action],
                     moderator_id=identity.id,
                     reason=data.reason,
                 )
             )
-            live.broadcast(discussion_id, "moderated",
+            await live.broadcast(discussion_id, "moderated",
                            {"target_type": target_type.value, "id": str(target.id), "action": action})  # fmt: skip
 
 

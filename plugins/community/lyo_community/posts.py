@@ -197,7 +197,7 @@ async def update_discussion(d: Discussion, data: DiscussionUpdate, identity: Ide
         d.edited_at = now()
         await d.save()
         if d.public:
-            live.broadcast(d.id, "discussion_edited", {"discussion": _json(discussion_out(d))})
+            await live.broadcast(d.id, "discussion_edited", {"discussion": _json(discussion_out(d))})
 
 
 async def delete_discussion(d: Discussion, identity: Identity, reason: str = "") -> None:
@@ -236,7 +236,7 @@ async def withdraw(
             reason=reason,
         )
     )
-    live.broadcast(
+    await live.broadcast(
         discussion_id, "moderated", {"target_type": target_type, "id": str(target_id), "action": action}
     )
 
@@ -305,7 +305,7 @@ async def announce_reply(reply: Reply, d: Discussion, parent: Reply | None) -> N
             created_at=reply.created_at,
         )
     )
-    live.broadcast(d.id, "reply_created", {"reply": _json(reply_out(reply))})
+    await live.broadcast(d.id, "reply_created", {"reply": _json(reply_out(reply))})
     notice = {"discussion_id": str(d.id), "reply_id": str(reply.id), "title": d.title}
     recipients = {d.author_id, target_author, *await live.subscribers(d.id)}
     await live.notify(reply.author_id, recipients, "reply", notice)
@@ -320,7 +320,7 @@ async def update_reply(reply: Reply, data: ReplyUpdate, identity: Identity) -> N
         reply.edited_at = now()
         await reply.save()
         if reply.public:
-            live.broadcast(reply.discussion_id, "reply_edited", {"reply": _json(reply_out(reply))})
+            await live.broadcast(reply.discussion_id, "reply_edited", {"reply": _json(reply_out(reply))})
 
 
 async def delete_reply(reply: Reply, identity: Identity, reason: str = "") -> None:

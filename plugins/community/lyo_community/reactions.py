@@ -80,7 +80,7 @@ async def react(
         counts = await counts_for(target_type, [target.id])
         result = ReactionCounts(counts=counts.get(target.id, {}), mine=await mine(target_type, target.id, identity))
         if changed:
-            live.broadcast(
+            await live.broadcast(
                 discussion.id,
                 "reaction_added" if add else "reaction_removed",
                 {"target_type": target_type.value, "id": str(target.id), "kind": kind,
