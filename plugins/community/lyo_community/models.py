@@ -126,16 +126,16 @@ class Reply(Post):
     discussion: fields.ForeignKeyRelation[Discussion] = fields.ForeignKeyField(
         "community.Discussion", related_name="replies", on_delete=fields.CASCADE
     )
-    parent: fields.ForeignKeyNullableRelation[Reply] = fields.ForeignKeyField(
-        "community.Reply", related_name="children", null=True, on_delete=fields.CASCADE
-    )
+    #: The reply this answers (``None``: the discussion). A plain column, not a foreign
+    #: key: replies are never removed one by one (deletion is soft), and aerich cannot
+    #: create a table that references itself.
+    parent_id = fields.UUIDField(null=True)
     #: The top-level reply this one descends from (``None`` for a top-level reply), so
     #: a page of top-level replies fetches its subtrees with one indexed query.
     root_id = fields.UUIDField(null=True)
     depth = fields.IntField(default=1)
 
     discussion_id: UUID
-    parent_id: UUID | None
 
     class Meta:
         table = "community_reply"
