@@ -13,7 +13,6 @@ from __future__ import annotations
 import html
 import re
 
-from tortoise import connections
 from tortoise.expressions import Q
 
 from .models import Discussion, PostState, Reply
@@ -47,7 +46,7 @@ FROM hits ORDER BY rank DESC, created_at DESC, id
 async def search(query: SearchQuery) -> SearchResults:
     offset = (query.page - 1) * query.size
     if await _full_text():
-        conn = connections.get("default")
+        conn = Discussion._meta.db
         rows = (await conn.execute_query(_PG, [query.q, query.size + 1, offset]))[1]
         hits = [
             SearchHit(
@@ -72,7 +71,7 @@ _has_column: dict[str, bool] = {}
 
 async def _full_text() -> bool:
     """PostgreSQL with the migration's ``search`` columns (looked up once per database)."""
-    conn = connections.get("default")
+    conn = Discussion._meta.db  # the one connection every plugin shares
     if conn.capabilities.dialect != "postgres":
         return False
     key = str(getattr(conn, "database", "")) + str(id(conn))
