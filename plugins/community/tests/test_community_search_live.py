@@ -104,10 +104,10 @@ async def test_migrations_down_and_up(lyo_app: Any) -> None:
     from kernel.data import migrations  # the kernel's migration runner, as `lyo migrate` uses it
 
     kernel = lyo_app.kernel
-    await migrations.downgrade(kernel, plugin="community", steps=1)
-    from tortoise import connections
+    await migrations.downgrade(kernel, "community", -1)
+    from lyo_community.models import Discussion
 
-    conn = connections.get("default")
+    conn = Discussion._meta.db
     _, rows = await conn.execute_query("SELECT to_regclass('community_discussion') AS t")
     assert rows[0]["t"] is None
     await migrations.upgrade(kernel)
