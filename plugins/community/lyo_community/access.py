@@ -7,6 +7,7 @@ readable."""
 
 from __future__ import annotations
 
+import contextlib
 import math
 import time
 from typing import Any
@@ -82,9 +83,7 @@ async def ensure_not_restricted(identity: Identity) -> None:
     """Users with too many upheld reports against their content may not post."""
     if is_moderator(identity):
         return
-    upheld = await Report.filter(
-        target_author_id=identity.id, status=ReportStatus.RESOLVED
-    ).count()
+    upheld = await Report.filter(target_author_id=identity.id, status=ReportStatus.RESOLVED).count()
     if upheld >= plugin.settings.restrict_after_upheld_reports:
         raise Forbidden("Posting is restricted: too many reports against your posts were upheld.")
 
@@ -119,10 +118,8 @@ def open_limits(kernel: Kernel) -> None:
 async def close_limits() -> None:
     storage, _limits.storage, _limits.limiter = _limits.storage, None, None
     if isinstance(storage, RedisStorage):
-        try:
+        with contextlib.suppress(Exception):
             await storage.storage.aclose()
-        except Exception:  # noqa: BLE001 - closing is best effort
-            pass
 
 
 async def take(what: str, identity: Identity) -> None:
@@ -138,7 +135,7 @@ async def take(what: str, identity: Identity) -> None:
         if await limiter.hit(item, *key):
             return
         stats = await limiter.get_window_stats(item, *key)
-    except Exception as exc:  # noqa: BLE001 - the limits fail open, loudly
+    except Exception as exc:
         log.warning("community rate limit storage failing; not limiting", error=str(exc))
         return
     retry = max(1, math.ceil(stats.reset_time - time.time()))

@@ -7,8 +7,16 @@ from uuid import UUID
 
 from tortoise.exceptions import IntegrityError
 
-from kernel import Conflict, CursorPage, Identity, NotFound, ValidationFailed, publish, transaction
-from kernel import paginate_cursor
+from kernel import (
+    Conflict,
+    CursorPage,
+    Identity,
+    NotFound,
+    ValidationFailed,
+    paginate_cursor,
+    publish,
+    transaction,
+)
 
 from . import live, posts
 from .access import take
@@ -37,9 +45,15 @@ from .schemas import (
 Target = Discussion | Reply
 #: Actions announced as ``community.content_moderated.v1``, by their past tense.
 DONE = {
-    "hide": "hidden", "unhide": "unhidden", "reject": "rejected", "lock": "locked",
-    "unlock": "unlocked", "pin": "pinned", "unpin": "unpinned", "move": "moved",
-}  # fmt: skip
+    "hide": "hidden",
+    "unhide": "unhidden",
+    "reject": "rejected",
+    "lock": "locked",
+    "unlock": "unlocked",
+    "pin": "pinned",
+    "unpin": "unpinned",
+    "move": "moved",
+}
 
 
 def report_out(r: Report) -> ReportOut:
@@ -57,7 +71,9 @@ def report_out(r: Report) -> ReportOut:
     )
 
 
-async def report(target_type: TargetType, target: Target, reason: str, identity: Identity) -> Report:
+async def report(
+    target_type: TargetType, target: Target, reason: str, identity: Identity
+) -> Report:
     """One open report per reporter and target (a second is a 409)."""
     assert identity.id is not None
     await take("report", identity)
@@ -87,14 +103,22 @@ async def report(target_type: TargetType, target: Target, reason: str, identity:
     return created
 
 
-async def _log(identity: Identity, target_type: str, target_id: UUID, action: str, reason: str) -> None:
+async def _log(
+    identity: Identity, target_type: str, target_id: UUID, action: str, reason: str
+) -> None:
     assert identity.id is not None
     await ModerationAction.create(
-        moderator_id=identity.id, target_type=target_type, target_id=target_id, action=action, reason=reason
+        moderator_id=identity.id,
+        target_type=target_type,
+        target_id=target_id,
+        action=action,
+        reason=reason,
     )
 
 
-async def moderate(target_type: TargetType, target: Target, data: ModerationIn, identity: Identity) -> None:
+async def moderate(
+    target_type: TargetType, target: Target, data: ModerationIn, identity: Identity
+) -> None:
     """Apply a moderator's action, log it, and tell other plugins about visibility."""
     action = data.action
     discussion_id = target.id if isinstance(target, Discussion) else target.discussion_id
@@ -145,8 +169,11 @@ async def moderate(target_type: TargetType, target: Target, data: ModerationIn, 
                     reason=data.reason,
                 )
             )
-            await live.broadcast(discussion_id, "moderated",
-                           {"target_type": target_type.value, "id": str(target.id), "action": action})  # fmt: skip
+            await live.broadcast(
+                discussion_id,
+                "moderated",
+                {"target_type": target_type.value, "id": str(target.id), "action": action},
+            )
 
 
 async def _announce(target: Target) -> None:
@@ -173,7 +200,12 @@ async def decide(report_id: UUID, data: ReportDecision, identity: Identity) -> R
             model = Discussion if report_.target_type == TargetType.DISCUSSION else Reply
             target = await model.get_or_none(id=report_.target_id)
             if target is not None and not target.hidden:
-                await moderate(report_.target_type, target, ModerationIn(action="hide", reason=data.reason), identity)
+                await moderate(
+                    report_.target_type,
+                    target,
+                    ModerationIn(action="hide", reason=data.reason),
+                    identity,
+                )
     return report_
 
 
@@ -187,15 +219,19 @@ async def queue(query: QueueQuery) -> CursorPage[QueueItem]:
         model = Discussion if query.kind == "held_discussion" else Reply
         page = await paginate_cursor(
             model.filter(state=PostState.HELD, hidden=False, deleted_at=None),
-            query, _held_item, key=("created_at", "id"),
-        )  # fmt: skip
+            query,
+            _held_item,
+            key=("created_at", "id"),
+        )
     return CursorPage[QueueItem](items=page.items, next_cursor=page.next_cursor)
 
 
 async def _report_item(r: Report) -> QueueItem:
     model = Discussion if r.target_type == TargetType.DISCUSSION else Reply
     target = await model.get_or_none(id=r.target_id)
-    discussion_id = r.target_id if isinstance(target, Discussion) or target is None else target.discussion_id
+    discussion_id = (
+        r.target_id if isinstance(target, Discussion) or target is None else target.discussion_id
+    )
     return QueueItem(
         kind="report",
         target_type=r.target_type.value,

@@ -197,7 +197,9 @@ async def update_discussion(d: Discussion, data: DiscussionUpdate, identity: Ide
         d.edited_at = now()
         await d.save()
         if d.public:
-            await live.broadcast(d.id, "discussion_edited", {"discussion": _json(discussion_out(d))})
+            await live.broadcast(
+                d.id, "discussion_edited", {"discussion": _json(discussion_out(d))}
+            )
 
 
 async def delete_discussion(d: Discussion, identity: Identity, reason: str = "") -> None:
@@ -237,7 +239,9 @@ async def withdraw(
         )
     )
     await live.broadcast(
-        discussion_id, "moderated", {"target_type": target_type, "id": str(target_id), "action": action}
+        discussion_id,
+        "moderated",
+        {"target_type": target_type, "id": str(target_id), "action": action},
     )
 
 
@@ -289,7 +293,9 @@ async def create_reply(d: Discussion, data: ReplyCreate, identity: Identity) -> 
 
 async def announce_reply(reply: Reply, d: Discussion, parent: Reply | None) -> None:
     """The reply became public: count it, its event, its live message, its notices."""
-    await Discussion.filter(id=d.id).update(reply_count=F("reply_count") + 1, last_activity_at=now())
+    await Discussion.filter(id=d.id).update(
+        reply_count=F("reply_count") + 1, last_activity_at=now()
+    )
     target_author = parent.author_id if parent else d.author_id
     await publish(
         ReplyCreated(
@@ -320,7 +326,9 @@ async def update_reply(reply: Reply, data: ReplyUpdate, identity: Identity) -> N
         reply.edited_at = now()
         await reply.save()
         if reply.public:
-            await live.broadcast(reply.discussion_id, "reply_edited", {"reply": _json(reply_out(reply))})
+            await live.broadcast(
+                reply.discussion_id, "reply_edited", {"reply": _json(reply_out(reply))}
+            )
 
 
 async def delete_reply(reply: Reply, identity: Identity, reason: str = "") -> None:

@@ -22,7 +22,9 @@ async def export(user_id: str) -> dict[str, Any] | None:
     data: dict[str, Any] = {
         "discussions": await Discussion.filter(author_id=user_id)
         .order_by("created_at")
-        .values("id", "title", "body", "course_id", "lesson_id", "tags", "created_at", "deleted_at"),
+        .values(
+            "id", "title", "body", "course_id", "lesson_id", "tags", "created_at", "deleted_at"
+        ),
         "replies": await Reply.filter(author_id=user_id)
         .order_by("created_at")
         .values("id", "discussion_id", "parent_id", "body", "created_at", "deleted_at"),
@@ -32,7 +34,9 @@ async def export(user_id: str) -> dict[str, Any] | None:
         "reports": await Report.filter(reporter_id=user_id)
         .order_by("created_at")
         .values("target_type", "target_id", "reason", "status", "created_at"),
-        "subscriptions": await Subscription.filter(user_id=user_id).values("discussion_id", "created_at"),
+        "subscriptions": await Subscription.filter(user_id=user_id).values(
+            "discussion_id", "created_at"
+        ),
         "blocks": await Block.filter(blocker_id=user_id).values("blocked_id", "created_at"),
     }
     return data if any(data.values()) else None

@@ -27,7 +27,12 @@ from .settings import plugin
 def _check_kind(kind: str) -> None:
     if kind not in plugin.settings.reaction_kinds:
         raise ValidationFailed(
-            [{"pointer": "/path/kind", "detail": f"One of {', '.join(plugin.settings.reaction_kinds)}."}]
+            [
+                {
+                    "pointer": "/path/kind",
+                    "detail": f"One of {', '.join(plugin.settings.reaction_kinds)}.",
+                }
+            ]
         )
 
 
@@ -46,7 +51,12 @@ async def react(
     _check_kind(kind)
     assert identity.id is not None
     await take("react", identity)
-    where = {"user_id": identity.id, "target_type": target_type, "target_id": target.id, "kind": kind}
+    where = {
+        "user_id": identity.id,
+        "target_type": target_type,
+        "target_id": target.id,
+        "kind": kind,
+    }
     async with transaction():
         if add:
             try:
@@ -59,12 +69,16 @@ async def react(
             changed = await Reaction.filter(**where).delete() > 0
         if changed:
             delta = 1 if add else -1
-            await _model(target_type).filter(id=target.id).update(
-                reaction_count=F("reaction_count") + delta
+            await (
+                _model(target_type)
+                .filter(id=target.id)
+                .update(reaction_count=F("reaction_count") + delta)
             )
             event_type = ReactionAdded if add else ReactionRemoved
             extra = (
-                {"course_id": discussion.course_id, "lesson_id": discussion.lesson_id} if add else {}
+                {"course_id": discussion.course_id, "lesson_id": discussion.lesson_id}
+                if add
+                else {}
             )
             await publish(
                 event_type(
@@ -78,17 +92,27 @@ async def react(
                 )
             )
         counts = await counts_for(target_type, [target.id])
-        result = ReactionCounts(counts=counts.get(target.id, {}), mine=await mine(target_type, target.id, identity))
+        result = ReactionCounts(
+            counts=counts.get(target.id, {}), mine=await mine(target_type, target.id, identity)
+        )
         if changed:
             await live.broadcast(
                 discussion.id,
                 "reaction_added" if add else "reaction_removed",
-                {"target_type": target_type.value, "id": str(target.id), "kind": kind,
-                 "counts": result.counts},
-            )  # fmt: skip
+                {
+                    "target_type": target_type.value,
+                    "id": str(target.id),
+                    "kind": kind,
+                    "counts": result.counts,
+                },
+            )
             if add:
-                notice = {"discussion_id": str(discussion.id), "target_type": target_type.value,
-                          "target_id": str(target.id), "reaction": kind}  # fmt: skip
+                notice = {
+                    "discussion_id": str(discussion.id),
+                    "target_type": target_type.value,
+                    "target_id": str(target.id),
+                    "reaction": kind,
+                }
                 await live.notify(identity.id, [target.author_id], "reaction", notice)
     return result
 
@@ -105,7 +129,9 @@ async def counts_for(target_type: TargetType, ids: list[UUID]) -> dict[UUID, dic
     )
     out: dict[UUID, dict[str, int]] = {}
     for row in rows:
-        target = row["target_id"] if isinstance(row["target_id"], UUID) else UUID(str(row["target_id"]))
+        target = (
+            row["target_id"] if isinstance(row["target_id"], UUID) else UUID(str(row["target_id"]))
+        )
         out.setdefault(target, {})[row["kind"]] = row["n"]
     return out
 

@@ -9,7 +9,14 @@ from uuid import UUID
 from quart import Blueprint
 from quart_schema import validate_querystring, validate_request, validate_response
 
-from kernel import CursorPage, CursorQuery, current_identity, paginate_cursor, problem_responses, require
+from kernel import (
+    CursorPage,
+    CursorQuery,
+    current_identity,
+    paginate_cursor,
+    problem_responses,
+    require,
+)
 
 from . import moderation, posts, reactions, search, threads
 from .access import MODERATE, POST, REACT, REPORT, discussion_for, reply_for
@@ -227,7 +234,9 @@ async def unsubscribe(discussion_id: UUID) -> Subscribed:
 async def list_blocks() -> BlockList:
     """The users the caller blocked."""
     rows = await Block.filter(blocker_id=current_identity().id).order_by("created_at")
-    return BlockList(items=[BlockOut(blocked_id=b.blocked_id, created_at=b.created_at) for b in rows])
+    return BlockList(
+        items=[BlockOut(blocked_id=b.blocked_id, created_at=b.created_at) for b in rows]
+    )
 
 
 @bp.put("/blocks/<user_id>")
@@ -259,14 +268,20 @@ def _moderation_routes(kind_of: TargetType, path: str, out: type) -> None:
         identity = current_identity()
         target, _ = await _target(kind_of, target_id)
         await moderation.moderate(kind_of, target, data, identity)  # type: ignore[arg-type]
-        return posts.discussion_out(target) if kind_of == TargetType.DISCUSSION else posts.reply_out(target)  # type: ignore[arg-type]
+        return (
+            posts.discussion_out(target)
+            if kind_of == TargetType.DISCUSSION
+            else posts.reply_out(target)
+        )  # type: ignore[arg-type]
 
     act.__doc__ = (
         f"Moderate a {kind_of.value}: hide, unhide, approve or reject (held posts), delete"
         + (", lock, unlock, pin, unpin, move (``category_id``)." if out is DiscussionOut else ".")
     )
     act.__name__ = f"moderate_{kind_of.value}"
-    wrapped = validate_response(out)(validate_request(ModerationIn)(problem_responses(409)(require(MODERATE)(act))))
+    wrapped = validate_response(out)(
+        validate_request(ModerationIn)(problem_responses(409)(require(MODERATE)(act)))
+    )
     bp.post(f"{path}/<uuid:target_id>/moderation")(wrapped)
 
 
@@ -304,7 +319,9 @@ async def moderation_log(query_args: CursorQuery) -> CursorPage[ModerationLogOut
     def out(a: ModerationAction) -> ModerationLogOut:
         return ModerationLogOut.model_validate(a, from_attributes=True)
 
-    return await paginate_cursor(ModerationAction.all(), query_args, out, key=("-created_at", "-id"))
+    return await paginate_cursor(
+        ModerationAction.all(), query_args, out, key=("-created_at", "-id")
+    )
 
 
 # -- categories ------------------------------------------------------------------------------

@@ -123,15 +123,27 @@ async def _fallback(q: str, limit: int, offset: int) -> list[SearchHit]:
         .limit(limit + offset)
     )
     hits = [
-        SearchHit(target_type="discussion", id=d.id, discussion_id=d.id, title=d.title,
-                  snippet=_excerpt(d.body if q.lower() in d.body.lower() else d.title, q),
-                  rank=1.0 if q.lower() in d.title.lower() else 0.5, created_at=d.created_at)
+        SearchHit(
+            target_type="discussion",
+            id=d.id,
+            discussion_id=d.id,
+            title=d.title,
+            snippet=_excerpt(d.body if q.lower() in d.body.lower() else d.title, q),
+            rank=1.0 if q.lower() in d.title.lower() else 0.5,
+            created_at=d.created_at,
+        )
         for d in discussions
     ] + [
-        SearchHit(target_type="reply", id=r.id, discussion_id=r.discussion_id,
-                  title=r.discussion.title, snippet=_excerpt(r.body, q), rank=0.4,
-                  created_at=r.created_at)
+        SearchHit(
+            target_type="reply",
+            id=r.id,
+            discussion_id=r.discussion_id,
+            title=r.discussion.title,
+            snippet=_excerpt(r.body, q),
+            rank=0.4,
+            created_at=r.created_at,
+        )
         for r in replies
-    ]  # fmt: skip
+    ]
     hits.sort(key=lambda h: (-h.rank, -h.created_at.timestamp()))
     return hits[offset : offset + limit]

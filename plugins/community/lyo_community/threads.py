@@ -50,9 +50,8 @@ async def detail(d: Discussion, query: CursorQuery, identity: Identity) -> Discu
     tops = top.items
     nodes: dict[UUID, ReplyOut] = {r.id: r for r in tops}
     if tops:
-        below = (
-            await Reply.filter(replies_shown(identity), root_id__in=list(nodes))
-            .order_by("depth", "created_at", "id")
+        below = await Reply.filter(replies_shown(identity), root_id__in=list(nodes)).order_by(
+            "depth", "created_at", "id"
         )
         for reply in below:  # parents come first (ordered by depth)
             parent = nodes.get(reply.parent_id) if reply.parent_id else None

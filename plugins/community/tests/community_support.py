@@ -50,9 +50,7 @@ async def _record(envelope: Envelope) -> None:
 
 event_recorder = make_plugin(
     "recorder",
-    event_handlers=lambda: [
-        on(t, id=f"recorder:{t}", durable=False)(_record) for t in EVENT_TYPES
-    ],
+    event_handlers=lambda: [on(t, id=f"recorder:{t}", durable=False)(_record) for t in EVENT_TYPES],
 )
 
 

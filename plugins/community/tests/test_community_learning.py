@@ -28,7 +28,9 @@ async def test_course_and_lesson_are_checked(lyo_client: Any) -> None:
         )
     ).get_json()
     draft = await (
-        await lyo_client.post("/api/learning/courses", json={"title": "Secret"}, headers=auth("admin"))
+        await lyo_client.post(
+            "/api/learning/courses", json={"title": "Secret"}, headers=auth("admin")
+        )
     ).get_json()
     lesson = course["lessons"][0]["id"]
 

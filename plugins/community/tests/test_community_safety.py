@@ -12,17 +12,17 @@ PAYLOADS = [
     "<script>alert(1)</script>",
     "<SCRIPT SRC=//evil.example/x.js></SCRIPT>",
     "<img src=x onerror=alert(1)>",
-    "<img src=\"x\" onerror=\"alert(1)\"/>",
+    '<img src="x" onerror="alert(1)"/>',
     "<svg onload=alert(1)>",
     "<svg><script>alert(1)</script></svg>",
     "<svg><animate onbegin=alert(1) attributeName=x dur=1s>",
     "<body onload=alert(1)>",
     "<iframe src=javascript:alert(1)></iframe>",
     "<iframe srcdoc='<script>alert(1)</script>'></iframe>",
-    "<a href=\"javascript:alert(1)\">x</a>",
-    "<a href=\"JaVaScRiPt:alert(1)\">x</a>",
-    "<a href=\"&#106;avascript:alert(1)\">x</a>",
-    "<a href=\"data:text/html;base64,PHNjcmlwdD5hbGVydCgxKTwvc2NyaXB0Pg==\">x</a>",
+    '<a href="javascript:alert(1)">x</a>',
+    '<a href="JaVaScRiPt:alert(1)">x</a>',
+    '<a href="&#106;avascript:alert(1)">x</a>',
+    '<a href="data:text/html;base64,PHNjcmlwdD5hbGVydCgxKTwvc2NyaXB0Pg==">x</a>',
     "[x](javascript:alert(1))",
     "[x](JAVASCRIPT:alert(1))",
     "[x](javascript&#58;alert(1))",
@@ -33,9 +33,9 @@ PAYLOADS = [
     "[x]( javascript:alert(1) )",
     "[a](<javascript:alert(1)>)",
     "<javascript:alert(1)>",
-    "<div style=\"background:url(javascript:alert(1))\">x</div>",
-    "<div style=\"width: expression(alert(1))\">x</div>",
-    "<p style=\"x:expression(alert(1))\">x</p>",
+    '<div style="background:url(javascript:alert(1))">x</div>',
+    '<div style="width: expression(alert(1))">x</div>',
+    '<p style="x:expression(alert(1))">x</p>',
     "<style>*{x:expression(alert(1))}</style>",
     "<link rel=stylesheet href=//evil.example/x.css>",
     "<object data=javascript:alert(1)>",
@@ -47,7 +47,7 @@ PAYLOADS = [
     "<video><source onerror=alert(1)></video>",
     "<audio src=x onerror=alert(1)>",
     "<math><mtext><table><mglyph><style><img src=x onerror=alert(1)>",
-    "<noscript><p title=\"</noscript><img src=x onerror=alert(1)>\">",
+    '<noscript><p title="</noscript><img src=x onerror=alert(1)>">',
     "<<script>script>alert(1)<</script>/script>",
     "<scr<script>ipt>alert(1)</scr</script>ipt>",
     "<img src=`x` onerror=alert(1)>",
@@ -61,9 +61,9 @@ PAYLOADS = [
     "```html\n<script>alert(1)</script>\n```",
     "<!--<script>alert(1)</script>-->",
     "<![CDATA[<script>alert(1)</script>]]>",
-    "<a href=\"http://ok.example\" onclick=\"alert(1)\">ok</a>",
+    '<a href="http://ok.example" onclick="alert(1)">ok</a>',
     "<template><script>alert(1)</script></template>",
-    "[x](https://ok.example \"title\" onclick=alert(1))",
+    '[x](https://ok.example "title" onclick=alert(1))',
 ]
 
 #: What must never appear in the rendered HTML as markup (escaped text is harmless).
@@ -92,9 +92,13 @@ def _markup_only(html: str) -> str:
 
 def test_markdown_still_works() -> None:
     assert content.render("**b** [l](https://x.example)") == (
-        '<p><strong>b</strong> <a href="https://x.example" rel="nofollow noopener noreferrer">l</a></p>\n'
+        '<p><strong>b</strong> <a href="https://x.example" '
+        'rel="nofollow noopener noreferrer">l</a></p>\n'
     )
-    assert content.mentions("hi @ada and @bob.smith, mail a@b.c; @ada again") == ["ada", "bob.smith"]
+    assert content.mentions("hi @ada and @bob.smith, mail a@b.c; @ada again") == [
+        "ada",
+        "bob.smith",
+    ]
 
 
 async def test_bodies_are_sanitized_over_http(lyo_client: Any) -> None:

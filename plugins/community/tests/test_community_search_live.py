@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from community_support import ADA, BOB, CAROL, auth, published
+from community_support import ADA, BOB, auth, published
 from lyo_community import plugin as community_plugin
 from lyo_community import views
 
@@ -15,7 +15,9 @@ from kernel.testing import test_database_kind
 
 
 async def post(client: Any, title: str, body: str, token: str = "ada") -> dict[str, Any]:
-    r = await client.post("/api/community/discussions", json={"title": title, "body": body}, headers=auth(token))
+    r = await client.post(
+        "/api/community/discussions", json={"title": title, "body": body}, headers=auth(token)
+    )
     assert r.status_code == 201
     return await r.get_json()
 
@@ -24,10 +26,16 @@ async def test_search_finds_public_posts_only(lyo_client: Any) -> None:
     knots = await post(lyo_client, "Bowline knots", "How to tie a <b>bowline</b> knot quickly")
     await post(lyo_client, "Cooking", "Pasta water should be salty")
     secret = await post(lyo_client, "Hidden knots", "bowline secrets")
-    await lyo_client.post(f"/api/community/discussions/{secret['id']}/moderation",
-                          json={"action": "hide"}, headers=auth("mod"))  # fmt: skip
-    r = await lyo_client.post(f"/api/community/discussions/{knots['id']}/replies",
-                              json={"body": "Practice the bowline daily"}, headers=auth("bob"))  # fmt: skip
+    await lyo_client.post(
+        f"/api/community/discussions/{secret['id']}/moderation",
+        json={"action": "hide"},
+        headers=auth("mod"),
+    )
+    r = await lyo_client.post(
+        f"/api/community/discussions/{knots['id']}/replies",
+        json={"body": "Practice the bowline daily"},
+        headers=auth("bob"),
+    )
     assert r.status_code == 201
     found = await (await lyo_client.get("/api/community/search?q=bowline")).get_json()
     ids = [(h["target_type"], h["discussion_id"]) for h in found["items"]]
@@ -46,8 +54,11 @@ async def test_search_finds_public_posts_only(lyo_client: Any) -> None:
 async def test_topic_authorization_and_notices(lyo_app: Any, lyo_client: Any) -> None:
     made = await post(lyo_client, "Live", "x")
     hidden = await post(lyo_client, "Hidden", "x")
-    await lyo_client.post(f"/api/community/discussions/{hidden['id']}/moderation",
-                          json={"action": "hide"}, headers=auth("mod"))  # fmt: skip
+    await lyo_client.post(
+        f"/api/community/discussions/{hidden['id']}/moderation",
+        json={"action": "hide"},
+        headers=auth("mod"),
+    )
     bob = BOB
 
     async def allowed(identity: Identity, topic: str) -> bool | None:
@@ -59,8 +70,11 @@ async def test_topic_authorization_and_notices(lyo_app: Any, lyo_client: Any) ->
     assert await allowed(bob, "community:discussion:not-a-uuid") is False
     assert await allowed(bob, "community:other") is False
     assert await allowed(bob, "hello:x") is None
-    r = await lyo_client.post(f"/api/community/discussions/{made['id']}/replies",
-                              json={"body": "hi @ada"}, headers=auth("bob"))  # fmt: skip
+    r = await lyo_client.post(
+        f"/api/community/discussions/{made['id']}/replies",
+        json={"body": "hi @ada"},
+        headers=auth("bob"),
+    )
     assert r.status_code == 201
     [event] = published("community.reply_created.v1")
     assert event["mentions"] == ["ada"] and event["discussion_author_id"] == ADA.id
@@ -82,9 +96,14 @@ async def test_views_count_once_per_reader_per_day(lyo_app: Any, lyo_client: Any
 async def test_export_and_erase(lyo_app: Any, lyo_client: Any) -> None:
     made = await post(lyo_client, "Mine", "my words", "bob")
     other = await post(lyo_client, "Theirs", "x", "ada")
-    await lyo_client.post(f"/api/community/discussions/{other['id']}/replies", json={"body": "my reply"},
-                          headers=auth("bob"))  # fmt: skip
-    await lyo_client.put(f"/api/community/discussions/{other['id']}/reactions/like", headers=auth("bob"))
+    await lyo_client.post(
+        f"/api/community/discussions/{other['id']}/replies",
+        json={"body": "my reply"},
+        headers=auth("bob"),
+    )
+    await lyo_client.put(
+        f"/api/community/discussions/{other['id']}/reactions/like", headers=auth("bob")
+    )
     exported = await community_plugin.export_user(BOB.id)
     assert exported is not None
     assert [d["title"] for d in exported["discussions"]] == ["Mine"]
@@ -93,10 +112,14 @@ async def test_export_and_erase(lyo_app: Any, lyo_client: Any) -> None:
     assert await community_plugin.export_user("nobody") is None
     await community_plugin.erase_user(BOB.id)
     assert await community_plugin.export_user(BOB.id) is None
-    got = await (await lyo_client.get(f"/api/community/discussions/{other['id']}", headers=auth("ada"))).get_json()
+    got = await (
+        await lyo_client.get(f"/api/community/discussions/{other['id']}", headers=auth("ada"))
+    ).get_json()
     assert got["reaction_count"] == 0 and got["reply_count"] == 0
     assert got["replies"]["items"][0]["deleted"] is True  # the thread keeps its shape
-    assert (await lyo_client.get(f"/api/community/discussions/{made['id']}", headers=auth("ada"))).status_code == 404
+    assert (
+        await lyo_client.get(f"/api/community/discussions/{made['id']}", headers=auth("ada"))
+    ).status_code == 404
 
 
 @pytest.mark.skipif(test_database_kind() != "postgres", reason="migrations target PostgreSQL")

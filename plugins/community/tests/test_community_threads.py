@@ -17,7 +17,9 @@ async def discussion(client: Any, token: str = "ada") -> str:
     return (await response.get_json())["id"]
 
 
-async def reply(client: Any, did: str, body: str, token: str = "bob", parent: str | None = None) -> Any:
+async def reply(
+    client: Any, did: str, body: str, token: str = "bob", parent: str | None = None
+) -> Any:
     return await client.post(
         f"/api/community/discussions/{did}/replies",
         json={"body": body, **({"parent_id": parent} if parent else {})},
@@ -43,8 +45,10 @@ async def test_tree_depth_and_events(lyo_client: Any) -> None:
     assert top["children"][0]["children"][0]["body"] == "level 3"
     events = published("community.reply_created.v1")
     assert [(e["author_id"], e["target_author_id"]) for e in events] == [
-        (BOB.id, ADA.id), (ADA.id, BOB.id), (BOB.id, ADA.id),
-    ]  # fmt: skip
+        (BOB.id, ADA.id),
+        (ADA.id, BOB.id),
+        (BOB.id, ADA.id),
+    ]
 
 
 async def test_top_level_pages(lyo_client: Any) -> None:
@@ -54,7 +58,9 @@ async def test_top_level_pages(lyo_client: Any) -> None:
     page = await (await lyo_client.get(f"/api/community/discussions/{did}?size=2")).get_json()
     assert [r["body"] for r in page["replies"]["items"]] == ["r0", "r1"]
     cursor = page["replies"]["next_cursor"]
-    page = await (await lyo_client.get(f"/api/community/discussions/{did}?size=2&cursor={cursor}")).get_json()
+    page = await (
+        await lyo_client.get(f"/api/community/discussions/{did}?size=2&cursor={cursor}")
+    ).get_json()
     assert [r["body"] for r in page["replies"]["items"]] == ["r2", "r3"]
 
 
@@ -63,22 +69,37 @@ async def test_locked_deleted_and_hidden_replies(lyo_client: Any) -> None:
     parent = await (await reply(lyo_client, did, "parent")).get_json()
     child = await (await reply(lyo_client, did, "child", "ada", parent["id"])).get_json()
     hidden = await (await reply(lyo_client, did, "rude")).get_json()
-    assert (await lyo_client.delete(f"/api/community/replies/{parent['id']}", headers=auth("ada"))).status_code == 403
-    assert (await lyo_client.delete(f"/api/community/replies/{parent['id']}", headers=auth("bob"))).status_code == 204
-    r = await lyo_client.post(f"/api/community/replies/{hidden['id']}/moderation", json={"action": "hide"},
-                              headers=auth("mod"))  # fmt: skip
+    assert (
+        await lyo_client.delete(f"/api/community/replies/{parent['id']}", headers=auth("ada"))
+    ).status_code == 403
+    assert (
+        await lyo_client.delete(f"/api/community/replies/{parent['id']}", headers=auth("bob"))
+    ).status_code == 204
+    r = await lyo_client.post(
+        f"/api/community/replies/{hidden['id']}/moderation",
+        json={"action": "hide"},
+        headers=auth("mod"),
+    )
     assert r.status_code == 200
-    got = await (await lyo_client.get(f"/api/community/discussions/{did}", headers=auth("carol"))).get_json()
+    got = await (
+        await lyo_client.get(f"/api/community/discussions/{did}", headers=auth("carol"))
+    ).get_json()
     [placeholder] = got["replies"]["items"]  # the hidden one is not there at all
     assert placeholder["deleted"] and placeholder["body"] == "" and placeholder["author_id"] is None
     assert placeholder["children"][0]["id"] == child["id"]
     assert got["reply_count"] == 1
-    assert (await lyo_client.patch(f"/api/community/replies/{hidden['id']}", json={"body": "x"},
-                                   headers=auth("carol"))).status_code == 404  # fmt: skip
-    mine = await (await lyo_client.get(f"/api/community/discussions/{did}", headers=auth("bob"))).get_json()
+    assert (
+        await lyo_client.patch(
+            f"/api/community/replies/{hidden['id']}", json={"body": "x"}, headers=auth("carol")
+        )
+    ).status_code == 404
+    mine = await (
+        await lyo_client.get(f"/api/community/discussions/{did}", headers=auth("bob"))
+    ).get_json()
     assert len(mine["replies"]["items"]) == 2  # its author still sees the hidden reply
-    r = await lyo_client.post(f"/api/community/discussions/{did}/moderation", json={"action": "lock"},
-                              headers=auth("mod"))  # fmt: skip
+    r = await lyo_client.post(
+        f"/api/community/discussions/{did}/moderation", json={"action": "lock"}, headers=auth("mod")
+    )
     assert r.status_code == 200 and (await r.get_json())["locked"]
     assert (await reply(lyo_client, did, "late")).status_code == 409
     assert (await reply(lyo_client, did, "mod may", "mod")).status_code == 201
@@ -97,7 +118,9 @@ async def test_counts_stay_exact_under_concurrency(lyo_client: Any, monkeypatch:
         *(reply(lyo_client, did, f"r{n}", f"crowd-{n}") for n in range(50))
     )
     assert {r.status_code for r in replies} == {201}
-    got = await (await lyo_client.get(f"/api/community/discussions/{did}", headers=auth("ada"))).get_json()
+    got = await (
+        await lyo_client.get(f"/api/community/discussions/{did}", headers=auth("ada"))
+    ).get_json()
     assert got["reaction_count"] == 101
     assert got["reactions"] == {"counts": {"like": 101}, "mine": ["like"]}
     assert got["reply_count"] == 50
@@ -106,5 +129,7 @@ async def test_counts_stay_exact_under_concurrency(lyo_client: Any, monkeypatch:
     for _ in range(2):
         r = await lyo_client.delete(url, headers=auth("ada"))
         assert (await r.get_json())["counts"] == {"like": 100}
-    bad = await lyo_client.put(f"/api/community/discussions/{did}/reactions/shout", headers=auth("ada"))
+    bad = await lyo_client.put(
+        f"/api/community/discussions/{did}/reactions/shout", headers=auth("ada")
+    )
     assert bad.status_code == 422 and (await bad.get_json())["errors"][0]["pointer"] == "/path/kind"
