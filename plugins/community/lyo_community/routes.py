@@ -162,33 +162,47 @@ async def _target(target_type: TargetType, target_id: UUID) -> tuple[object, obj
     return await reply_for(target_id, identity)
 
 
-def _reaction_routes(kind_of: TargetType, path: str) -> None:
-    async def add(target_id: UUID, kind: str) -> ReactionCounts:
-        target, discussion = await _target(kind_of, target_id)
-        return await reactions.react(kind_of, target, discussion, kind, current_identity(), True)  # type: ignore[arg-type]
+def _path(kind_of: TargetType) -> tuple[str, str]:
+    """The URL prefix and path parameter for a target type."""
+    if kind_of == TargetType.DISCUSSION:
+        return "/discussions", "discussion_id"
+    return "/replies", "reply_id"
 
-    async def remove(target_id: UUID, kind: str) -> ReactionCounts:
-        target, discussion = await _target(kind_of, target_id)
-        return await reactions.react(kind_of, target, discussion, kind, current_identity(), False)  # type: ignore[arg-type]
+
+def _reaction_routes(kind_of: TargetType) -> None:
+    prefix, param = _path(kind_of)
+
+    async def add(kind: str, **ids: UUID) -> ReactionCounts:
+        target, discussion = await _target(kind_of, ids[param])
+        identity = current_identity()
+        return await reactions.react(kind_of, target, discussion, kind, identity, True)  # type: ignore[arg-type]
+
+    async def remove(kind: str, **ids: UUID) -> ReactionCounts:
+        target, discussion = await _target(kind_of, ids[param])
+        identity = current_identity()
+        return await reactions.react(kind_of, target, discussion, kind, identity, False)  # type: ignore[arg-type]
 
     add.__doc__ = f"React to a {kind_of.value} (idempotent: once per kind and user)."
     remove.__doc__ = f"Take a reaction to a {kind_of.value} back (idempotent)."
     for func, method in ((add, "put"), (remove, "delete")):
         func.__name__ = f"{method}_{kind_of.value}_reaction"
-        wrapped = validate_response(ReactionCounts)(problem_responses(429)(require(REACT)(func)))
-        getattr(bp, method)(f"{path}/<uuid:target_id>/reactions/<kind>")(wrapped)
+        guarded = problem_responses(422, 429)(require(REACT)(func))
+        wrapped = validate_response(ReactionCounts)(guarded)
+        getattr(bp, method)(f"{prefix}/<uuid:{param}>/reactions/<kind>")(wrapped)
 
 
-_reaction_routes(TargetType.DISCUSSION, "/discussions")
-_reaction_routes(TargetType.REPLY, "/replies")
+_reaction_routes(TargetType.DISCUSSION)
+_reaction_routes(TargetType.REPLY)
 
 
 # -- reports and subscriptions ---------------------------------------------------------------
 
 
-def _report_routes(kind_of: TargetType, path: str) -> None:
-    async def file_report(target_id: UUID, data: ReportCreate) -> tuple[ReportOut, int]:
-        target, _ = await _target(kind_of, target_id)
+def _report_routes(kind_of: TargetType) -> None:
+    prefix, param = _path(kind_of)
+
+    async def file_report(data: ReportCreate, **ids: UUID) -> tuple[ReportOut, int]:
+        target, _ = await _target(kind_of, ids[param])
         created = await moderation.report(kind_of, target, data.reason, current_identity())  # type: ignore[arg-type]
         return moderation.report_out(created), 201
 
@@ -197,11 +211,11 @@ def _report_routes(kind_of: TargetType, path: str) -> None:
     wrapped = validate_response(ReportOut, 201)(
         validate_request(ReportCreate)(problem_responses(409, 429)(require(REPORT)(file_report)))
     )
-    bp.post(f"{path}/<uuid:target_id>/reports")(wrapped)
+    bp.post(f"{prefix}/<uuid:{param}>/reports")(wrapped)
 
 
-_report_routes(TargetType.DISCUSSION, "/discussions")
-_report_routes(TargetType.REPLY, "/replies")
+_report_routes(TargetType.DISCUSSION)
+_report_routes(TargetType.REPLY)
 
 
 @bp.put("/discussions/<uuid:discussion_id>/subscription")
@@ -241,6 +255,7 @@ async def list_blocks() -> BlockList:
 
 @bp.put("/blocks/<user_id>")
 @require()
+@problem_responses(422)
 @validate_response(BlockOut)
 async def block(user_id: str) -> BlockOut:
     """Block a user: no replies to the caller's posts, and no notices, from them."""
@@ -263,10 +278,12 @@ async def unblock(user_id: str) -> tuple[str, int]:
 # -- moderation ----------------------------------------------------------------------------
 
 
-def _moderation_routes(kind_of: TargetType, path: str, out: type) -> None:
-    async def act(target_id: UUID, data: ModerationIn) -> object:
+def _moderation_routes(kind_of: TargetType, out: type) -> None:
+    prefix, param = _path(kind_of)
+
+    async def act(data: ModerationIn, **ids: UUID) -> object:
         identity = current_identity()
-        target, _ = await _target(kind_of, target_id)
+        target, _ = await _target(kind_of, ids[param])
         await moderation.moderate(kind_of, target, data, identity)  # type: ignore[arg-type]
         return (
             posts.discussion_out(target)
@@ -282,11 +299,11 @@ def _moderation_routes(kind_of: TargetType, path: str, out: type) -> None:
     wrapped = validate_response(out)(
         validate_request(ModerationIn)(problem_responses(409)(require(MODERATE)(act)))
     )
-    bp.post(f"{path}/<uuid:target_id>/moderation")(wrapped)
+    bp.post(f"{prefix}/<uuid:{param}>/moderation")(wrapped)
 
 
-_moderation_routes(TargetType.DISCUSSION, "/discussions", DiscussionOut)
-_moderation_routes(TargetType.REPLY, "/replies", ReplyOut)
+_moderation_routes(TargetType.DISCUSSION, DiscussionOut)
+_moderation_routes(TargetType.REPLY, ReplyOut)
 
 
 @bp.get("/moderation/queue")
