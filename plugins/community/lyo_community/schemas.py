@@ -71,7 +71,7 @@ class DiscussionQuery(CursorQuery):
 
 class ReactionCounts(BaseModel):
     counts: dict[str, int]
-    mine: list[str] = []
+    mine: list[str] = Field(default_factory=list)
 
 
 class DiscussionOut(BaseModel):
@@ -114,10 +114,11 @@ class ReplyOut(BaseModel):
     held: bool
     deleted: bool
     reaction_count: int
-    reactions: dict[str, int] = {}
+    # factories, not literal defaults: pydantic deep-copies those for every instance
+    reactions: dict[str, int] = Field(default_factory=dict)
     created_at: datetime
     edited_at: datetime | None
-    children: list[ReplyOut] = []
+    children: list[ReplyOut] = Field(default_factory=list)
 
 
 class DiscussionDetail(DiscussionOut):
