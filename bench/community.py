@@ -234,7 +234,9 @@ async def seed(url: str) -> None:
 # -- the asyncpg baseline ------------------------------------------------------------------
 
 
-async def run_baseline(url: str, name: str, seconds: float, concurrency: int) -> dict[str, Any]:
+async def run_baseline(
+    url: str, name: str, seconds: float, concurrency: int, sequential: int = 0
+) -> dict[str, Any]:
     import asyncpg
     import orjson
 
@@ -268,6 +270,12 @@ async def run_baseline(url: str, name: str, seconds: float, concurrency: int) ->
     page = listing if name == "list" else thread
     for _ in range(20):
         await page()
+    if sequential:
+        began = time.perf_counter()
+        for _ in range(sequential):
+            await page()
+        await pool.close()
+        return {"ms": (time.perf_counter() - began) * 1000 / sequential}
     durations: list[float] = []
     deadline = time.perf_counter() + seconds
 
@@ -281,6 +289,36 @@ async def run_baseline(url: str, name: str, seconds: float, concurrency: int) ->
     elapsed = time.perf_counter() - begun
     await pool.close()
     return {"rps": len(durations) / elapsed, **percentiles(durations), "errors": 0}
+
+
+async def in_process(url: str, requests: int) -> list[tuple[str, float, float]]:
+    """Each read ``requests`` times one after another inside this process: through the
+    kernel's app (Quart's test client: routing, validation, ORM, JSON; no HTTP server)
+    and through the asyncpg baseline. On a machine shared with other work this ratio is
+    steadier than the load test's, whose load generator competes for the same cores."""
+    os.environ.update(env_for(url))
+    # the test client's host is "localhost"; test, not production: no pending-migration
+    # check or JSON access log matters here
+    os.environ.update(LYO_ACCESS_LOG="false", LYO_TRUSTED_HOSTS="*", LYO_ENV="test")
+    from kernel import create_app, load_settings
+
+    app = create_app(load_settings())
+    out = []
+    async with app.test_app():
+        client = app.test_client()
+        for name, path in (
+            ("list", f"/api/community/discussions?course_id={COURSES[3]}&sort=active"),
+            ("thread", f"/api/community/discussions/{BIG}"),
+        ):
+            for _ in range(20):
+                assert (await client.get(path)).status_code == 200
+            began = time.perf_counter()
+            for _ in range(requests):
+                await client.get(path)
+            kernel_ms = (time.perf_counter() - began) * 1000 / requests
+            base = await run_baseline(url, name, 0, 1, sequential=requests)
+            out.append((name, kernel_ms, base["ms"]))
+    return out
 
 
 # -- the run -------------------------------------------------------------------------------
@@ -384,6 +422,10 @@ def main() -> None:
             with urllib.request.urlopen(f"{base}/api/community/search?q={term}") as answer:
                 answer.read()
             latencies.append(time.perf_counter() - started)
+        server.terminate()
+        server.wait(timeout=30)
+        server = None
+        sequential = asyncio.run(in_process(url, 50 if args.quick else 200))
     finally:
         if server is not None:
             server.terminate()
@@ -401,6 +443,11 @@ def main() -> None:
             f"{b['rps']:.0f} | {b['p50_ms']:.1f} / {b['p99_ms']:.1f} | "
             f"**{k['rps'] / b['rps']:.2f}** |"
         )
+    print("\none request at a time, in one process (no HTTP server, no load generator):")
+    print("| read | kernel ms | asyncpg ms | ratio (asyncpg / kernel time) |")
+    print("| --- | ---: | ---: | ---: |")
+    for name, kernel_ms, base_ms in sequential:
+        print(f"| {name} | {kernel_ms:.2f} | {base_ms:.2f} | **{base_ms / kernel_ms:.2f}** |")
     cuts = percentiles(latencies)
     print(
         f"\nsearch over 102,000 posts, one request at a time: p50 {cuts['p50_ms']} ms, "

@@ -9,6 +9,7 @@ replies; every change of a reply's visibility adjusts it in the same transaction
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 from uuid import UUID
 
 from tortoise.expressions import F
@@ -105,23 +106,37 @@ def discussion_out(d: Discussion, pending_views: int = 0) -> DiscussionOut:
     )
 
 
+REPLY_FIELDS = (
+    "id", "discussion_id", "parent_id", "depth", "author_id", "body", "body_html", "mentions",
+    "hidden", "state", "deleted_at", "reaction_count", "created_at", "edited_at",
+)  # fmt: skip
+
+
 def reply_out(r: Reply) -> ReplyOut:
-    deleted = r.deleted_at is not None
-    return ReplyOut(
-        id=r.id,
-        discussion_id=r.discussion_id,
-        parent_id=r.parent_id,
-        depth=r.depth,
-        author_id=None if deleted else r.author_id,
-        body="" if deleted else r.body,
-        body_html="" if deleted else r.body_html,
-        mentions=[] if deleted else r.mentions,
-        hidden=r.hidden,
-        held=r.state == PostState.HELD,
+    return reply_from_row({name: getattr(r, name) for name in REPLY_FIELDS})
+
+
+def reply_from_row(row: dict[str, Any]) -> ReplyOut:
+    """A reply from its stored values (``Reply...values(*REPLY_FIELDS)``), trusted as they
+    come from the database: a thread builds hundreds of these, so no validation pass."""
+    deleted = row["deleted_at"] is not None
+    return ReplyOut.model_construct(
+        id=row["id"],
+        discussion_id=row["discussion_id"],
+        parent_id=row["parent_id"],
+        depth=row["depth"],
+        author_id=None if deleted else row["author_id"],
+        body="" if deleted else row["body"],
+        body_html="" if deleted else row["body_html"],
+        mentions=[] if deleted else row["mentions"],
+        hidden=row["hidden"],
+        held=row["state"] == PostState.HELD,
         deleted=deleted,
-        reaction_count=r.reaction_count,
-        created_at=r.created_at,
-        edited_at=r.edited_at,
+        reaction_count=row["reaction_count"],
+        reactions={},
+        created_at=row["created_at"],
+        edited_at=row["edited_at"],
+        children=[],
     )
 
 

@@ -10,7 +10,7 @@ from kernel import CursorPage, CursorQuery, Identity, paginate_cursor
 from . import views
 from .access import listed, replies_shown
 from .models import Category, Discussion, Reply, Subscription, TargetType
-from .posts import discussion_out, reply_out
+from .posts import REPLY_FIELDS, discussion_out, reply_from_row, reply_out
 from .reactions import counts_for, mine
 from .schemas import DiscussionDetail, DiscussionOut, DiscussionQuery, ReactionCounts, ReplyOut
 
@@ -50,14 +50,16 @@ async def detail(d: Discussion, query: CursorQuery, identity: Identity) -> Discu
     tops = top.items
     nodes: dict[UUID, ReplyOut] = {r.id: r for r in tops}
     if tops:
-        below = await Reply.filter(replies_shown(identity), root_id__in=list(nodes)).order_by(
-            "depth", "created_at", "id"
+        below = (
+            await Reply.filter(replies_shown(identity), root_id__in=list(nodes))
+            .order_by("depth", "created_at", "id")
+            .values(*REPLY_FIELDS)
         )
-        for reply in below:  # parents come first (ordered by depth)
-            parent = nodes.get(reply.parent_id) if reply.parent_id else None
+        for row in below:  # parents come first (ordered by depth)
+            parent = nodes.get(row["parent_id"]) if row["parent_id"] else None
             if parent is None:
                 continue  # its parent is not shown to this caller: neither is it
-            node = reply_out(reply)
+            node = reply_from_row(row)
             parent.children.append(node)
             nodes[node.id] = node
     counts = await counts_for(TargetType.REPLY, list(nodes))
