@@ -117,10 +117,11 @@ def reply_out(r: Reply) -> ReplyOut:
 
 
 def reply_from_row(row: dict[str, Any]) -> ReplyOut:
-    """A reply from its stored values (``Reply...values(*REPLY_FIELDS)``), trusted as they
-    come from the database: a thread builds hundreds of these, so no validation pass."""
+    """A reply from its stored values (``Reply...values(*REPLY_FIELDS)``): a thread builds
+    hundreds of these without making model instances (pydantic's validating constructor
+    measured faster than ``model_construct`` here)."""
     deleted = row["deleted_at"] is not None
-    return ReplyOut.model_construct(
+    return ReplyOut(
         id=row["id"],
         discussion_id=row["discussion_id"],
         parent_id=row["parent_id"],
@@ -133,10 +134,8 @@ def reply_from_row(row: dict[str, Any]) -> ReplyOut:
         held=row["state"] == PostState.HELD,
         deleted=deleted,
         reaction_count=row["reaction_count"],
-        reactions={},
         created_at=row["created_at"],
         edited_at=row["edited_at"],
-        children=[],
     )
 
 
