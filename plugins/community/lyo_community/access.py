@@ -17,6 +17,7 @@ import limits
 import structlog
 from limits.aio.storage import MemoryStorage, RedisStorage, Storage
 from limits.aio.strategies import FixedWindowRateLimiter
+from redis.asyncio import ConnectionPool
 from tortoise.expressions import Q
 
 from kernel import Forbidden, Identity, Kernel, NotFound, TooManyRequests
@@ -94,6 +95,7 @@ async def ensure_not_restricted(identity: Identity) -> None:
 class _Limits:
     storage: Storage | None = None
     limiter: FixedWindowRateLimiter | None = None
+    pool: ConnectionPool | None = None
 
 
 _limits = _Limits()
@@ -103,16 +105,22 @@ def open_limits(kernel: Kernel) -> None:
     """Counters in Redis (shared by every process) when the kernel has Redis, else in
     this process's memory."""
     settings = kernel.settings
+    pool = None
     if settings.redis_url:
+        # short timeouts: a Redis outage must not hold a post up (the limits fail open)
+        pool = ConnectionPool.from_url(
+            settings.redis_url, socket_timeout=0.5, socket_connect_timeout=0.5
+        )
         storage: Storage = RedisStorage(
             f"async+{settings.redis_url}",
             implementation="redispy",
             key_prefix=f"{settings.redis_prefix}:{NAME}:limits",
             wrap_exceptions=True,
+            connection_pool=pool,  # type: ignore[arg-type]
         )
     else:
         storage = MemoryStorage()
-    _limits.storage, _limits.limiter = storage, FixedWindowRateLimiter(storage)
+    _limits.storage, _limits.limiter, _limits.pool = storage, FixedWindowRateLimiter(storage), pool
 
 
 async def close_limits() -> None:

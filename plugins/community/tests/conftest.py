@@ -10,6 +10,8 @@ import pytest
 from community_support import PUBLISHED, event_recorder, tokens_plugin
 from lyo_community import plugin as community
 
+from kernel.testing import test_redis_url
+
 
 @pytest.fixture(autouse=True)
 def _clean_lyo_env(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -28,3 +30,10 @@ def _fresh_events() -> Iterator[None]:
 @pytest.fixture
 def lyo_plugins() -> list[object]:
     return [tokens_plugin(), community, event_recorder]
+
+
+@pytest.fixture
+def lyo_redis_url() -> str | None:
+    """Redis (``LYO_TEST_REDIS``) when the suite runs on PostgreSQL: the rate limits,
+    view counters and websocket fan-out then go through it, as in production."""
+    return test_redis_url()
