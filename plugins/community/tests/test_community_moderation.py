@@ -178,3 +178,52 @@ async def test_posting_is_rate_limited(lyo_client: Any) -> None:
     third = await post(lyo_client)
     assert third.status_code == 429 and int(third.headers["Retry-After"]) >= 1
     assert (await post(lyo_client, "bob")).status_code == 201  # per user
+
+
+@pytest.mark.usefixtures("_held")
+async def test_held_reply_counts_and_announces_only_when_approved(lyo_client: Any) -> None:
+    discussion = await (await post(lyo_client, "mod", "by a moderator")).get_json()
+    url = f"/api/community/discussions/{discussion['id']}"
+    held = await (
+        await lyo_client.post(f"{url}/replies", json={"body": "new here"}, headers=auth("carol"))
+    ).get_json()
+    assert held["held"] is True
+    assert published("community.reply_created.v1") == []
+    seen = await (await lyo_client.get(url, headers=auth("bob"))).get_json()
+    assert seen["reply_count"] == 0 and seen["replies"]["items"] == []
+    queue = await (
+        await lyo_client.get("/api/community/moderation/queue?kind=held_reply", headers=auth("mod"))
+    ).get_json()
+    assert [i["target_id"] for i in queue["items"]] == [held["id"]]
+    approved = await lyo_client.post(
+        f"/api/community/replies/{held['id']}/moderation",
+        json={"action": "approve"},
+        headers=auth("mod"),
+    )
+    assert approved.status_code == 200
+    seen = await (await lyo_client.get(url, headers=auth("bob"))).get_json()
+    assert seen["reply_count"] == 1 and seen["replies"]["items"][0]["id"] == held["id"]
+    [event] = published("community.reply_created.v1")
+    assert event["reply_id"] == held["id"]
+    again = await lyo_client.post(
+        f"/api/community/replies/{held['id']}/moderation",
+        json={"action": "approve"},
+        headers=auth("mod"),
+    )
+    assert again.status_code == 409
+
+
+@pytest.fixture
+def _no_edit_window(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("LYO_COMMUNITY__EDIT_WINDOW_MINUTES", "0")
+
+
+@pytest.mark.usefixtures("_no_edit_window")
+async def test_edits_after_the_window_are_refused_but_moderators_may(lyo_client: Any) -> None:
+    discussion = await (await post(lyo_client)).get_json()
+    url = f"/api/community/discussions/{discussion['id']}"
+    late = await lyo_client.patch(url, json={"title": "late"}, headers=auth("ada"))
+    assert late.status_code == 403
+    assert (
+        await lyo_client.patch(url, json={"title": "mod"}, headers=auth("mod"))
+    ).status_code == 200
