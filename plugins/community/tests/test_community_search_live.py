@@ -138,3 +138,21 @@ async def test_migrations_down_and_up(lyo_app: Any) -> None:
         "SELECT indexdef FROM pg_indexes WHERE indexname = 'idx_community_discussion_search'"
     )
     assert "gin" in rows[0]["indexdef"].lower()
+
+
+async def test_public_api_answers_for_public_discussions_only(
+    lyo_app: Any, lyo_client: Any
+) -> None:
+    from uuid import UUID
+
+    from lyo_community.api import discussions_by_id
+
+    shown = await post(lyo_client, "Shown", "x")
+    hidden = await post(lyo_client, "Hidden", "x")
+    await lyo_client.post(
+        f"/api/community/discussions/{hidden['id']}/moderation",
+        json={"action": "hide"},
+        headers=auth("mod"),
+    )
+    found = await discussions_by_id([UUID(shown["id"]), UUID(hidden["id"])])
+    assert [d.title for d in found.values()] == ["Shown"]
