@@ -1,5 +1,5 @@
 """schemathesis against ``/openapi.json`` of ``lyo serve`` with every plugin installed
-(auth, learning, ai, hello, notifications) on a fresh PostgreSQL database and Redis.
+(auth, learning, ai, hello, community, notifications) on a fresh PostgreSQL database and Redis.
 
 Every documented operation is called with generated valid and invalid input, signed
 in as an admin (so requests get past 401/403 into the handlers), and every answer
@@ -36,7 +36,7 @@ pytestmark = pytest.mark.skipif(
 )
 schemathesis = pytest.importorskip("schemathesis")
 
-PLUGINS = ("auth", "learning", "ai", "hello", "notifications")
+PLUGINS = ("auth", "learning", "ai", "hello", "community", "notifications")
 PASSWORD = "correct-horse-battery-staple"
 EXAMPLES = int(os.environ.get("LYO_TEST_API_EXAMPLES", "25"))
 # not_a_server_error is replaced below by "no 5xx but a 503 the operation documents":
@@ -65,6 +65,34 @@ class Api:
         assert response.status_code == status, response.text
         return response.json() if response.content else None
 
+    def seed_community(self, course_id: str) -> dict[str, str]:
+        slug = f"c-{uuid.uuid4().hex[:12]}"
+        category = self.call(
+            "POST", "/api/community/categories", 201, json={"name": "Seeded", "slug": slug}
+        )
+        discussion = self.call(
+            "POST",
+            "/api/community/discussions",
+            201,
+            json={"title": "Seeded", "body": "Body", "course_id": course_id},
+        )
+        reply = self.call(
+            "POST",
+            f"/api/community/discussions/{discussion['id']}/replies",
+            201,
+            json={"body": "R"},
+        )
+        report = self.call(
+            "POST", f"/api/community/replies/{reply['id']}/reports", 201, json={"reason": "x"}
+        )
+        return {
+            "category_id": category["id"],
+            "discussion_id": discussion["id"],
+            "reply_id": reply["id"],
+            "report_id": report["id"],
+            "kind": "like",
+        }
+
     def seed(self) -> dict[str, str]:
         """Fresh records for the path parameters, so that operations on one reach
         their handlers rather than a 404 (and a DELETE spoils nothing for the next)."""
@@ -87,7 +115,9 @@ class Api:
         device = self.call(
             "POST", "/api/notifications/devices", 201, json={"platform": "android", "token": token}
         )
+        community = self.seed_community(course["id"])
         return {
+            **community,
             "course_id": course["id"],
             "lesson_id": course["lessons"][0]["id"],
             "user_id": user["id"],

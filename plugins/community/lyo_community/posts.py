@@ -1,0 +1,369 @@
+"""Discussions and replies: create, edit, delete (soft), and their serialized forms.
+
+A post is published at once unless its author is new (``held_first_posts``): held
+posts wait for a moderator, and their events, notifications and live messages leave
+only when approved (:func:`announce_discussion`, :func:`announce_reply`), so spam
+earns no points, feed items or notices. ``reply_count`` counts a discussion's public
+replies; every change of a reply's visibility adjusts it in the same transaction."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+from uuid import UUID
+
+from tortoise.expressions import F
+
+from kernel import Conflict, Forbidden, Identity, ValidationFailed, publish, transaction
+
+from . import content, live
+from .access import ensure_not_restricted, is_moderator, take
+from .events import ContentModerated, DiscussionCreated, ReplyCreated
+from .learning import check_course
+from .models import Category, Discussion, DiscussionTag, Post, PostState, Reply, now
+from .schemas import (
+    DiscussionCreate,
+    DiscussionOut,
+    DiscussionUpdate,
+    ReplyCreate,
+    ReplyOut,
+    ReplyUpdate,
+)
+from .settings import plugin
+
+
+def _user(identity: Identity) -> str:
+    assert identity.id is not None, "routes posting require a signed-in identity"
+    return identity.id
+
+
+def _check_lengths(title: str | None, body: str | None) -> None:
+    settings = plugin.settings
+    if title is not None and len(title) > settings.max_title_length:
+        raise ValidationFailed.field("title", f"At most {settings.max_title_length} characters.")
+    if body is not None and len(body) > settings.max_body_length:
+        raise ValidationFailed.field("body", f"At most {settings.max_body_length} characters.")
+    if body is not None and not body.strip():
+        raise ValidationFailed.field("body", "Must not be blank.")
+
+
+def _check_tags(tags: list[str]) -> list[str]:
+    unique = list(dict.fromkeys(tags))
+    if len(unique) > plugin.settings.max_tags:
+        raise ValidationFailed.field("tags", f"At most {plugin.settings.max_tags} tags.")
+    return unique
+
+
+async def _first_state(identity: Identity) -> PostState:
+    """Held while the author has fewer than ``held_first_posts`` published posts."""
+    limit = plugin.settings.held_first_posts
+    if limit == 0 or is_moderator(identity):
+        return PostState.PUBLISHED
+    author = _user(identity)
+    published = await Discussion.filter(author_id=author, state=PostState.PUBLISHED).count()
+    if published < limit:
+        published += await Reply.filter(author_id=author, state=PostState.PUBLISHED).count()
+    return PostState.HELD if published < limit else PostState.PUBLISHED
+
+
+def _may_edit(post: Post, identity: Identity) -> None:
+    if is_moderator(identity):
+        return
+    if post.author_id != identity.id or post.deleted_at is not None:
+        raise Forbidden("Only the author may edit this.")
+    window = timedelta(minutes=plugin.settings.edit_window_minutes)
+    if now() - post.created_at > window:
+        raise Forbidden("The edit window has passed.")
+
+
+# -- serialization ---------------------------------------------------------------------
+
+
+def discussion_out(d: Discussion, pending_views: int = 0) -> DiscussionOut:
+    deleted = d.deleted_at is not None
+    return DiscussionOut(
+        id=d.id,
+        title=d.title,
+        body="" if deleted else d.body,
+        body_html="" if deleted else d.body_html,
+        author_id=d.author_id,
+        category_id=d.category_id,
+        course_id=d.course_id,
+        lesson_id=d.lesson_id,
+        tags=d.tags,
+        mentions=d.mentions,
+        pinned=d.pinned,
+        locked=d.locked,
+        hidden=d.hidden,
+        held=d.state == PostState.HELD,
+        deleted=deleted,
+        reply_count=d.reply_count,
+        reaction_count=d.reaction_count,
+        view_count=d.view_count + pending_views,
+        created_at=d.created_at,
+        edited_at=d.edited_at,
+        last_activity_at=d.last_activity_at,
+    )
+
+
+REPLY_FIELDS = (
+    "id", "discussion_id", "parent_id", "depth", "author_id", "body", "body_html", "mentions",
+    "hidden", "state", "deleted_at", "reaction_count", "created_at", "edited_at",
+)  # fmt: skip
+
+
+def reply_out(r: Reply) -> ReplyOut:
+    return reply_from_row({name: getattr(r, name) for name in REPLY_FIELDS})
+
+
+def reply_from_row(row: dict[str, Any]) -> ReplyOut:
+    """A reply from its stored values (``Reply...values(*REPLY_FIELDS)``): a thread builds
+    hundreds of these without making model instances (pydantic's validating constructor
+    measured faster than ``model_construct`` here)."""
+    deleted = row["deleted_at"] is not None
+    return ReplyOut(
+        id=row["id"],
+        discussion_id=row["discussion_id"],
+        parent_id=row["parent_id"],
+        depth=row["depth"],
+        author_id=None if deleted else row["author_id"],
+        body="" if deleted else row["body"],
+        body_html="" if deleted else row["body_html"],
+        mentions=[] if deleted else row["mentions"],
+        hidden=row["hidden"],
+        held=row["state"] == PostState.HELD,
+        deleted=deleted,
+        reaction_count=row["reaction_count"],
+        created_at=row["created_at"],
+        edited_at=row["edited_at"],
+    )
+
+
+# -- discussions -----------------------------------------------------------------------
+
+
+async def create_discussion(data: DiscussionCreate, identity: Identity) -> Discussion:
+    author = _user(identity)
+    _check_lengths(data.title, data.body)
+    tags = _check_tags(data.tags)
+    await ensure_not_restricted(identity)
+    if data.category_id is not None:
+        category = await Category.get_or_none(id=data.category_id, archived=False)
+        if category is None:
+            raise ValidationFailed.field("category_id", "No such category.")
+    await check_course(data.course_id, data.lesson_id, identity)
+    await take("post", identity)
+    state = await _first_state(identity)
+    async with transaction():
+        discussion = await Discussion.create(
+            title=data.title,
+            body=data.body,
+            body_html=content.render(data.body),
+            mentions=content.mentions(data.body),
+            author_id=author,
+            category_id=data.category_id,
+            course_id=data.course_id,
+            lesson_id=data.lesson_id,
+            tags=tags,
+            state=state,
+            last_activity_at=now(),
+        )
+        await DiscussionTag.bulk_create(
+            [DiscussionTag(discussion_id=discussion.id, name=t) for t in tags]
+        )
+        if state == PostState.PUBLISHED:
+            await announce_discussion(discussion)
+    return discussion
+
+
+async def announce_discussion(d: Discussion) -> None:
+    """The discussion became public: its event (in the current transaction)."""
+    await publish(
+        DiscussionCreated(
+            discussion_id=d.id,
+            author_id=d.author_id,
+            title=d.title,
+            category_id=d.category_id,
+            course_id=d.course_id,
+            lesson_id=d.lesson_id,
+            tags=d.tags,
+            mentions=d.mentions,
+            created_at=d.created_at,
+        )
+    )
+
+
+async def update_discussion(d: Discussion, data: DiscussionUpdate, identity: Identity) -> None:
+    _may_edit(d, identity)
+    _check_lengths(data.title, data.body)
+    async with transaction():
+        if data.title is not None:
+            d.title = data.title
+        if data.body is not None:
+            d.body, d.body_html = data.body, content.render(data.body)
+            d.mentions = content.mentions(data.body)
+        if data.tags is not None:
+            d.tags = _check_tags(data.tags)
+            await DiscussionTag.filter(discussion_id=d.id).delete()
+            await DiscussionTag.bulk_create(
+                [DiscussionTag(discussion_id=d.id, name=t) for t in d.tags]
+            )
+        d.edited_at = now()
+        await d.save()
+        if d.public:
+            await live.broadcast(
+                d.id, "discussion_edited", {"discussion": _json(discussion_out(d))}
+            )
+
+
+async def delete_discussion(d: Discussion, identity: Identity, reason: str = "") -> None:
+    """Soft delete: the row stays (replies keep their thread) with its body emptied."""
+    if d.deleted_at is not None:
+        return
+    if d.author_id != identity.id and not is_moderator(identity):
+        raise Forbidden("Only the author or a moderator may delete this.")
+    async with transaction():
+        d.deleted_at, d.body, d.body_html, d.mentions = now(), "", "", []
+        await d.save()
+        await DiscussionTag.filter(discussion_id=d.id).delete()
+        await withdraw("discussion", d.id, d.id, d.author_id, "deleted", identity, reason)
+
+
+async def withdraw(
+    target_type: str,
+    target_id: UUID,
+    discussion_id: UUID,
+    author_id: str,
+    action: str,
+    identity: Identity,
+    reason: str = "",
+) -> None:
+    """``community.content_moderated.v1`` (and a live message) for a visibility change,
+    so other plugins withdraw or restore what they derived from the content."""
+    moderator = None if identity.id == author_id else identity.id
+    await publish(
+        ContentModerated(
+            target_type=target_type,
+            target_id=target_id,
+            discussion_id=discussion_id,
+            author_id=author_id,
+            action=action,
+            moderator_id=moderator,
+            reason=reason,
+        )
+    )
+    await live.broadcast(
+        discussion_id,
+        "moderated",
+        {"target_type": target_type, "id": str(target_id), "action": action},
+    )
+
+
+# -- replies -----------------------------------------------------------------------------
+
+
+async def create_reply(d: Discussion, data: ReplyCreate, identity: Identity) -> Reply:
+    author = _user(identity)
+    _check_lengths(None, data.body)
+    if d.deleted_at is not None:
+        raise Conflict("This discussion was deleted.")
+    if d.locked and not is_moderator(identity):
+        raise Conflict("This discussion is locked.")
+    parent: Reply | None = None
+    if data.parent_id is not None:
+        parent = await Reply.get_or_none(id=data.parent_id, discussion_id=d.id)
+        from .access import can_see
+
+        if parent is None or not can_see(parent, identity):
+            raise ValidationFailed.field("parent_id", "No such reply in this discussion.")
+        if parent.deleted_at is not None:
+            raise ValidationFailed.field("parent_id", "That reply was deleted.")
+        if parent.depth >= plugin.settings.max_reply_depth:
+            raise ValidationFailed.field(
+                "parent_id", f"Replies nest at most {plugin.settings.max_reply_depth} levels."
+            )
+    answered = parent.author_id if parent else d.author_id
+    if await live.blockers_of(author, [answered]):
+        raise Forbidden("You cannot reply to this user.")
+    await ensure_not_restricted(identity)
+    await take("reply", identity)
+    state = await _first_state(identity)
+    async with transaction():
+        reply = await Reply.create(
+            discussion_id=d.id,
+            parent_id=parent.id if parent else None,
+            root_id=(parent.root_id or parent.id) if parent else None,
+            depth=parent.depth + 1 if parent else 1,
+            author_id=author,
+            body=data.body,
+            body_html=content.render(data.body),
+            mentions=content.mentions(data.body),
+            state=state,
+        )
+        if state == PostState.PUBLISHED:
+            await announce_reply(reply, d, parent)
+    return reply
+
+
+async def announce_reply(reply: Reply, d: Discussion, parent: Reply | None) -> None:
+    """The reply became public: count it, its event, its live message, its notices."""
+    await Discussion.filter(id=d.id).update(
+        reply_count=F("reply_count") + 1, last_activity_at=now()
+    )
+    target_author = parent.author_id if parent else d.author_id
+    await publish(
+        ReplyCreated(
+            reply_id=reply.id,
+            discussion_id=d.id,
+            parent_id=reply.parent_id,
+            author_id=reply.author_id,
+            target_author_id=target_author,
+            discussion_author_id=d.author_id,
+            course_id=d.course_id,
+            lesson_id=d.lesson_id,
+            mentions=reply.mentions,
+            created_at=reply.created_at,
+        )
+    )
+    await live.broadcast(d.id, "reply_created", {"reply": _json(reply_out(reply))})
+    notice = {"discussion_id": str(d.id), "reply_id": str(reply.id), "title": d.title}
+    recipients = {d.author_id, target_author, *await live.subscribers(d.id)}
+    await live.notify(reply.author_id, recipients, "reply", notice)
+
+
+async def update_reply(reply: Reply, data: ReplyUpdate, identity: Identity) -> None:
+    _may_edit(reply, identity)
+    _check_lengths(None, data.body)
+    async with transaction():
+        reply.body, reply.body_html = data.body, content.render(data.body)
+        reply.mentions = content.mentions(data.body)
+        reply.edited_at = now()
+        await reply.save()
+        if reply.public:
+            await live.broadcast(
+                reply.discussion_id, "reply_edited", {"reply": _json(reply_out(reply))}
+            )
+
+
+async def delete_reply(reply: Reply, identity: Identity, reason: str = "") -> None:
+    if reply.deleted_at is not None:
+        return
+    if reply.author_id != identity.id and not is_moderator(identity):
+        raise Forbidden("Only the author or a moderator may delete this.")
+    async with transaction():
+        was_public = reply.public
+        reply.deleted_at, reply.body, reply.body_html, reply.mentions = now(), "", "", []
+        await reply.save()
+        if was_public:
+            await count_reply(reply.discussion_id, -1)
+        await withdraw(
+            "reply", reply.id, reply.discussion_id, reply.author_id, "deleted", identity, reason
+        )
+
+
+async def count_reply(discussion_id: UUID, delta: int) -> None:
+    await Discussion.filter(id=discussion_id).update(reply_count=F("reply_count") + delta)
+
+
+def _json(model: DiscussionOut | ReplyOut) -> dict[str, object]:
+    return model.model_dump(mode="json", exclude={"children"})
