@@ -28,12 +28,18 @@ from kernel.data.db import Database, prepare_models
 from kernel.data.uploads import LocalStorage, Storage
 from kernel.errors import ConfigError, PluginError
 from kernel.events import KERNEL_TASKS, Events
-from kernel.health import HealthCheck, health_checks, readiness
+from kernel.health import HealthCheck
 from kernel.identity import ANONYMOUS, OPERATE, Credentials, Identity
 from kernel.plugins import hookspecs
 from kernel.plugins.calls import HookCalls
-from kernel.plugins.loading import Plugin, load_plugins, skip_if_dependency_unusable
+from kernel.plugins.loading import (
+    Plugin,
+    PluginState,
+    load_plugins,
+    skip_if_dependency_unusable,
+)
 from kernel.plugins.permissions import collect_permissions
+from kernel.plugins.readiness import health_checks, readiness
 from kernel.realtime.hub import Hub, create_hub
 from kernel.realtime.notices import USER_PREFIX, authorize_user_topic, notify_user
 from kernel.tasks import Tasks, task_topic
@@ -185,7 +191,7 @@ class Kernel(HookCalls):
     def authenticates(self) -> bool:
         """Whether any active plugin implements ``authenticate``."""
         return any(
-            p.state == "active" and self.implements(p, "authenticate")
+            p.state == PluginState.ACTIVE and self.implements(p, "authenticate")
             for p in self.plugins.values()
         )
 
@@ -293,7 +299,7 @@ class Kernel(HookCalls):
         for plugin in self.plugins.values():
             skip_if_dependency_unusable(plugin, self.plugins)
             if not plugin.usable:
-                if plugin.required and plugin.state != "disabled":
+                if plugin.required and plugin.state != PluginState.DISABLED:
                     raise PluginError(
                         f"required plugin {plugin.name!r} is {plugin.state}: {plugin.error}"
                     )
@@ -307,12 +313,12 @@ class Kernel(HookCalls):
                     exc = TimeoutError(f"startup took longer than {self.settings.hook_timeout} s")
                 self._fail(plugin, exc, "failed to start")
                 continue
-            plugin.state = "active"
+            plugin.state = PluginState.ACTIVE
         # events for plugins that did not start are not theirs to handle here
         self.events.handlers = {
             key: handler
             for key, handler in self.events.handlers.items()
-            if self.plugins[key.split(":", 1)[0]].state == "active"
+            if self.plugins[key.split(":", 1)[0]].state == PluginState.ACTIVE
         }
         if not settings.redis_url:
             self.events.start_relay()  # no workers with the in-memory broker
@@ -321,7 +327,7 @@ class Kernel(HookCalls):
     async def stop(self) -> None:
         """Run ``shutdown`` of every started plugin in reverse order; errors are logged."""
         for plugin in reversed(list(self.plugins.values())):
-            if plugin.state != "active":
+            if plugin.state != PluginState.ACTIVE:
                 continue
             try:
                 await asyncio.wait_for(

@@ -43,7 +43,7 @@ def test_load_order_is_topological_and_stable() -> None:
         ),
         ([make_plugin("a"), make_plugin("a")], "installed twice"),
         ([make_plugin("health")], "reserved"),
-        ([make_plugin("Bad-Name")], "invalid"),
+        ([make_plugin("Bad-Name")], "not a plugin name"),
         ([make_plugin("a", manifest=Manifest(name="a", kernel=">=9"))], "needs kernel >=9"),
         (
             [

@@ -14,7 +14,7 @@ import pluggy
 from kernel.errors import PluginError
 from kernel.metrics import HOOK_SECONDS
 from kernel.plugins import hookspecs
-from kernel.plugins.loading import Plugin
+from kernel.plugins.loading import Plugin, PluginState
 
 
 class HookCalls:
@@ -70,7 +70,7 @@ class HookCalls:
         """Await ``hook`` of each active plugin in load order; the first answer that is
         not ``None`` wins (pluggy's ``firstresult`` cannot see through coroutines)."""
         for plugin in self.plugins.values():
-            if plugin.state == "active" and self.implements(plugin, hook):
+            if plugin.state == PluginState.ACTIVE and self.implements(plugin, hook):
                 answer = await self.call(plugin, hook, **kwargs)
                 if answer is not None:
                     return answer

@@ -5,9 +5,7 @@ from __future__ import annotations
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from pydantic import BaseModel, Field, field_validator
 
-from kernel.names import NAME_PATTERN, RESERVED_NAMES
-
-__all__ = ["NAME_PATTERN", "RESERVED_NAMES", "Manifest"]
+__all__ = ["Manifest"]
 
 
 class Manifest(BaseModel):

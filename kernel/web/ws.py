@@ -39,14 +39,13 @@ Close codes:
   nothing, not even a pong, was read for ``idle_timeout`` (:func:`hypercorn_liveness`):
   a client that is gone is closed even while sends still fit in its socket's buffer.
 
-A browser ``Origin`` (sent by browsers only) outside ``allowed_origins`` and not the
+A browser ``Origin`` (sent by browsers only) outside ``origins`` and not the
 server's own host is refused before the handshake: HTTP 403 ``problem+json``.
 """
 
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -54,6 +53,7 @@ from prometheus_client import Gauge
 from quart import Quart, Response
 from quart.globals import websocket_ctx
 
+from kernel.config import WebsocketSettings
 from kernel.errors import PROBLEM_JSON
 from kernel.kernel import Kernel
 from kernel.realtime.hub import Hub
@@ -65,25 +65,13 @@ WS_CONNECTIONS = Gauge(
 )
 
 
-@dataclass(frozen=True)
-class WebsocketOptions:
-    allowed_origins: list[str]
-    auth_timeout: float = 5
-    idle_timeout: float = 60
-    ping_interval: float = 20
-    queue_size: int = 100
-    recheck_interval: float = 30
-    max_topics: int = 100
-    close_timeout: float = 2
-
-
 #: Longest gap between Hypercorn's protocol pings: Hypercorn's ping loop sleeps a whole
 #: interval before it notices a closed connection, holding the connection (and a
 #: graceful shutdown) that long.
 PROTOCOL_PING_MAX = 5.0
 
 
-def hypercorn_liveness(config: Any, options: WebsocketOptions) -> None:
+def hypercorn_liveness(config: Any, options: WebsocketSettings) -> None:
     """Protocol-level liveness for ``/ws`` under Hypercorn: a websocket ping every
     ``ping_interval`` (at most every :data:`PROTOCOL_PING_MAX` s) and, for every
     connection, closing it once nothing (data, or the pong a live client sends by
@@ -95,33 +83,14 @@ def hypercorn_liveness(config: Any, options: WebsocketOptions) -> None:
 
 
 def register_websocket(
-    app: Quart,
-    kernel: Kernel,
-    hub: Hub | None = None,
-    *,
-    allowed_origins: list[str],
-    auth_timeout: float = 5,
-    idle_timeout: float = 60,
-    ping_interval: float = 20,
-    queue_size: int = 100,
-    recheck_interval: float = 30,
-    max_topics: int = 100,
+    app: Quart, kernel: Kernel, options: WebsocketSettings, hub: Hub | None = None
 ) -> WebsocketEndpoint:
     """Serve ``/ws`` on ``app``; returns the endpoint (also ``app.extensions["lyo.ws"]``).
 
-    ``allowed_origins`` lists browser origins (``https://app.example.com``); ``["*"]``
+    ``options.origins`` lists browser origins (``https://app.example.com``); ``["*"]``
     allows any, and the server's own host is always allowed. Call
     ``await endpoint.close_all()`` when shutdown begins.
     """
-    options = WebsocketOptions(
-        allowed_origins=allowed_origins,
-        auth_timeout=auth_timeout,
-        idle_timeout=idle_timeout,
-        ping_interval=ping_interval,
-        queue_size=queue_size,
-        recheck_interval=recheck_interval,
-        max_topics=max_topics,
-    )
     endpoint = WebsocketEndpoint(kernel, hub, options)
 
     # /ws checks origins itself (CORS, answered by the kernel's middleware, is HTTP's)
@@ -146,7 +115,7 @@ def origin_allowed(origin: str | None, host: str | None, allowed: list[str]) -> 
 class WebsocketEndpoint:
     """The ``/ws`` view and the registry of its open connections."""
 
-    def __init__(self, kernel: Kernel, hub: Hub | None, options: WebsocketOptions) -> None:
+    def __init__(self, kernel: Kernel, hub: Hub | None, options: WebsocketSettings) -> None:
         self.kernel = kernel
         self._hub = hub
         self.options = options
@@ -168,7 +137,7 @@ class WebsocketEndpoint:
         origin = ws.headers.get("Origin")
         if not self.accepting:
             return _problem(503, "Service Unavailable", "The server is shutting down.", request_id)
-        if not origin_allowed(origin, ws.headers.get("Host"), self.options.allowed_origins):
+        if not origin_allowed(origin, ws.headers.get("Host"), self.options.origins):
             return _problem(403, "Forbidden", f"Origin {origin!r} is not allowed.", request_id)
         await ws.accept()
         connection = Connection(self, ws, request_id)
