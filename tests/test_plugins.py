@@ -271,3 +271,27 @@ def test_a_misspelled_hook_gets_a_did_you_mean() -> None:
     plugin = make_plugin("demo", event_handler=lambda: [])
     with pytest.raises(PluginError, match=r"`event_handler`.*did you mean `event_handlers`\?"):
         kernel_with(plugin)
+
+
+@pytest.mark.parametrize("option", ["tryfirst", "trylast", "wrapper", "hookwrapper"])
+def test_hookimpl_options_the_kernel_cannot_honour_are_refused(option: str) -> None:
+    """The kernel calls hooks itself, in plugin order: pluggy's ordering and wrapping
+    options would be ignored silently, so loading refuses them, naming plugin and hook."""
+    from types import SimpleNamespace
+
+    from kernel import hookimpl
+
+    def startup(kernel: Kernel) -> Any:  # a generator: what wrappers must be
+        yield
+
+    plugin = SimpleNamespace(
+        manifest=hookimpl(lambda: Manifest(name="demo")),
+        startup=hookimpl(**{option: True})(startup),
+    )
+    with pytest.raises(PluginError) as info:
+        kernel_with(plugin)
+    assert info.value.detail == (
+        f"plugin 'demo': hook `startup` is marked @hookimpl({option}=True); the kernel calls "
+        "hooks in plugin order (requires); tryfirst/trylast/wrapper are not supported: "
+        "drop the option"
+    )

@@ -8,7 +8,9 @@ Hooks that pick one answer (``authenticate``) are awaited in plugin load order
 and the first answer that is not ``None`` wins.
 
 A function marked ``@hookimpl`` whose name is not below stops start-up, so a
-misspelled hook fails loudly.
+misspelled hook fails loudly. So does one marked with pluggy's ``tryfirst``,
+``trylast``, ``wrapper`` or ``hookwrapper``: hooks run in plugin order (a plugin
+after those it ``requires``), and those options would be silently ignored.
 """
 
 from __future__ import annotations

@@ -282,7 +282,29 @@ def _satisfies(version: str, spec: str) -> bool:
         return False
 
 
+#: pluggy's ordering and wrapping options, which kernel-called hooks cannot honour.
+UNSUPPORTED_HOOKIMPL_OPTIONS = ("tryfirst", "trylast", "wrapper", "hookwrapper")
+
+
+def _refuse_unsupported_options(pm: pluggy.PluginManager, plugin: Plugin) -> None:
+    """The kernel calls each plugin's implementation itself, in load order
+    (kernel.plugins.calls): refuse ``@hookimpl`` options it would silently ignore."""
+    for attr in dir(plugin.module):
+        opts = pm.parse_hookimpl_opts(plugin.module, attr)
+        if not opts:
+            continue
+        for option in UNSUPPORTED_HOOKIMPL_OPTIONS:
+            if opts.get(option):
+                hook = opts.get("specname") or attr
+                raise PluginError(
+                    f"plugin {plugin.name!r}: hook `{hook}` is marked "
+                    f"@hookimpl({option}=True); the kernel calls hooks in plugin order "
+                    "(requires); tryfirst/trylast/wrapper are not supported: drop the option"
+                )
+
+
 def _register(pm: pluggy.PluginManager, plugin: Plugin) -> None:
+    _refuse_unsupported_options(pm, plugin)
     try:
         pm.register(plugin.module, name=plugin.name)
         pm.check_pending()
