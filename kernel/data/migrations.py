@@ -42,16 +42,14 @@ CREATE TABLE IF NOT EXISTS "aerich" (
 )"""
 #: The kernel's migrations: top-level ``migrations/`` in a checkout (editable installs
 #: too); an installed wheel carries them as ``kernel/_migrations`` (see pyproject.toml).
+_PACKAGE = Path(__file__).resolve().parent.parent  # kernel/
 KERNEL_MIGRATIONS = next(
     (
         path
-        for path in (
-            Path(__file__).resolve().parent.parent / "migrations",
-            Path(__file__).resolve().parent / "_migrations",
-        )
+        for path in (_PACKAGE.parent / "migrations", _PACKAGE / "_migrations")
         if (path / KERNEL_APP).is_dir()
     ),
-    Path(__file__).resolve().parent.parent / "migrations",
+    _PACKAGE.parent / "migrations",
 )
 
 
