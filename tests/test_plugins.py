@@ -295,3 +295,41 @@ def test_hookimpl_options_the_kernel_cannot_honour_are_refused(option: str) -> N
         "hooks in plugin order (requires); tryfirst/trylast/wrapper are not supported: "
         "drop the option"
     )
+
+
+def test_a_plugin_may_need_a_capability_instead_of_a_plugin_by_name() -> None:
+    """``needs=("authenticate",)``: any usable plugin implementing the hook will do
+    (here kernel.testing's token_plugin, no ``auth``); without one the plugin, and
+    what requires it, is skipped with a message saying what is missing."""
+    from kernel.testing import token_plugin
+
+    grades = make_plugin("grades", manifest=Manifest(name="grades", needs=("authenticate",)))
+    report = make_plugin("report", manifest=Manifest(name="report", requires={"grades": ""}))
+    kernel = kernel_with(grades, report, token_plugin({}))
+    assert [p.state for p in kernel.plugins.values()] == ["loaded"] * 3
+    assert "auth" not in kernel.plugins
+
+    alone = kernel_with(grades, report)
+    assert alone.plugins["grades"].state == "skipped"
+    assert alone.plugins["grades"].error == (
+        "needs a plugin implementing `authenticate`, and no usable plugin does; "
+        "install or enable one"
+    )
+    assert alone.plugins["report"].state == "skipped"
+    assert alone.plugins["report"].error == "requires 'grades', which is skipped"
+
+    disabled = kernel_with(grades, token_plugin({}), plugins={"disabled": ["tokens"]})
+    assert disabled.plugins["grades"].state == "skipped"
+
+
+def test_needs_names_hooks() -> None:
+    plugin = make_plugin("demo", manifest=lambda: Manifest(name="demo", needs=("authenticat",)))
+    with pytest.raises(PluginError, match=r"'authenticat' is not a hook"):
+        kernel_with(plugin)
+
+
+async def test_a_required_plugin_whose_needs_are_unmet_stops_start_up() -> None:
+    plugin = make_plugin("grades", manifest=Manifest(name="grades", needs=("authenticate",)))
+    kernel = kernel_with(plugin, plugins={"required": ["grades"]}, database_url="sqlite://:memory:")
+    with pytest.raises(PluginError, match=r"required plugin 'grades' is skipped: needs a plugin"):
+        await kernel.start()

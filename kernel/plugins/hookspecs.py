@@ -126,7 +126,9 @@ def authenticate(credentials: Credentials, kernel: Kernel) -> Identity | None:
 
     Return ``None`` when the credentials are not yours to judge, so the next
     plugin may; raise :class:`kernel.Unauthorized` when they are yours and bad.
-    Awaited in plugin order; the first non-``None`` answer wins.
+    Awaited in plugin order; the first non-``None`` answer wins. A plugin that only
+    needs callers identified declares ``Manifest(needs=("authenticate",))`` rather
+    than requiring ``auth`` by name: any usable plugin implementing this will do.
     """
 
 

@@ -3,8 +3,9 @@
 Loading goes: discover (entry points in ``lyo.plugins`` plus explicit objects) →
 select (enabled/disabled) → import (a failure marks the plugin failed) → read
 manifests → check (names, dependencies, versions, cycles, URL prefixes, unknown
-hooks) → order topologically. A check that fails raises :class:`PluginError`
-naming the plugin and what to do; nothing is served.
+hooks, unsupported hook options) → order topologically → skip plugins whose
+``needs`` (hooks) no usable plugin implements. A check that fails raises
+:class:`PluginError` naming the plugin and what to do; nothing is served.
 """
 
 from __future__ import annotations
@@ -165,6 +166,10 @@ def load_plugins(
     for plugin in ordered:
         if plugin.usable:
             _register(pm, plugin)
+    # what each implements is known now: skip plugins whose needs nobody meets (and,
+    # in turn, the plugins that require or need only them)
+    while any(skip_if_dependency_unusable(plugin, plugins) for plugin in ordered):
+        pass
     _check_prefixes(ordered)
     return ordered
 
@@ -259,20 +264,41 @@ def _order(plugins: dict[str, Plugin], kernel_version: str) -> list[Plugin]:
         )
     result = [plugins[name] for name in order]
     for plugin in result:
-        skip_if_dependency_unusable(plugin, plugins)
+        _skip_if_required_unusable(plugin, plugins)
     return result
 
 
-def skip_if_dependency_unusable(plugin: Plugin, plugins: dict[str, Plugin]) -> None:
-    """Mark ``plugin`` skipped when a plugin it requires is disabled, failed or skipped."""
+def skip_if_dependency_unusable(plugin: Plugin, plugins: dict[str, Plugin]) -> bool:
+    """Mark ``plugin`` skipped when a plugin it requires is disabled, failed or skipped,
+    or when no usable plugin implements a hook it ``needs``; whether it was just skipped."""
+    return _skip_if_required_unusable(plugin, plugins) or _skip_if_needs_unmet(plugin, plugins)
+
+
+def _skip_if_required_unusable(plugin: Plugin, plugins: dict[str, Plugin]) -> bool:
     if plugin.state in UNUSABLE:
-        return
+        return False
     for dep in plugin.manifest.requires:
         other = plugins[dep]
         if other.state in UNUSABLE:
             plugin.state = PluginState.SKIPPED
             plugin.error = f"requires {dep!r}, which is {other.state}"
-            return
+            return True
+    return False
+
+
+def _skip_if_needs_unmet(plugin: Plugin, plugins: dict[str, Plugin]) -> bool:
+    """Needs are met by what usable plugins implement (known once they are registered)."""
+    if plugin.state in UNUSABLE:
+        return False
+    for hook in plugin.manifest.needs:
+        if not any(other.usable and hook in other.hooks for other in plugins.values()):
+            plugin.state = PluginState.SKIPPED
+            plugin.error = (
+                f"needs a plugin implementing `{hook}`, and no usable plugin does; "
+                "install or enable one"
+            )
+            return True
+    return False
 
 
 def _satisfies(version: str, spec: str) -> bool:
