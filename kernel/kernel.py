@@ -52,10 +52,10 @@ class Kernel(HookCalls):
     """Everything a plugin's lifecycle hooks may use. Build one with :meth:`load`."""
 
     def __init__(self, settings: Settings, pm: pluggy.PluginManager, plugins: list[Plugin]):
-        self.settings = settings
-        self.version = __version__
+        self.settings: Settings = settings
+        self.version: str = __version__
         self.pm = pm
-        self.plugins = {plugin.name: plugin for plugin in plugins}
+        self.plugins: dict[str, Plugin] = {plugin.name: plugin for plugin in plugins}
         self.breakers: dict[str, dict[str, CircuitBreaker]] = {}
         #: Every declared permission: its description, and the roles that get it by
         #: default (``permission_defaults``; the auth plugin applies them).
@@ -76,10 +76,10 @@ class Kernel(HookCalls):
         self.events: Events = None  # type: ignore[assignment]
         #: Where uploads go (kernel.uploads.save_upload); local files by default.
         self.storage: Storage = LocalStorage(settings.media_root, settings.media_url)
-        self.started = False
+        self.started: bool = False
         #: The queues this process consumes as a ``lyo worker`` (set before ``start``).
         self.worker_queues: tuple[str, ...] = ()
-        self.index_hooks(pm)
+        self._index_hooks(pm)
 
     @classmethod
     def load(

@@ -19,12 +19,12 @@ from kernel.plugins.loading import Plugin, PluginState
 
 class HookCalls:
     """What :class:`kernel.Kernel` uses to call plugins' hooks (a mixin: it needs
-    ``plugins``, in load order, and :meth:`index_hooks` called once)."""
+    ``plugins``, in load order, and :meth:`_index_hooks` called once)."""
 
     plugins: dict[str, Plugin]
     _impls: dict[str, dict[str, Any]]
 
-    def index_hooks(self, pm: pluggy.PluginManager) -> None:
+    def _index_hooks(self, pm: pluggy.PluginManager) -> None:
         """Index the implementations registered with ``pm`` by plugin and hook."""
         self._impls = {}
         for name in hookspecs.hook_names():
