@@ -48,7 +48,7 @@ from kernel.identity import (
 )
 from kernel.kernel import Kernel
 from kernel.plugins.hookspecs import hookimpl
-from kernel.plugins.loading import Plugin
+from kernel.plugins.loading import Plugin, PluginState
 from kernel.plugins.manifest import Manifest
 from kernel.tasks import TaskCancelled, TaskContext, TaskSpec, task
 from kernel.version import __version__
@@ -85,6 +85,7 @@ __all__ = [
     "Plugin",
     "PluginError",
     "PluginHandle",
+    "PluginState",
     "PluginUnavailable",
     "ServiceUnavailable",
     "Settings",

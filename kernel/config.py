@@ -51,7 +51,8 @@ class PluginSelection(BaseModel):
 
 
 class WebsocketSettings(BaseModel):
-    """``/ws`` (``LYO_WS__*``)."""
+    """``/ws`` (``LYO_WS__*``): the one definition of its options, which the endpoint
+    (:mod:`kernel.web.ws`), ``lyo serve`` and :mod:`kernel.testing` all read."""
 
     origins: CommaList = Field(
         default_factory=list,
@@ -63,6 +64,9 @@ class WebsocketSettings(BaseModel):
     queue_size: int = Field(default=100, ge=1)
     recheck_interval: float = Field(default=30, gt=0)
     max_topics: int = Field(default=100, ge=1)
+    close_timeout: float = Field(
+        default=2, gt=0, description="How long a close frame may take to go out."
+    )
 
 
 class Settings(BaseSettings):

@@ -8,9 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import functools
-import inspect
-import time
 from collections.abc import Iterable, Iterator
 from typing import Any
 
@@ -31,11 +28,18 @@ from kernel.data.db import Database, prepare_models
 from kernel.data.uploads import LocalStorage, Storage
 from kernel.errors import ConfigError, PluginError
 from kernel.events import KERNEL_TASKS, Events
-from kernel.health import HealthCheck, run_check
-from kernel.identity import ANONYMOUS, OPERATE, Credentials, Identity, Permission
-from kernel.metrics import HOOK_SECONDS
+from kernel.health import HealthCheck
+from kernel.identity import ANONYMOUS, OPERATE, Credentials, Identity
 from kernel.plugins import hookspecs
-from kernel.plugins.loading import Plugin, load_plugins, skip_if_dependency_unusable
+from kernel.plugins.calls import HookCalls
+from kernel.plugins.loading import (
+    Plugin,
+    PluginState,
+    load_plugins,
+    skip_if_dependency_unusable,
+)
+from kernel.plugins.permissions import collect_permissions
+from kernel.plugins.readiness import health_checks, readiness
 from kernel.realtime.hub import Hub, create_hub
 from kernel.realtime.notices import USER_PREFIX, authorize_user_topic, notify_user
 from kernel.tasks import Tasks, task_topic
@@ -44,14 +48,14 @@ from kernel.version import __version__
 log = structlog.get_logger("lyo.kernel")
 
 
-class Kernel:
+class Kernel(HookCalls):
     """Everything a plugin's lifecycle hooks may use. Build one with :meth:`load`."""
 
     def __init__(self, settings: Settings, pm: pluggy.PluginManager, plugins: list[Plugin]):
-        self.settings = settings
-        self.version = __version__
+        self.settings: Settings = settings
+        self.version: str = __version__
         self.pm = pm
-        self.plugins = {plugin.name: plugin for plugin in plugins}
+        self.plugins: dict[str, Plugin] = {plugin.name: plugin for plugin in plugins}
         self.breakers: dict[str, dict[str, CircuitBreaker]] = {}
         #: Every declared permission: its description, and the roles that get it by
         #: default (``permission_defaults``; the auth plugin applies them).
@@ -72,13 +76,10 @@ class Kernel:
         self.events: Events = None  # type: ignore[assignment]
         #: Where uploads go (kernel.uploads.save_upload); local files by default.
         self.storage: Storage = LocalStorage(settings.media_root, settings.media_url)
-        self.started = False
+        self.started: bool = False
         #: The queues this process consumes as a ``lyo worker`` (set before ``start``).
         self.worker_queues: tuple[str, ...] = ()
-        self._impls: dict[str, dict[str, Any]] = {}
-        for name in hookspecs.hook_names():
-            for impl in getattr(pm.hook, name).get_hookimpls():
-                self._impls.setdefault(impl.plugin_name, {})[name] = impl
+        self._index_hooks(pm)
 
     @classmethod
     def load(
@@ -116,7 +117,10 @@ class Kernel:
                         variables=unknown,
                         settings=sorted(model.model_fields) if model is not None else [],
                     )
-                kernel._collect_permissions(plugin)
+                declared = kernel.call_sync(plugin, "permissions") or {}
+                collect_permissions(
+                    plugin.name, declared, kernel.permissions, kernel.permission_defaults
+                )
         return kernel
 
     @contextlib.contextmanager
@@ -150,9 +154,6 @@ class Kernel:
         """The validated settings of plugin ``name`` (``None`` if it declares none)."""
         return self.plugins[name].settings
 
-    def implements(self, plugin: Plugin, hook: str) -> bool:
-        return hook in self._impls.get(plugin.name, {})
-
     def set_degraded(self, name: str, reason: str | None) -> None:
         """Mark plugin ``name`` degraded with ``reason`` (``None`` clears it).
 
@@ -179,49 +180,7 @@ class Kernel:
         current transaction commits; ``kind`` is ``"<plugin>.<what>"`` (see kernel.notices)."""
         await notify_user(self, user_id, kind, data)
 
-    # -- calling hooks ---------------------------------------------------------------------
-
-    def call_sync(self, plugin: Plugin, hook: str, **kwargs: Any) -> Any:
-        """Call one plugin's implementation of a hook that must not be a coroutine."""
-        result, awaitable = self._invoke(plugin, hook, kwargs)
-        if awaitable:
-            result.close()
-            raise PluginError(f"plugin {plugin.name!r}: hook {hook!r} must not be async")
-        return result
-
-    async def call(self, plugin: Plugin, hook: str, **kwargs: Any) -> Any:
-        """Call and await one plugin's implementation of ``hook``; ``None`` if it has none."""
-        started = time.perf_counter()
-        result, awaitable = self._invoke(plugin, hook, kwargs, started)
-        if not awaitable:
-            return result
-        try:
-            return await result
-        finally:
-            HOOK_SECONDS.labels(plugin.name, hook).observe(time.perf_counter() - started)
-
-    def _invoke(
-        self, plugin: Plugin, hook: str, kwargs: dict[str, Any], started: float | None = None
-    ) -> tuple[Any, bool]:
-        impl = self._impls.get(plugin.name, {}).get(hook)
-        if impl is None:
-            return None, False
-        started = started or time.perf_counter()
-        result = impl.function(*[kwargs[arg] for arg in impl.argnames])
-        awaitable = inspect.isawaitable(result)
-        if not awaitable:
-            HOOK_SECONDS.labels(plugin.name, hook).observe(time.perf_counter() - started)
-        return result, awaitable
-
-    async def first(self, hook: str, **kwargs: Any) -> Any:
-        """Await ``hook`` of each active plugin in load order; the first answer that is
-        not ``None`` wins (pluggy's ``firstresult`` cannot see through coroutines)."""
-        for plugin in self.plugins.values():
-            if plugin.state == "active" and self.implements(plugin, hook):
-                answer = await self.call(plugin, hook, **kwargs)
-                if answer is not None:
-                    return answer
-        return None
+    # -- authentication ---------------------------------------------------------------------
 
     async def authenticate(self, credentials: Credentials) -> Identity:
         """The identity the first answering plugin gives; anonymous if none does."""
@@ -232,7 +191,7 @@ class Kernel:
     def authenticates(self) -> bool:
         """Whether any active plugin implements ``authenticate``."""
         return any(
-            p.state == "active" and self.implements(p, "authenticate")
+            p.state == PluginState.ACTIVE and self.implements(p, "authenticate")
             for p in self.plugins.values()
         )
 
@@ -245,26 +204,6 @@ class Kernel:
                 if modules:
                     found[plugin.name] = [modules] if isinstance(modules, str) else list(modules)
         return found
-
-    def _collect_permissions(self, plugin: Plugin) -> None:
-        declared = self.call_sync(plugin, "permissions") or {}
-        for name, value in declared.items():
-            if not name.startswith(plugin.name + ":"):
-                raise PluginError(
-                    f"plugin {plugin.name!r} declares permission {name!r}; "
-                    f"permission names must start with '{plugin.name}:'"
-                )
-            if isinstance(value, str):
-                value = Permission(value)
-            elif not isinstance(value, Permission):
-                raise PluginError(
-                    f"plugin {plugin.name!r} declares permission {name!r} as "
-                    f"{type(value).__name__}; expected a description (str) or "
-                    "kernel.Permission(description, default_roles=(...))"
-                )
-            self.permissions[name] = value.description
-            if value.default_roles:
-                self.permission_defaults[name] = value.default_roles
 
     # -- lifecycle -------------------------------------------------------------------------
 
@@ -360,7 +299,7 @@ class Kernel:
         for plugin in self.plugins.values():
             skip_if_dependency_unusable(plugin, self.plugins)
             if not plugin.usable:
-                if plugin.required and plugin.state != "disabled":
+                if plugin.required and plugin.state != PluginState.DISABLED:
                     raise PluginError(
                         f"required plugin {plugin.name!r} is {plugin.state}: {plugin.error}"
                     )
@@ -374,12 +313,12 @@ class Kernel:
                     exc = TimeoutError(f"startup took longer than {self.settings.hook_timeout} s")
                 self._fail(plugin, exc, "failed to start")
                 continue
-            plugin.state = "active"
+            plugin.state = PluginState.ACTIVE
         # events for plugins that did not start are not theirs to handle here
         self.events.handlers = {
             key: handler
             for key, handler in self.events.handlers.items()
-            if self.plugins[key.split(":", 1)[0]].state == "active"
+            if self.plugins[key.split(":", 1)[0]].state == PluginState.ACTIVE
         }
         if not settings.redis_url:
             self.events.start_relay()  # no workers with the in-memory broker
@@ -388,7 +327,7 @@ class Kernel:
     async def stop(self) -> None:
         """Run ``shutdown`` of every started plugin in reverse order; errors are logged."""
         for plugin in reversed(list(self.plugins.values())):
-            if plugin.state != "active":
+            if plugin.state != PluginState.ACTIVE:
                 continue
             try:
                 await asyncio.wait_for(
@@ -416,54 +355,12 @@ class Kernel:
     # -- reports ---------------------------------------------------------------------------
 
     async def health_checks(self) -> list[HealthCheck]:
-        checks = []
-        if self.db is not None:
-            checks.append(HealthCheck("database", self.db.ping))
-        if self.settings.redis_url and self.cache is not None:
-            # not required: while Redis is away writes still commit, and their effects
-            # (events, task runs) wait in PostgreSQL for the workers' reaper
-            checks.append(HealthCheck("redis", self.cache.ping, required=False))
-        for plugin in self.plugins.values():
-            if plugin.state != "active":
-                continue
-            try:
-                declared = list(await self.call(plugin, "health_checks", kernel=self) or [])
-            except Exception as exc:
-                problem = f"health_checks hook failed: {type(exc).__name__}: {exc}"
-                checks.append(
-                    HealthCheck(f"{plugin.name}:health_checks", functools.partial(str, problem))
-                )
-                continue
-            for check in declared:
-                checks.append(
-                    HealthCheck(
-                        f"{plugin.name}:{check.name}",
-                        check.check,
-                        check.required,
-                        check.timeout,
-                    )
-                )
-        return checks
+        """The kernel's checks (database, Redis) and those of every active plugin."""
+        return await health_checks(self)
 
     async def readiness(self) -> tuple[bool, list[dict[str, Any]]]:
         """Run every check; ready unless a required one fails or a required plugin is down."""
-        results = list(await asyncio.gather(*(run_check(c) for c in await self.health_checks())))
-        for plugin in self.plugins.values():
-            if plugin.state == "disabled":
-                continue
-            status = "degraded" if plugin.degraded else plugin.state
-            ok = plugin.state == "active"
-            results.append(
-                {
-                    "name": f"plugin:{plugin.name}",
-                    "status": "ok" if ok and not plugin.degraded else status,
-                    "required": plugin.required,
-                    "latency_ms": 0.0,
-                    "detail": plugin.degraded or plugin.error,
-                }
-            )
-        ready = all(r["status"] in ("ok", "degraded") or not r["required"] for r in results)
-        return ready, results
+        return await readiness(self)
 
     def describe_plugins(self) -> list[dict[str, Any]]:
         return [

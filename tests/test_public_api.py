@@ -10,7 +10,8 @@ from .public_api import RECORD, render
 
 def test_public_api_matches_the_record() -> None:
     assert RECORD.read_text() == render(), (
-        "kernel.__all__ or a hook spec changed; review the change for plugin authors, "
+        "kernel.__all__, a public class's methods, a Kernel attribute or a hook spec changed; "
+        "review the change for plugin authors, "
         "then run: python tests/public_api.py --write"
     )
 

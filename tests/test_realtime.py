@@ -6,7 +6,6 @@ Clients are the ``websockets`` package; the cross-process tests use the real Red
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import json
 import os
 import uuid
@@ -76,10 +75,10 @@ async def ws_server(
     # CORS is on: it must neither refuse non-browser clients nor judge /ws's origins
     settings = Settings(env="test", access_log=False, cors_origins=["https://cors.example"])
     app = create_app(settings, plugins, discover=False)
-    options.setdefault("allowed_origins", ["https://app.example"])
+    options.setdefault("origins", ["https://app.example"])
     endpoint: WebsocketEndpoint = app.extensions["lyo.ws"]  # create_app serves /ws
     endpoint.hub = hub
-    endpoint.options = dataclasses.replace(endpoint.options, **options)
+    endpoint.options = endpoint.options.model_copy(update=options)
     await hub.start()
     try:
         async with serve(app) as url:

@@ -166,6 +166,8 @@ def kernel_parts() -> dict[str, type]:
             kind = eval(ast.unparse(node.annotation), namespace)  # our own source
         except Exception:
             continue
+        if name == "settings":  # documented in the README's "Configuration"
+            continue
         if name and inspect.isclass(kind) and kind.__module__.startswith("kernel."):
             parts[name] = kind
     return parts

@@ -19,6 +19,7 @@ from kernel.cli.serve import announce_when_ready, serve_granian, serve_hypercorn
 from kernel.config import load_settings
 from kernel.errors import KernelError
 from kernel.kernel import Kernel
+from kernel.plugins.loading import PluginState
 
 
 class LyoGroup(click.Group):
@@ -113,7 +114,9 @@ def check() -> None:
         f"ok: {kernel.settings.env}, {len(active)} plugin(s) loadable"
         + (f": {', '.join(active)}" if active else "")
     )
-    failed = [p for p in kernel.plugins.values() if p.state in ("failed", "skipped")]
+    failed = [
+        p for p in kernel.plugins.values() if p.state in (PluginState.FAILED, PluginState.SKIPPED)
+    ]
     for plugin in failed:
         click.echo(f"  {plugin.name}: {plugin.state}: {plugin.error}", err=True)
     strict = kernel.settings.env in ("staging", "production")

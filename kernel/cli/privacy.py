@@ -19,6 +19,7 @@ import orjson
 from kernel.data.db import transaction
 from kernel.data.models import TaskRun
 from kernel.errors import PluginError
+from kernel.plugins.loading import PluginState
 
 if TYPE_CHECKING:
     from kernel.kernel import Kernel
@@ -49,7 +50,7 @@ async def export_user(kernel: Kernel, user_id: str) -> dict[str, Any]:
     )
     exported: dict[str, Any] = {KERNEL: {"task_runs": runs}} if runs else {}
     for plugin in kernel.plugins.values():
-        if plugin.state != "active" or not kernel.implements(plugin, "export_user"):
+        if plugin.state != PluginState.ACTIVE or not kernel.implements(plugin, "export_user"):
             continue
         try:
             answer = await kernel.call(plugin, "export_user", user_id=user_id, kernel=kernel)
@@ -72,7 +73,7 @@ async def erase_user(kernel: Kernel, user_id: str) -> list[str]:
     erased: list[str] = []
     async with transaction():
         for plugin in reversed(list(kernel.plugins.values())):
-            if plugin.state != "active" or not kernel.implements(plugin, "erase_user"):
+            if plugin.state != PluginState.ACTIVE or not kernel.implements(plugin, "erase_user"):
                 continue
             try:
                 await kernel.call(plugin, "erase_user", user_id=user_id, kernel=kernel)

@@ -17,7 +17,7 @@ from string import Template
 
 import click
 
-from kernel.plugins.manifest import NAME_PATTERN, RESERVED_NAMES
+from kernel.names import name_problem
 from kernel.version import __version__
 
 TEMPLATES = Path(__file__).resolve().parent / "templates" / "plugin"
@@ -27,18 +27,9 @@ OFFLINE_DATABASE = "postgres://lyo@127.0.0.1:5432/lyo"
 
 def check_name(name: str) -> str:
     """``name`` if it can name a plugin, else a :class:`click.BadParameter` saying why."""
-    if not NAME_PATTERN.fullmatch(name):
-        raise click.BadParameter(
-            f"{name!r} is not a plugin name: use lowercase letters, digits and '_', "
-            "starting with a letter (it is also the URL prefix, table prefix and "
-            "settings namespace)",
-            param_hint="NAME",
-        )
-    if name in RESERVED_NAMES:
-        raise click.BadParameter(
-            f"{name!r} is reserved by the kernel (reserved: {', '.join(sorted(RESERVED_NAMES))})",
-            param_hint="NAME",
-        )
+    problem = name_problem(name)
+    if problem is not None:
+        raise click.BadParameter(problem, param_hint="NAME")
     return name
 
 

@@ -56,7 +56,7 @@ from kernel.data.cache_backends import (
     WrongKind,
 )
 from kernel.errors import CircuitOpen, ServiceUnavailable
-from kernel.names import NAME_PATTERN
+from kernel.names import name_problem
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -95,8 +95,9 @@ class Cache:
 
     def for_plugin(self, name: str) -> Cache:
         """The view of plugin ``name``: keys under ``<namespace>:<name>:``."""
-        if not NAME_PATTERN.match(name):
-            raise ValueError(f"invalid plugin name {name!r}: expected {NAME_PATTERN.pattern}")
+        problem = name_problem(name, reserved=False)
+        if problem is not None:
+            raise ValueError(problem)
         return Cache(self._shared, name)
 
     def key(self, key: str) -> str:

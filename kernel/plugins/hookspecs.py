@@ -8,7 +8,9 @@ Hooks that pick one answer (``authenticate``) are awaited in plugin load order
 and the first answer that is not ``None`` wins.
 
 A function marked ``@hookimpl`` whose name is not below stops start-up, so a
-misspelled hook fails loudly.
+misspelled hook fails loudly. So does one marked with pluggy's ``tryfirst``,
+``trylast``, ``wrapper`` or ``hookwrapper``: hooks run in plugin order (a plugin
+after those it ``requires``), and those options would be silently ignored.
 """
 
 from __future__ import annotations
@@ -124,7 +126,9 @@ def authenticate(credentials: Credentials, kernel: Kernel) -> Identity | None:
 
     Return ``None`` when the credentials are not yours to judge, so the next
     plugin may; raise :class:`kernel.Unauthorized` when they are yours and bad.
-    Awaited in plugin order; the first non-``None`` answer wins.
+    Awaited in plugin order; the first non-``None`` answer wins. A plugin that only
+    needs callers identified declares ``Manifest(needs=("authenticate",))`` rather
+    than requiring ``auth`` by name: any usable plugin implementing this will do.
     """
 
 

@@ -3,8 +3,9 @@
 Loading goes: discover (entry points in ``lyo.plugins`` plus explicit objects) →
 select (enabled/disabled) → import (a failure marks the plugin failed) → read
 manifests → check (names, dependencies, versions, cycles, URL prefixes, unknown
-hooks) → order topologically. A check that fails raises :class:`PluginError`
-naming the plugin and what to do; nothing is served.
+hooks, unsupported hook options) → order topologically → skip plugins whose
+``needs`` (hooks) no usable plugin implements. A check that fails raises
+:class:`PluginError` naming the plugin and what to do; nothing is served.
 """
 
 from __future__ import annotations
@@ -15,8 +16,9 @@ import re
 import traceback
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from enum import StrEnum
 from importlib.metadata import EntryPoint, entry_points
-from typing import Any, Literal
+from typing import Any
 
 import pluggy
 from packaging.specifiers import SpecifierSet
@@ -25,12 +27,25 @@ from pydantic import BaseModel, ValidationError
 
 from kernel.config import Settings
 from kernel.errors import PluginError
+from kernel.names import name_problem
 from kernel.plugins import hookspecs
-from kernel.plugins.manifest import NAME_PATTERN, RESERVED_NAMES, Manifest
+from kernel.plugins.manifest import Manifest
 
 ENTRY_POINT_GROUP = "lyo.plugins"
 
-State = Literal["active", "failed", "disabled", "skipped", "loaded"]
+
+class PluginState(StrEnum):
+    """Where a plugin stands (a ``str``: ``plugin.state == "active"`` holds too)."""
+
+    LOADED = "loaded"  #: imported and checked; not started yet
+    ACTIVE = "active"  #: started: its hooks run, its routes serve
+    FAILED = "failed"  #: failed to import, build its routes or start (see ``error``)
+    SKIPPED = "skipped"  #: a plugin it requires is failed, skipped or disabled
+    DISABLED = "disabled"  #: not selected (``LYO_PLUGINS__ENABLED`` / ``__DISABLED``)
+
+
+#: States in which a plugin's hooks never run again in this process.
+UNUSABLE = (PluginState.DISABLED, PluginState.FAILED, PluginState.SKIPPED)
 
 
 @dataclass
@@ -40,7 +55,7 @@ class Plugin:
     name: str
     module: Any = None
     manifest: Manifest = field(default_factory=Manifest)
-    state: State = "loaded"
+    state: PluginState = PluginState.LOADED
     error: str | None = None
     traceback: str | None = None
     degraded: str | None = None
@@ -61,10 +76,10 @@ class Plugin:
     @property
     def usable(self) -> bool:
         """Imported and not failed: its hooks may be called."""
-        return self.state in ("loaded", "active")
+        return self.state in (PluginState.LOADED, PluginState.ACTIVE)
 
     def fail(self, error: BaseException | str) -> None:
-        self.state = "failed"
+        self.state = PluginState.FAILED
         if isinstance(error, BaseException):
             self.error = f"{type(error).__name__}: {error}"
             self.traceback = "".join(traceback.format_exception(error))
@@ -96,9 +111,9 @@ def load_plugins(
             )
         check_name(plugin.name)
         if selection.enabled and plugin.name not in selection.enabled:
-            plugin.state = "disabled"
+            plugin.state = PluginState.DISABLED
         if plugin.name in selection.disabled:
-            plugin.state = "disabled"
+            plugin.state = PluginState.DISABLED
         plugins[plugin.name] = plugin
 
     for ep in discover() if discover_installed else []:
@@ -107,7 +122,7 @@ def load_plugins(
         if ep.dist:
             plugin.manifest = Manifest(version=ep.dist.version)
         add(plugin)
-        if plugin.state == "disabled":
+        if plugin.state == PluginState.DISABLED:
             continue
         try:
             plugin.module = ep.load()
@@ -130,7 +145,11 @@ def load_plugins(
             if production_like
             else plugin.name in selection.required
         )
-        if plugin.module is not None and plugin.state != "disabled" and plugin.origin != "explicit":
+        if (
+            plugin.module is not None
+            and plugin.state != PluginState.DISABLED
+            and plugin.origin != "explicit"
+        ):
             plugin.manifest = _read_manifest(plugin.module, plugin.name, plugin.manifest)
 
     for name in [*selection.enabled, *selection.required]:
@@ -140,13 +159,17 @@ def load_plugins(
                 "install it or remove it from the list"
             )
     for plugin in plugins.values():
-        if plugin.state == "failed" and plugin.required:
+        if plugin.state == PluginState.FAILED and plugin.required:
             raise PluginError(f"required plugin {plugin.name!r} failed to import: {plugin.error}")
 
     ordered = _order(plugins, kernel_version)
     for plugin in ordered:
         if plugin.usable:
             _register(pm, plugin)
+    # what each implements is known now: skip plugins whose needs nobody meets (and,
+    # in turn, the plugins that require or need only them)
+    while any(skip_if_dependency_unusable(plugin, plugins) for plugin in ordered):
+        pass
     _check_prefixes(ordered)
     return ordered
 
@@ -163,16 +186,10 @@ def _import_module(path: str) -> Any:
 
 
 def check_name(name: str) -> None:
-    if not NAME_PATTERN.match(name):
-        raise PluginError(
-            f"plugin name {name!r} is invalid; use lowercase letters, digits and '_', "
-            "starting with a letter"
-        )
-    if name in RESERVED_NAMES:
-        raise PluginError(
-            f"plugin name {name!r} is reserved by the kernel; rename the entry point "
-            f"(reserved: {', '.join(sorted(RESERVED_NAMES))})"
-        )
+    """Raise :class:`PluginError` when ``name`` cannot name a plugin (kernel.names)."""
+    problem = name_problem(name)
+    if problem is not None:
+        raise PluginError(f"{problem}; rename the plugin (its entry point or manifest name)")
 
 
 def _read_manifest(obj: Any, name: str | None, default: Manifest | None = None) -> Manifest:
@@ -203,7 +220,7 @@ def _order(plugins: dict[str, Plugin], kernel_version: str) -> list[Plugin]:
     stable across machines.
     """
     for plugin in plugins.values():
-        if plugin.state == "disabled" or plugin.module is None:
+        if plugin.state == PluginState.DISABLED or plugin.module is None:
             continue
         manifest = plugin.manifest
         if manifest.kernel and not _satisfies(kernel_version, manifest.kernel):
@@ -247,20 +264,41 @@ def _order(plugins: dict[str, Plugin], kernel_version: str) -> list[Plugin]:
         )
     result = [plugins[name] for name in order]
     for plugin in result:
-        skip_if_dependency_unusable(plugin, plugins)
+        _skip_if_required_unusable(plugin, plugins)
     return result
 
 
-def skip_if_dependency_unusable(plugin: Plugin, plugins: dict[str, Plugin]) -> None:
-    """Mark ``plugin`` skipped when a plugin it requires is disabled, failed or skipped."""
-    if plugin.state in ("disabled", "failed", "skipped"):
-        return
+def skip_if_dependency_unusable(plugin: Plugin, plugins: dict[str, Plugin]) -> bool:
+    """Mark ``plugin`` skipped when a plugin it requires is disabled, failed or skipped,
+    or when no usable plugin implements a hook it ``needs``; whether it was just skipped."""
+    return _skip_if_required_unusable(plugin, plugins) or _skip_if_needs_unmet(plugin, plugins)
+
+
+def _skip_if_required_unusable(plugin: Plugin, plugins: dict[str, Plugin]) -> bool:
+    if plugin.state in UNUSABLE:
+        return False
     for dep in plugin.manifest.requires:
         other = plugins[dep]
-        if other.state in ("disabled", "failed", "skipped"):
-            plugin.state = "skipped"
+        if other.state in UNUSABLE:
+            plugin.state = PluginState.SKIPPED
             plugin.error = f"requires {dep!r}, which is {other.state}"
-            return
+            return True
+    return False
+
+
+def _skip_if_needs_unmet(plugin: Plugin, plugins: dict[str, Plugin]) -> bool:
+    """Needs are met by what usable plugins implement (known once they are registered)."""
+    if plugin.state in UNUSABLE:
+        return False
+    for hook in plugin.manifest.needs:
+        if not any(other.usable and hook in other.hooks for other in plugins.values()):
+            plugin.state = PluginState.SKIPPED
+            plugin.error = (
+                f"needs a plugin implementing `{hook}`, and no usable plugin does; "
+                "install or enable one"
+            )
+            return True
+    return False
 
 
 def _satisfies(version: str, spec: str) -> bool:
@@ -270,7 +308,29 @@ def _satisfies(version: str, spec: str) -> bool:
         return False
 
 
+#: pluggy's ordering and wrapping options, which kernel-called hooks cannot honour.
+UNSUPPORTED_HOOKIMPL_OPTIONS = ("tryfirst", "trylast", "wrapper", "hookwrapper")
+
+
+def _refuse_unsupported_options(pm: pluggy.PluginManager, plugin: Plugin) -> None:
+    """The kernel calls each plugin's implementation itself, in load order
+    (kernel.plugins.calls): refuse ``@hookimpl`` options it would silently ignore."""
+    for attr in dir(plugin.module):
+        opts = pm.parse_hookimpl_opts(plugin.module, attr)
+        if not opts:
+            continue
+        for option in UNSUPPORTED_HOOKIMPL_OPTIONS:
+            if opts.get(option):
+                hook = opts.get("specname") or attr
+                raise PluginError(
+                    f"plugin {plugin.name!r}: hook `{hook}` is marked "
+                    f"@hookimpl({option}=True); the kernel calls hooks in plugin order "
+                    "(requires); tryfirst/trylast/wrapper are not supported: drop the option"
+                )
+
+
 def _register(pm: pluggy.PluginManager, plugin: Plugin) -> None:
+    _refuse_unsupported_options(pm, plugin)
     try:
         pm.register(plugin.module, name=plugin.name)
         pm.check_pending()
@@ -298,7 +358,7 @@ def _register(pm: pluggy.PluginManager, plugin: Plugin) -> None:
 def _check_prefixes(plugins: list[Plugin]) -> None:
     owners: list[tuple[str, str]] = []
     for plugin in plugins:
-        if plugin.state == "disabled":
+        if plugin.state == PluginState.DISABLED:
             continue
         for prefix in plugin.url_prefixes:
             for other_prefix, other in owners:

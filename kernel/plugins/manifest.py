@@ -5,15 +5,15 @@ from __future__ import annotations
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from pydantic import BaseModel, Field, field_validator
 
-from kernel.names import NAME_PATTERN, RESERVED_NAMES
-
-__all__ = ["NAME_PATTERN", "RESERVED_NAMES", "Manifest"]
+__all__ = ["Manifest"]
 
 
 class Manifest(BaseModel):
     """Returned by a plugin's ``manifest`` hook.
 
     ``requires`` maps plugin names to version specifiers (``{"auth": ">=0.1,<1"}``);
+    ``needs`` names hooks some usable plugin must implement, whichever it is
+    (``("authenticate",)``: someone authenticates); without one the plugin is skipped;
     ``kernel`` is the range of kernel versions the plugin works with;
     ``url_prefixes`` are claimed in addition to ``/api/<name>``.
     """
@@ -26,6 +26,10 @@ class Manifest(BaseModel):
     version: str = "0.0.0"
     description: str = ""
     requires: dict[str, str] = Field(default_factory=dict)
+    needs: tuple[str, ...] = Field(
+        default=(),
+        description="Hooks some usable plugin must implement (a capability, not a name).",
+    )
     kernel: str = ""
     url_prefixes: list[str] = Field(default_factory=list)
 
@@ -34,6 +38,16 @@ class Manifest(BaseModel):
     def _specifiers_parse(cls, value: dict[str, str]) -> dict[str, str]:
         for name, spec in value.items():
             _parse_specifier(spec, f"requires[{name!r}]")
+        return value
+
+    @field_validator("needs")
+    @classmethod
+    def _needs_name_hooks(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        from kernel.plugins import hookspecs
+
+        for hook in value:
+            if hook not in hookspecs.hook_names():
+                raise ValueError(f"needs: {hook!r} is not a hook (see kernel/plugins/hookspecs.py)")
         return value
 
     @field_validator("kernel")

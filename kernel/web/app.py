@@ -22,7 +22,7 @@ from kernel.errors import BadRequest, PluginError, Unauthorized
 from kernel.identity import SCRAPER, Credentials, set_identity
 from kernel.kernel import Kernel
 from kernel.logs import access_writer, configure_logging
-from kernel.plugins.loading import Plugin, owner_of
+from kernel.plugins.loading import Plugin, PluginState, owner_of
 from kernel.web.cors import Cors
 from kernel.web.inputs import MAX_JSON_DEPTH, check_fields, check_json_depth, check_json_strings
 from kernel.web.middleware import REQUEST_ID_KEY, ROUTE_KEY, KernelMiddleware
@@ -157,18 +157,8 @@ def create_app(
     for plugin in kernel.usable():
         _mount(app, kernel, plugin)
 
-    ws = settings.ws
-    endpoint = register_websocket(
-        app,
-        kernel,
-        allowed_origins=ws.origins or settings.cors_origins,
-        auth_timeout=ws.auth_timeout,
-        idle_timeout=ws.idle_timeout,
-        ping_interval=ws.ping_interval,
-        queue_size=ws.queue_size,
-        recheck_interval=ws.recheck_interval,
-        max_topics=ws.max_topics,
-    )
+    origins = settings.ws.origins or settings.cors_origins
+    endpoint = register_websocket(app, kernel, settings.ws.model_copy(update={"origins": origins}))
 
     @app.before_serving
     async def start_plugins() -> None:
@@ -320,7 +310,7 @@ def _mount(app: App, kernel: Kernel, plugin: Plugin) -> None:
 
 def _unavailable(kernel: Kernel, path: str) -> dict[str, Any] | None:
     for plugin in kernel.plugins.values():
-        if plugin.state in ("failed", "skipped") and owner_of(path, [plugin]):
+        if plugin.state in (PluginState.FAILED, PluginState.SKIPPED) and owner_of(path, [plugin]):
             return {
                 "status": 503,
                 "title": "Service Unavailable",

@@ -12,6 +12,7 @@ from quart_schema import hide, validate_response
 from kernel.identity import OPERATE, current_identity
 from kernel.kernel import Kernel
 from kernel.metrics import render
+from kernel.plugins.loading import PluginState
 from kernel.tasks import own_run, snapshot
 from kernel.web.problems import problem_responses
 
@@ -101,7 +102,7 @@ async def summary() -> Summary:
     """Version, environment and each plugin's state."""
     kernel = _kernel()
     plugins = {p.name: "degraded" if p.degraded else p.state for p in kernel.plugins.values()}
-    failing = any(s in ("failed", "skipped") for s in plugins.values())
+    failing = any(s in (PluginState.FAILED, PluginState.SKIPPED) for s in plugins.values())
     status = "failing" if failing else "degraded" if "degraded" in plugins.values() else "ok"
     return Summary(status=status, version=kernel.version, env=kernel.settings.env, plugins=plugins)
 

@@ -25,7 +25,7 @@ def manifest() -> Manifest:
         name=NAME,
         version=__version__,
         description="Courses, lessons, enrollments and progress with completion roll-up.",
-        requires={"auth": ">=0.1"},
+        needs=("authenticate",),  # someone authenticates; learning calls no lyo_auth code
         kernel=">=0.1,<0.2",
     )
 

@@ -1,6 +1,6 @@
-"""Fixtures for the learning plugin's tests: the plugin, an ``auth`` stand-in with fixed
-tokens (``kernel.testing.token_plugin``, version 0.1.0, so ``requires={"auth": ">=0.1"}``
-holds) and a recorder of the events the plugin publishes.
+"""Fixtures for the learning plugin's tests: the plugin, an authenticator with fixed
+tokens (``kernel.testing.token_plugin``: the plugin ``needs=("authenticate",)``, not
+``auth`` by name) and a recorder of the events the plugin publishes.
 
 Test modules are named ``test_learning_*`` so that they never clash with other plugins'
 test modules when several plugins' tests run in one pytest session."""

@@ -83,8 +83,8 @@ def published(type_: str) -> list[dict[str, Any]]:
 
 
 def auth_standin() -> SimpleNamespace:
-    """The ``auth`` plugin as far as this plugin can tell: fixed tokens, version 0.1.0."""
-    return token_plugin(TOKENS, name="auth")
+    """An authenticator (all this plugin needs of ``auth``): fixed tokens."""
+    return token_plugin(TOKENS)
 
 
 @contextlib.contextmanager

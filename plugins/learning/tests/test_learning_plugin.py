@@ -19,7 +19,7 @@ from click.testing import CliRunner
 from learning_support import auth_standin
 from lyo_learning import plugin as learning
 
-from kernel import PluginError, Settings, create_app
+from kernel import Settings, create_app
 from kernel.cli import main
 from kernel.testing import temporary_database
 
@@ -76,9 +76,11 @@ async def test_openapi_declares_conflicts(lyo_client: Any) -> None:
         assert "application/problem+json" in responses["409"]["content"], (method, path)
 
 
-def test_without_auth_it_refuses_to_load(lyo_settings: Settings) -> None:
-    with pytest.raises(PluginError, match=r"requires .auth. >=0\.1"):
-        create_app(lyo_settings, [learning], discover=False)
+def test_without_an_authenticator_it_is_skipped(lyo_settings: Settings) -> None:
+    """It needs someone implementing ``authenticate`` (not ``auth`` by name)."""
+    kernel = create_app(lyo_settings, [learning], discover=False).kernel
+    assert kernel.plugins["learning"].state == "skipped"
+    assert "needs a plugin implementing `authenticate`" in str(kernel.plugins["learning"].error)
 
 
 # -- migrations (PostgreSQL) ---------------------------------------------------------------
