@@ -26,6 +26,8 @@ async def points_of(user_ids: list[str]) -> dict[str, int]:
 async def achievements_of(user_id: str) -> dict[str, int]:
     """``{achievement id: highest tier unlocked}``."""
     best: dict[str, int] = {}
-    for achievement, tier in await Unlock.filter(user_id=user_id).values_list("achievement", "tier"):
+    for achievement, tier in await Unlock.filter(user_id=user_id).values_list(
+        "achievement", "tier"
+    ):
         best[achievement] = max(best.get(achievement, 0), tier)
     return best

@@ -36,7 +36,12 @@ Window = Literal["day", "week", "month", "all"]
 WINDOWS: tuple[Window, ...] = ("day", "week", "month", "all")
 SENTINEL = "~"  # never a user id; scored below any real total
 SENTINEL_SCORE = -1e18
-_TTL: dict[str, float | None] = {"day": 3 * 86400, "week": 15 * 86400, "month": 70 * 86400, "all": None}
+_TTL: dict[str, float | None] = {
+    "day": 3 * 86400,
+    "week": 15 * 86400,
+    "month": 70 * 86400,
+    "all": None,
+}
 
 
 def period(window: Window, at: datetime) -> str:
@@ -138,7 +143,9 @@ async def totals(window: Window, scope: str, at: datetime) -> dict[str, int]:
     if scope != "global":
         entries = entries.filter(scope=scope.removeprefix("course:"))
     excluded = set(await Exclusion.all().values_list("user_id", flat=True))
-    rows = await entries.group_by("user_id").annotate(total=Sum("points")).values("user_id", "total")
+    rows = (
+        await entries.group_by("user_id").annotate(total=Sum("points")).values("user_id", "total")
+    )
     return {
         row["user_id"]: int(row["total"] or 0)
         for row in rows
@@ -149,7 +156,9 @@ async def totals(window: Window, scope: str, at: datetime) -> dict[str, int]:
 async def rebuild(window: Window, scope: str, at: datetime | None = None) -> int:
     """Replace one board by the ledger's totals; how many users it holds."""
     at = at or datetime.now(UTC)
-    scores: dict[str, float] = {user: float(total) for user, total in (await totals(window, scope, at)).items()}
+    scores: dict[str, float] = {
+        user: float(total) for user, total in (await totals(window, scope, at)).items()
+    }
     board = key(window, at, scope)
     cache = plugin.cache
     await cache.delete(board)
@@ -172,7 +181,12 @@ class Standing:
 
 
 async def read(
-    window: Window, scope: str, user_id: str | None, size: int, neighbours: int, at: datetime | None = None
+    window: Window,
+    scope: str,
+    user_id: str | None,
+    size: int,
+    neighbours: int,
+    at: datetime | None = None,
 ) -> tuple[list[Standing], Standing | None, list[Standing]]:
     """The top ``size``, the caller's standing (``None`` when not on the board) and the
     rows around it (``neighbours`` above and below, the caller included)."""

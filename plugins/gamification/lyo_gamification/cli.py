@@ -30,7 +30,9 @@ async def backfill(kernel: Kernel, rule: str) -> None:
     stays awarded once)."""
     found = current_rules().rules.get(rule)
     if found is None:
-        raise click.ClickException(f"no rule {rule!r}: rules are {', '.join(current_rules().rules)}")
+        raise click.ClickException(
+            f"no rule {rule!r}: rules are {', '.join(current_rules().rules)}"
+        )
     total = await Journal.filter(type=found.event).count()
     try:
         with click.progressbar(length=total, label=f"backfilling {rule}") as bar:

@@ -47,7 +47,11 @@ async def handle(envelope: Envelope) -> Outcome:
 
 
 async def journal(
-    event_id: uuid.UUID, type_: str, payload: Mapping[str, Any], occurred_at: datetime, rules: list[Rule]
+    event_id: uuid.UUID,
+    type_: str,
+    payload: Mapping[str, Any],
+    occurred_at: datetime,
+    rules: list[Rule],
 ) -> None:
     if await Journal.exists(event_id=event_id):
         return
@@ -120,14 +124,14 @@ async def record(
     )
     if not await Balance.filter(user_id=user_id).update(points=F("points") + points):
         await Balance.create(user_id=user_id, points=points)
-    balance = await Balance.get(user_id=user_id).values_list("points", flat=True)
+    balance = (await Balance.get(user_id=user_id)).points
     if points:
         await publish(
             published.PointsAwarded(
                 user_id=user_id,
                 entry_id=entry.id,
                 points=points,
-                balance=int(balance),  # type: ignore[arg-type]
+                balance=balance,
                 rule=rule,
                 reason=entry.reason,
                 scope=scope,
@@ -153,11 +157,9 @@ async def unlock_reached(user_id: str, achievement: Achievement, value: int) -> 
     reached = [tier for tier in achievement.tiers if tier <= value]
     if not reached:
         return
-    have = set(
-        await Unlock.filter(user_id=user_id, achievement=achievement.id).values_list(
-            "tier", flat=True
-        )
-    )
+    have = {
+        unlock.tier for unlock in await Unlock.filter(user_id=user_id, achievement=achievement.id)
+    }
     for tier in reached:
         if tier in have:
             continue
@@ -185,7 +187,7 @@ async def profiles(user_ids: list[str]) -> dict[str, Any]:
     if loaded is None or not loaded.usable:
         return {}
     try:
-        from lyo_auth.api import users_by_id
+        from lyo_auth.api import users_by_id  # type: ignore[import-not-found,unused-ignore]
     except ImportError:  # an auth plugin other than lyo-auth
         return {}
     valid = []
@@ -226,7 +228,11 @@ async def extend_streak(user_id: str, at: datetime) -> None:
             user_id=user_id, current=1, longest=1, last_day=day, timezone=timezone
         )
     else:
-        last = streak.last_day if isinstance(streak.last_day, date) else date.fromisoformat(str(streak.last_day))
+        last = (
+            streak.last_day
+            if isinstance(streak.last_day, date)
+            else date.fromisoformat(str(streak.last_day))
+        )
         gap = (day - last).days
         if gap <= 0:
             return
@@ -234,7 +240,9 @@ async def extend_streak(user_id: str, at: datetime) -> None:
         streak.longest = max(streak.longest, streak.current)
         streak.last_day = day
         streak.timezone = timezone
-        await streak.save(update_fields=["current", "longest", "last_day", "timezone", "updated_at"])
+        await streak.save(
+            update_fields=["current", "longest", "last_day", "timezone", "updated_at"]
+        )
     await publish(
         published.StreakExtended(
             user_id=user_id, current=streak.current, longest=streak.longest, day=day

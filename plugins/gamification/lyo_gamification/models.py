@@ -4,6 +4,8 @@ Balances, boards and achievement progress are derived from it."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from tortoise import fields
 from tortoise.models import Model
 
@@ -77,7 +79,7 @@ class Journal(Model):
     type = fields.CharField(128)
     user_id = fields.CharField(64, null=True)
     occurred_at = fields.DatetimeField()
-    payload = fields.JSONField()
+    payload: dict[str, Any] = fields.JSONField()  # type: ignore[assignment]
     received_at = fields.DatetimeField(auto_now_add=True)
 
     class Meta:

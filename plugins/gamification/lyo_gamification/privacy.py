@@ -22,7 +22,7 @@ async def export(user_id: str) -> dict[str, Any] | None:
         .order_by("id")
         .values("achievement", "tier", "unlocked_at")
     )
-    balance = await Balance.filter(user_id=user_id).values_list("points", flat=True)
+    balance = await Balance.get_or_none(user_id=user_id)
     streak = await Streak.filter(user_id=user_id).values(
         "current", "longest", "last_day", "timezone"
     )
@@ -30,7 +30,7 @@ async def export(user_id: str) -> dict[str, Any] | None:
     if not (entries or unlocks or balance or streak):
         return None
     return {
-        "balance": int(balance[0]) if balance else 0,
+        "balance": balance.points if balance else 0,
         "entries": entries,
         "achievements": unlocks,
         "streak": streak[0] if streak else None,
@@ -39,13 +39,8 @@ async def export(user_id: str) -> dict[str, Any] | None:
 
 
 async def _scopes(user_id: str) -> list[str]:
-    return [
-        s
-        for s in await Entry.filter(user_id=user_id, scope__not_isnull=True)
-        .distinct()
-        .values_list("scope", flat=True)
-        if s
-    ]
+    rows = await Entry.filter(user_id=user_id, scope__not_isnull=True).distinct().values("scope")
+    return [str(row["scope"]) for row in rows if row["scope"]]
 
 
 async def exclude(user_id: str, reason: str) -> None:

@@ -62,7 +62,9 @@ def _entry(entry: Entry) -> EntryOut:
 async def _streak(user_id: str) -> StreakOut:
     streak = await Streak.get_or_none(user_id=user_id)
     if streak is None:
-        return StreakOut(current=0, longest=0, last_day=None, timezone=await engine.timezone_of(user_id))
+        return StreakOut(
+            current=0, longest=0, last_day=None, timezone=await engine.timezone_of(user_id)
+        )
     today = engine.local_day(datetime.now(UTC), streak.timezone)
     broken = (today - streak.last_day).days > 1 + plugin.settings.streak_grace_days
     return StreakOut(
@@ -108,7 +110,9 @@ async def _achievements(user_id: str | None, catalogue: bool) -> list[Achievemen
     rules = current_rules()
     unlocked: dict[str, dict[int, datetime]] = {}
     if user_id is not None:
-        for row in await Unlock.filter(user_id=user_id).values("achievement", "tier", "unlocked_at"):
+        for row in await Unlock.filter(user_id=user_id).values(
+            "achievement", "tier", "unlocked_at"
+        ):
             unlocked.setdefault(row["achievement"], {})[row["tier"]] = row["unlocked_at"]
     longest = 0
     if user_id is not None and rules.streaks:
@@ -170,7 +174,12 @@ async def leaderboard(window: str, query_args: BoardQuery) -> BoardOut:
     now = datetime.now(UTC)
     settings = plugin.settings
     top, me, around = await boards.read(
-        window, query_args.scope, _me(), query_args.size, settings.neighbours, now  # type: ignore[arg-type]
+        window,
+        query_args.scope,
+        _me(),
+        query_args.size,
+        settings.neighbours,
+        now,  # type: ignore[arg-type]
     )
     people = await engine.profiles(list({s.user_id for s in [*top, *around]}))
 

@@ -24,9 +24,10 @@ unlocks each of its ``tiers`` once; ``hidden`` ones are listed only once earned.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import datetime
 from importlib import resources
+from itertools import pairwise
 from pathlib import Path
 from typing import Any
 from uuid import UUID
@@ -48,7 +49,7 @@ CONSUMED = (
 )
 
 _ID = r"^[a-z][a-z0-9_]{0,63}$"
-_OPERATORS = {
+_OPERATORS: dict[str, Callable[[Any, Any], bool]] = {
     "eq": lambda a, b: a == b,
     "ne": lambda a, b: a != b,
     "gt": lambda a, b: a is not None and a > b,
@@ -77,7 +78,9 @@ class Rule(BaseModel):
     @classmethod
     def _consumed(cls, value: str) -> str:
         if value not in CONSUMED:
-            raise ValueError(f"{value!r} is not an event this plugin receives: {', '.join(CONSUMED)}")
+            raise ValueError(
+                f"{value!r} is not an event this plugin receives: {', '.join(CONSUMED)}"
+            )
         return value
 
     @field_validator("when")
@@ -145,7 +148,7 @@ class Achievement(BaseModel):
     @field_validator("tiers")
     @classmethod
     def _ascending(cls, value: tuple[int, ...]) -> tuple[int, ...]:
-        if value[0] < 1 or any(b <= a for a, b in zip(value, value[1:], strict=False)):
+        if value[0] < 1 or any(b <= a for a, b in pairwise(value)):
             raise ValueError("tiers must be positive and strictly ascending")
         return value
 
@@ -203,7 +206,9 @@ class RuleSet:
             try:
                 text = Path(path).read_text()
             except OSError as error:
-                raise ConfigError(f"LYO_GAMIFICATION__RULES_FILE: cannot read {path}: {error}") from None
+                raise ConfigError(
+                    f"LYO_GAMIFICATION__RULES_FILE: cannot read {path}: {error}"
+                ) from None
             source = str(path)
         try:
             data = json.loads(text)
@@ -236,4 +241,3 @@ def current_rules() -> RuleSet:
 def install(rules: RuleSet) -> None:
     _current.clear()
     _current.append(rules)
-

@@ -57,7 +57,9 @@ class AchievementList(BaseModel):
 
 class BoardQuery(BaseModel):
     scope: str = Field(
-        "global", pattern=r"^(global|course:[0-9A-Za-z-]{1,56})$", description="global or course:{id}"
+        "global",
+        pattern=r"^(global|course:[0-9A-Za-z-]{1,56})$",
+        description="global or course:{id}",
     )
     size: int = Field(10, ge=1, le=100)
 

@@ -22,8 +22,11 @@ BATCH = 500
 async def rebuild_balances() -> int:
     """Set every balance to the sum of its user's entries; how many users have one."""
     async with transaction():
-        sums = await Entry.all().group_by("user_id").annotate(total=Sum("points")).values(
-            "user_id", "total"
+        sums = (
+            await Entry.all()
+            .group_by("user_id")
+            .annotate(total=Sum("points"))
+            .values("user_id", "total")
         )
         await Balance.all().delete()
         await Balance.bulk_create(

@@ -38,7 +38,9 @@ class ReplyCreated(Event):
     course_id: uuid.UUID | None = None
 
 
-def lesson_done(user_id: str, course_id: uuid.UUID | None = None, at: datetime | None = None) -> LessonCompleted:
+def lesson_done(
+    user_id: str, course_id: uuid.UUID | None = None, at: datetime | None = None
+) -> LessonCompleted:
     return LessonCompleted(
         user_id=user_id,
         lesson_id=uuid.uuid4(),
@@ -68,15 +70,15 @@ def envelope(event: Event, at: datetime | None = None) -> Envelope:
     )
 
 
-async def eventually(check: Callable[[], Awaitable[Any]], timeout: float = 60.0) -> Any:
+async def eventually(check: Callable[[], Awaitable[Any]], within: float = 60.0) -> Any:
     """Poll ``check`` until it answers something truthy (deliveries are asynchronous)."""
-    deadline = asyncio.get_running_loop().time() + timeout
+    deadline = asyncio.get_running_loop().time() + within
     while True:
         result = await check()
         if result:
             return result
         if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError(f"not true within {timeout} s: {check.__name__}")
+            raise AssertionError(f"not true within {within} s: {check.__name__}")
         await asyncio.sleep(0.1)
 
 

@@ -14,11 +14,18 @@ from lyo_gamification.models import Balance, Entry
 from kernel import transaction
 
 
-async def grant(user_id: str, points: int, at: datetime | None = None, scope: str | None = None) -> None:
+async def grant(
+    user_id: str, points: int, at: datetime | None = None, scope: str | None = None
+) -> None:
     async with transaction():
         await engine.record(
-            user_id, points, "test", "test", f"{user_id}:{uuid.uuid4()}",
-            scope=scope, occurred_at=at or datetime.now(UTC),
+            user_id,
+            points,
+            "test",
+            "test",
+            f"{user_id}:{uuid.uuid4()}",
+            scope=scope,
+            occurred_at=at or datetime.now(UTC),
         )
 
 
@@ -69,7 +76,9 @@ async def test_per_course_boards(lyo_app: Any, lyo_client: Any) -> None:
     assert {row["user_id"] for row in everyone["top"]} == {ADA, BOB}
 
 
-async def test_boards_lost_with_redis_are_rebuilt_from_the_ledger(lyo_app: Any, lyo_client: Any) -> None:
+async def test_boards_lost_with_redis_are_rebuilt_from_the_ledger(
+    lyo_app: Any, lyo_client: Any
+) -> None:
     for i in range(20):
         await grant(f"user-{i}", i * 3 + 1)
     await grant(ADA, 50)

@@ -77,14 +77,16 @@ async def test_a_thousand_concurrent_events_give_the_exact_balance(
     async def all_awarded() -> bool:
         return await Entry.all().count() == 1000
 
-    await eventually(all_awarded, timeout=240)
+    await eventually(all_awarded, within=240)
     assert await balance(ADA) == 500 * 10
     assert await balance(BOB) == 500 * 10
     total = sum(await Entry.all().values_list("points", flat=True))
     assert total == 10_000
 
 
-async def test_community_events_by_type_string(lyo_app: Any, lyo_worker: None, lyo_client: Any) -> None:
+async def test_community_events_by_type_string(
+    lyo_app: Any, lyo_worker: None, lyo_client: Any
+) -> None:
     lyo_app.kernel.activate()
     reply = ReplyCreated(reply_id=uuid.uuid4(), discussion_id=uuid.uuid4(), author_id=BOB)
     await publish(reply)

@@ -1,5 +1,5 @@
-"""The migration shipped in ``lyo_gamification/migrations/gamification/``, driven through the ``lyo``
-command as an operator would: up, down, up again, and in step with the models.
+"""The migration shipped in ``lyo_gamification/migrations/gamification/``, driven
+through the ``lyo`` command as an operator would: up, down, up again, and in step with the models.
 PostgreSQL only (aerich writes PostgreSQL SQL; SQLite is built from the models)."""
 
 from __future__ import annotations
@@ -76,4 +76,6 @@ async def test_the_migration_matches_the_models() -> None:
         output = await lyo(url, "makemigrations", "gamification")
     for created in set(folder.glob("*.py")) - before:
         created.unlink()  # keep the package as it was; the assertion says what to do
-    assert "gamification: no changes" in output, "the models changed: run lyo makemigrations gamification"
+    assert "gamification: no changes" in output, (
+        "the models changed: run lyo makemigrations gamification"
+    )

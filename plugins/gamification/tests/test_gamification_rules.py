@@ -43,7 +43,7 @@ def test_achievement_errors_name_the_achievement() -> None:
     with pytest.raises(ConfigError, match="achievement 'nope' counts unknown rule"):
         RuleSet.parse(rules_with(achievements=[bad]), "test")
     tiers = {"id": "nope", "name": "Nope", "rules": ["enrolled"], "tiers": [5, 1]}
-    with pytest.raises(ConfigError, match="achievement 'nope'.*ascending"):
+    with pytest.raises(ConfigError, match=r"achievement 'nope'.*ascending"):
         RuleSet.parse(rules_with(achievements=[tiers]), "test")
 
 
@@ -63,10 +63,19 @@ def test_conditions() -> None:
     rules = RuleSet.parse(
         rules_with(
             rules=[
-                {"id": "long_lesson", "event": "learning.lesson_completed.v1",
-                 "key": ["lesson_id"], "points": 5, "when": {"seconds_spent": {"gte": 600}}},
-                {"id": "one_course", "event": "learning.lesson_completed.v1",
-                 "key": ["lesson_id"], "when": {"course_id": "c1", "seconds_spent": {"in": [1, 2]}}},
+                {
+                    "id": "long_lesson",
+                    "event": "learning.lesson_completed.v1",
+                    "key": ["lesson_id"],
+                    "points": 5,
+                    "when": {"seconds_spent": {"gte": 600}},
+                },
+                {
+                    "id": "one_course",
+                    "event": "learning.lesson_completed.v1",
+                    "key": ["lesson_id"],
+                    "when": {"course_id": "c1", "seconds_spent": {"in": [1, 2]}},
+                },
             ]
         ),
         "test",
@@ -85,7 +94,9 @@ async def test_tiers_unlock_once_each(lyo_app: Any, lyo_client: Any) -> None:
         async with transaction():
             await engine.handle(envelope(course_done(ADA, course)))
             await engine.handle(envelope(course_done(ADA, course)))  # completed again
-    tiers = sorted(await Unlock.filter(user_id=ADA, achievement="courses").values_list("tier", flat=True))
+    tiers = sorted(
+        await Unlock.filter(user_id=ADA, achievement="courses").values_list("tier", flat=True)
+    )
     assert tiers == [1, 5]
     unlocked = [e.payload for e in recorder.PUBLISHED if e.type.endswith("achievement_unlocked.v1")]
     assert [(u["achievement"], u["tier"]) for u in unlocked] == [("courses", 1), ("courses", 5)]
@@ -119,7 +130,9 @@ async def test_grants_and_revocations(lyo_app: Any, lyo_client: Any) -> None:
     granted = await answer.get_json()
     assert answer.status_code == 201, granted
     assert granted["balance"] == 30 and granted["rule"] == "admin" and granted["granted_by"]
-    answer = await lyo_client.post(url, json={**body, "points": -10, "reason": "Oops"}, headers=auth("admin"))
+    answer = await lyo_client.post(
+        url, json={**body, "points": -10, "reason": "Oops"}, headers=auth("admin")
+    )
     assert (await answer.get_json())["balance"] == 20
     assert await Entry.filter(user_id=BOB).count() == 2  # entries, never edits
     assert (await lyo_client.post(url, json=body, headers=auth("ada"))).status_code == 403
@@ -133,8 +146,12 @@ async def test_backfill_applies_a_new_rule_to_past_events_once(lyo_app: Any) -> 
     async with transaction():
         for i in range(7):
             await engine.handle(envelope(lesson_done(ADA if i % 2 else BOB)))
-    bonus = {"id": "lesson_bonus", "event": "learning.lesson_completed.v1",
-             "key": ["lesson_id"], "points": 1}
+    bonus = {
+        "id": "lesson_bonus",
+        "event": "learning.lesson_completed.v1",
+        "key": ["lesson_id"],
+        "points": 1,
+    }
     install(RuleSet.parse(rules_with(rules=[bonus]), "test"))
     seen: list[int] = []
     assert await upkeep.backfill("lesson_bonus", progress=seen.append) == (7, 7)

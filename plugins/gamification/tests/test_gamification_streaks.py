@@ -82,7 +82,9 @@ async def test_streak_achievement_and_events(lyo_app: Any) -> None:
     assert await Unlock.filter(user_id=user, achievement="streak", tier=3).exists()
     extended = [e for e in recorder.PUBLISHED if e.type == "gamification.streak_extended.v1"]
     assert [e.payload["current"] for e in extended] == [1, 2, 3]
-    unlocked = [e.payload["achievement"] for e in recorder.PUBLISHED if e.type.endswith("unlocked.v1")]
+    unlocked = [
+        e.payload["achievement"] for e in recorder.PUBLISHED if e.type.endswith("unlocked.v1")
+    ]
     assert "streak" in unlocked and "lessons" in unlocked
 
 
