@@ -101,24 +101,25 @@ async def add(awards: list[Award]) -> None:
     """Add committed awards to their boards (after commit). A Redis failure is logged:
     the rebuild reconciles."""
     cache = plugin.cache
-    touched: set[tuple[Window, str]] = set()
+    touched = {board for award in awards if award.points for board in _boards(award)}
     try:
-        for award in awards:
-            if not award.points:
-                continue
-            for window, scope in _boards(award):
-                await cache.zincrby(
+        await asyncio.gather(
+            *(
+                cache.zincrby(
                     key(window, award.occurred_at, scope),
                     award.user_id,
                     award.points,
                     ttl=_TTL[window],
                 )
-                touched.add((window, scope))
+                for award in awards
+                if award.points
+                for window, scope in _boards(award)
+            )
+        )
     except ServiceUnavailable:
         log.warning("gamification: boards not updated (cache unavailable); rebuild reconciles")
         return
-    for window, scope in touched:
-        await _broadcast(window, scope)
+    await asyncio.gather(*(_broadcast(window, scope) for window, scope in touched))
 
 
 async def remove(user_id: str, scopes: Iterable[str], now: datetime | None = None) -> None:
@@ -213,7 +214,11 @@ def _standings(rows: list[tuple[str, float]], first: int) -> list[Standing]:
     ]
 
 
-_pending: set[tuple[str, str]] = set()
+# per (kernel, window, scope), in this process: a send due at the end of the interval,
+# when the last was sent; the tasks are held until done
+_pending: set[tuple[int, str, str]] = set()
+_sent: dict[tuple[int, str, str], float] = {}
+_tasks: set[asyncio.Task[None]] = set()
 
 
 async def _broadcast(window: Window, scope: str) -> None:
@@ -221,23 +226,34 @@ async def _broadcast(window: Window, scope: str) -> None:
     per ``broadcast_interval`` across processes; a change inside the interval is sent
     when it ends (from this process), so the last change is never left unsent."""
     interval = plugin.settings.broadcast_interval
-    try:
-        first = await plugin.cache.incr(f"tick:{window}:{scope}", ttl=interval) == 1
+    kernel = plugin.kernel
+    board = (id(kernel), window, scope)
+    if board in _pending:
+        return  # a send at the end of the interval is already due
+    loop = asyncio.get_running_loop()
+    recent = loop.time() - _sent.get(board, -interval) < interval
+    try:  # the first change of an interval, across processes, is sent at once
+        first = not recent and await plugin.cache.incr(f"tick:{window}:{scope}", ttl=interval) == 1
     except ServiceUnavailable:
         first = True
     if first:
+        _sent[board] = loop.time()
         await _send(window, scope)
-    elif (window, scope) not in _pending:
-        _pending.add((window, scope))
-        kernel = plugin.kernel
+    else:
+        _pending.add(board)
 
         async def later() -> None:
             await asyncio.sleep(interval)
-            _pending.discard((window, scope))
+            _pending.discard(board)
+            _sent[board] = loop.time()
             kernel.activate()
-            await _send(window, scope)
+            try:
+                await _send(window, scope)
+            except Exception:  # the kernel stopped meanwhile, say; the next change sends
+                log.exception("gamification: leaderboard message not sent")
 
-        asyncio.get_running_loop().create_task(later())
+        _tasks.add(task := loop.create_task(later()))
+        task.add_done_callback(_tasks.discard)
 
 
 async def _send(window: Window, scope: str) -> None:

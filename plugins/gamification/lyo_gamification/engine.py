@@ -53,26 +53,36 @@ async def journal(
     occurred_at: datetime,
     rules: list[Rule],
 ) -> None:
-    if await Journal.exists(event_id=event_id):
-        return
-    await Journal.create(
+    row = Journal(
         event_id=event_id,
         type=type_,
         user_id=next((u for r in rules if (u := r.subject(payload))), None),
         occurred_at=occurred_at,
         payload=dict(payload),
     )
+    await Journal.bulk_create([row], ignore_conflicts=True)  # once per event
 
 
 async def apply(
-    event_id: uuid.UUID, payload: Mapping[str, Any], occurred_at: datetime, rules: list[Rule]
+    event_id: uuid.UUID,
+    payload: Mapping[str, Any],
+    occurred_at: datetime,
+    rules: list[Rule],
+    *,
+    thorough: bool = False,
 ) -> Outcome:
+    """Apply ``rules`` to one event. Achievement tiers are checked when a count reaches
+    one (counts grow by one); ``thorough`` (backfills) checks every tier reached."""
     entries = points = 0
+    subjects = {u for rule in rules if (u := rule.subject(payload))}
+    excluded = dict(
+        await Exclusion.filter(user_id__in=list(subjects)).values_list("user_id", "reason")
+    )
     for rule in rules:
         user_id = rule.subject(payload)
         if user_id is None or not rule.matches(payload):
             continue
-        if await Exclusion.exists(user_id=user_id, reason="erased"):
+        if excluded.get(user_id) == "erased":
             continue  # a late event about an erased user brings nothing back
         at = rule.time_of(payload, occurred_at)
         entry = await record(
@@ -84,14 +94,15 @@ async def apply(
             event_id=event_id,
             scope=rule.scope_of(payload),
             occurred_at=at,
+            on_boards=user_id not in excluded,
         )
         if entry is None:
             continue
         entries += 1
         points += entry.points
         if rule.streak:
-            await extend_streak(user_id, at)
-        await check_counts(user_id, current_rules().counting.get(rule.id, []))
+            await extend_streak(user_id, at, thorough=thorough)
+        await check_counts(user_id, current_rules().counting.get(rule.id, []), thorough=thorough)
     return Outcome(entries, points)
 
 
@@ -106,6 +117,7 @@ async def record(
     scope: str | None = None,
     occurred_at: datetime,
     granted_by: str | None = None,
+    on_boards: bool | None = None,
 ) -> Entry | None:
     """Append one entry and move the balance; ``None`` when (rule, award_key) was
     already awarded."""
@@ -140,20 +152,27 @@ async def record(
         await plugin.notify_user(
             user_id, "points", {"points": points, "balance": balance, "reason": entry.reason}
         )
-        if not await Exclusion.exists(user_id=user_id):
+        if on_boards if on_boards is not None else not await Exclusion.exists(user_id=user_id):
             award = boards.Award(user_id, points, scope, occurred_at)
             await after_commit(lambda: boards.add([award]))
     return entry
 
 
-async def check_counts(user_id: str, achievements: list[Achievement]) -> None:
+async def check_counts(
+    user_id: str, achievements: list[Achievement], *, thorough: bool = False
+) -> None:
     for achievement in achievements:
         count = await Entry.filter(user_id=user_id, rule__in=achievement.rules).count()
-        await unlock_reached(user_id, achievement, count)
+        await unlock_reached(user_id, achievement, count, thorough=thorough)
 
 
-async def unlock_reached(user_id: str, achievement: Achievement, value: int) -> None:
-    """Unlock every tier of ``achievement`` that ``value`` reaches, once each."""
+async def unlock_reached(
+    user_id: str, achievement: Achievement, value: int, *, thorough: bool = True
+) -> None:
+    """Unlock every tier of ``achievement`` that ``value`` reaches, once each. Values
+    grow one at a time, so unless ``thorough`` only a value equal to a tier is checked."""
+    if not thorough and value not in achievement.tiers:
+        return
     reached = [tier for tier in achievement.tiers if tier <= value]
     if not reached:
         return
@@ -215,7 +234,7 @@ def local_day(at: datetime, timezone: str) -> date:
     return at.astimezone(zone).date()
 
 
-async def extend_streak(user_id: str, at: datetime) -> None:
+async def extend_streak(user_id: str, at: datetime, *, thorough: bool = False) -> None:
     """Count ``at``'s day (in the user's time zone) in their streak. The next day
     extends it; up to ``streak_grace_days`` missed days in between are forgiven; a
     longer gap starts a new streak; a day already counted (or an older one, from an
@@ -249,7 +268,7 @@ async def extend_streak(user_id: str, at: datetime) -> None:
         )
     )
     for achievement in current_rules().streaks:
-        await unlock_reached(user_id, achievement, streak.longest)
+        await unlock_reached(user_id, achievement, streak.longest, thorough=thorough)
 
 
 async def grant(user_id: str, points: int, reason: str, by: str, at: datetime) -> Entry:

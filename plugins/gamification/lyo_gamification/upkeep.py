@@ -69,7 +69,9 @@ async def backfill(rule_id: str, progress: Callable[[int], None] | None = None) 
             break
         async with transaction():
             for row in rows:
-                outcome = await engine.apply(row.event_id, row.payload, row.occurred_at, [rule])
+                outcome = await engine.apply(
+                    row.event_id, row.payload, row.occurred_at, [rule], thorough=True
+                )
                 added += outcome.entries
         read += len(rows)
         if progress is not None:
