@@ -24,6 +24,7 @@ unlocks each of its ``tiers`` once; ``hidden`` ones are listed only once earned.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable, Mapping
 from datetime import datetime
 from importlib import resources
@@ -49,6 +50,9 @@ CONSUMED = (
 )
 
 _ID = r"^[a-z][a-z0-9_]{0,63}$"
+#: What a user id or a scope may be: usable in websocket topics (``user:{id}``).
+USER_ID = r"^[A-Za-z0-9_.:/@+=#-]{1,64}$"
+_SAFE = re.compile(USER_ID, re.ASCII)
 _OPERATORS: dict[str, Callable[[Any, Any], bool]] = {
     "eq": lambda a, b: a == b,
     "ne": lambda a, b: a != b,
@@ -110,16 +114,19 @@ class Rule(BaseModel):
 
     def subject(self, payload: Mapping[str, Any]) -> str | None:
         value = payload.get(self.user)
-        return str(value) if value not in (None, "") else None
+        if value is None or not _SAFE.match(str(value)):
+            return None  # no user, or not an id a user could have
+        return str(value)
 
     def award_key(self, user_id: str, payload: Mapping[str, Any], event_id: UUID) -> str:
         parts = [str(payload.get(field)) for field in self.key] if self.key else [str(event_id)]
         return ":".join([user_id, *parts])[:255]
 
     def scope_of(self, payload: Mapping[str, Any]) -> str | None:
-        if self.scope is None or payload.get(self.scope) in (None, ""):
+        value = payload.get(self.scope) if self.scope else None
+        if value is None or not _SAFE.match(str(value)):
             return None
-        return str(payload[self.scope])[:64]
+        return str(value)
 
     def time_of(self, payload: Mapping[str, Any], occurred_at: datetime) -> datetime:
         if self.at and isinstance(payload.get(self.at), str):

@@ -9,6 +9,8 @@ from pydantic import BaseModel, Field, field_validator
 
 from kernel import CursorQuery
 
+from .rules import USER_ID
+
 
 class EntryOut(BaseModel):
     id: int
@@ -81,7 +83,7 @@ class BoardOut(BaseModel):
 
 
 class GrantIn(BaseModel):
-    user_id: str = Field(min_length=1, max_length=64)
+    user_id: str = Field(pattern=USER_ID)
     points: int = Field(ge=-1_000_000, le=1_000_000, description="negative to revoke")
     reason: str = Field(min_length=1, max_length=200)
 
