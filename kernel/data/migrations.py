@@ -46,8 +46,8 @@ KERNEL_MIGRATIONS = next(
     (
         path
         for path in (
-            Path(__file__).resolve().parents[2] / "migrations",
-            Path(__file__).resolve().parents[1] / "_migrations",
+            Path(__file__).resolve().parents[2] / "migrations",  # kernel/data/ -> the checkout
+            Path(__file__).resolve().parents[1] / "_migrations",  # kernel/_migrations
         )
         if (path / KERNEL_APP).is_dir()
     ),
