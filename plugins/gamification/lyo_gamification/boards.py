@@ -167,13 +167,6 @@ async def rebuild(window: Window, scope: str, at: datetime | None = None) -> int
     return len(scores)
 
 
-async def ensure(window: Window, scope: str, at: datetime) -> str:
-    board = key(window, at, scope)
-    if await plugin.cache.zscore(board, SENTINEL) is None:
-        await rebuild(window, scope, at)
-    return board
-
-
 @dataclass(frozen=True)
 class Standing:
     rank: int  # 1-based
@@ -192,17 +185,31 @@ async def read(
     """The top ``size``, the caller's standing (``None`` when not on the board) and the
     rows around it (``neighbours`` above and below, the caller included)."""
     at = at or datetime.now(UTC)
-    board = await ensure(window, scope, at)
+    board = key(window, at, scope)
     cache = plugin.cache
-    top = _standings(await cache.zrange(board, 0, size - 1), 0)
+
+    async def nobody() -> None:
+        return None
+
+    async def look() -> tuple[float | None, list[tuple[str, float]], int | None]:
+        # three reads at once: the board's sentinel, its top and the caller's rank
+        return await asyncio.gather(
+            cache.zscore(board, SENTINEL),
+            cache.zrange(board, 0, size - 1),
+            cache.zrank(board, user_id) if user_id is not None else nobody(),
+        )
+
+    built, rows, rank = await look()
+    if built is None:  # never built, or lost with Redis: from the ledger first
+        await rebuild(window, scope, at)
+        built, rows, rank = await look()
+    top = _standings(rows, 0)
     me: Standing | None = None
     around: list[Standing] = []
-    if user_id is not None:
-        rank = await cache.zrank(board, user_id)
-        if rank is not None:
-            first = max(0, rank - neighbours)
-            around = _standings(await cache.zrange(board, first, rank + neighbours), first)
-            me = next((s for s in around if s.user_id == user_id), None)
+    if user_id is not None and rank is not None:
+        first = max(0, rank - neighbours)
+        around = _standings(await cache.zrange(board, first, rank + neighbours), first)
+        me = next((s for s in around if s.user_id == user_id), None)
     return top, me, around
 
 
