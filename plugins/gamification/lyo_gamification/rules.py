@@ -26,7 +26,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable, Mapping
-from datetime import datetime
+from datetime import UTC, datetime
 from importlib import resources
 from itertools import pairwise
 from pathlib import Path
@@ -131,9 +131,10 @@ class Rule(BaseModel):
     def time_of(self, payload: Mapping[str, Any], occurred_at: datetime) -> datetime:
         if self.at and isinstance(payload.get(self.at), str):
             try:
-                return datetime.fromisoformat(payload[self.at])
+                at = datetime.fromisoformat(payload[self.at])
             except ValueError:
-                pass
+                return occurred_at
+            return at if at.tzinfo is not None else at.replace(tzinfo=UTC)  # naive: UTC
         return occurred_at
 
     @property
