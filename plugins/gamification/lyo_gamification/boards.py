@@ -1,0 +1,279 @@
+"""Leaderboards: the kernel cache's sorted sets (Redis in production), derived from the
+ledger, which stays the source of truth.
+
+A board is one window's period and one scope: ``board:{window}:{period}:{scope}``, with
+windows ``day`` (``2026-12-07``), ``week`` (ISO, ``2026-W50``), ``month`` (``2026-12``)
+and ``all``, and scopes ``global`` or ``course:{id}``. Periods are UTC: at midnight UTC
+awards start going to the next period's board, and a board not seen yet is built from
+the ledger on first read, so no window has a gap. An award reaches the board of the
+period it was earned in (its ``occurred_at``).
+
+Each built board holds a sentinel member with the lowest possible score: a board
+without it (never built, or lost when Redis restarted empty) is rebuilt from the ledger
+before it is read. Increments after commit make boards current between rebuilds; the
+periodic ``gamification:rebuild`` task reconciles what an outage made them miss.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Literal
+
+from tortoise.functions import Sum
+
+from kernel import ServiceUnavailable
+
+from .models import Entry, Exclusion
+from .settings import NAME, plugin
+
+log = logging.getLogger(__name__)
+
+Window = Literal["day", "week", "month", "all"]
+WINDOWS: tuple[Window, ...] = ("day", "week", "month", "all")
+SENTINEL = "~"  # never a user id; scored below any real total
+SENTINEL_SCORE = -1e18
+_TTL: dict[str, float | None] = {
+    "day": 3 * 86400,
+    "week": 15 * 86400,
+    "month": 70 * 86400,
+    "all": None,
+}
+
+
+def period(window: Window, at: datetime) -> str:
+    at = at.astimezone(UTC)
+    if window == "day":
+        return at.date().isoformat()
+    if window == "week":
+        year, week, _ = at.isocalendar()
+        return f"{year}-W{week:02d}"
+    if window == "month":
+        return f"{at.year}-{at.month:02d}"
+    return "all"
+
+
+def bounds(window: Window, at: datetime) -> tuple[datetime | None, datetime | None]:
+    """The UTC instants [start, end) of the period of ``window`` holding ``at``."""
+    at = at.astimezone(UTC)
+    midnight = at.replace(hour=0, minute=0, second=0, microsecond=0)
+    if window == "day":
+        return midnight, midnight + timedelta(days=1)
+    if window == "week":
+        start = midnight - timedelta(days=at.weekday())
+        return start, start + timedelta(days=7)
+    if window == "month":
+        start = midnight.replace(day=1)
+        end = (start + timedelta(days=32)).replace(day=1)
+        return start, end
+    return None, None
+
+
+def key(window: Window, at: datetime, scope: str = "global") -> str:
+    return f"board:{window}:{period(window, at)}:{scope}"
+
+
+def topic(window: Window, scope: str) -> str:
+    return f"{NAME}:leaderboard:{window}:{scope}"
+
+
+@dataclass(frozen=True)
+class Award:
+    """What a committed ledger entry adds to the boards."""
+
+    user_id: str
+    points: int
+    scope: str | None
+    occurred_at: datetime
+
+
+def _boards(award: Award) -> Iterable[tuple[Window, str]]:
+    for window in WINDOWS:
+        yield window, "global"
+        if award.scope:
+            yield window, f"course:{award.scope}"
+
+
+async def add(awards: list[Award]) -> None:
+    """Add committed awards to their boards (after commit). A Redis failure is logged:
+    the rebuild reconciles."""
+    cache = plugin.cache
+    touched = {board for award in awards if award.points for board in _boards(award)}
+    try:
+        await asyncio.gather(
+            *(
+                cache.zincrby(
+                    key(window, award.occurred_at, scope),
+                    award.user_id,
+                    award.points,
+                    ttl=_TTL[window],
+                )
+                for award in awards
+                if award.points
+                for window, scope in _boards(award)
+            )
+        )
+    except ServiceUnavailable:
+        log.warning("gamification: boards not updated (cache unavailable); rebuild reconciles")
+        return
+    await asyncio.gather(*(_broadcast(window, scope) for window, scope in touched))
+
+
+async def remove(user_id: str, scopes: Iterable[str], now: datetime | None = None) -> None:
+    """Take ``user_id`` off the current boards of every window, global and ``scopes``."""
+    now = now or datetime.now(UTC)
+    cache = plugin.cache
+    try:
+        for window in WINDOWS:
+            for scope in ("global", *(f"course:{s}" for s in scopes)):
+                await cache.zrem(key(window, now, scope), user_id)
+    except ServiceUnavailable:
+        log.warning("gamification: %s not taken off the boards (cache unavailable)", user_id)
+
+
+async def totals(window: Window, scope: str, at: datetime) -> dict[str, int]:
+    """Each user's points in the period of ``window`` holding ``at``, from the ledger,
+    leaving out excluded users (deactivated or erased)."""
+    start, end = bounds(window, at)
+    entries = Entry.all()
+    if start is not None:
+        entries = entries.filter(occurred_at__gte=start, occurred_at__lt=end)
+    if scope != "global":
+        entries = entries.filter(scope=scope.removeprefix("course:"))
+    excluded = set(await Exclusion.all().values_list("user_id", flat=True))
+    rows = (
+        await entries.group_by("user_id").annotate(total=Sum("points")).values("user_id", "total")
+    )
+    return {
+        row["user_id"]: int(row["total"] or 0)
+        for row in rows
+        if row["user_id"] not in excluded and row["total"]
+    }
+
+
+async def rebuild(window: Window, scope: str, at: datetime | None = None) -> int:
+    """Replace one board by the ledger's totals; how many users it holds."""
+    at = at or datetime.now(UTC)
+    scores: dict[str, float] = {
+        user: float(total) for user, total in (await totals(window, scope, at)).items()
+    }
+    board = key(window, at, scope)
+    cache = plugin.cache
+    await cache.delete(board)
+    await cache.zadd(board, {**scores, SENTINEL: SENTINEL_SCORE}, ttl=_TTL[window])
+    return len(scores)
+
+
+@dataclass(frozen=True)
+class Standing:
+    rank: int  # 1-based
+    user_id: str
+    points: int
+
+
+async def read(
+    window: Window,
+    scope: str,
+    user_id: str | None,
+    size: int,
+    neighbours: int,
+    at: datetime | None = None,
+) -> tuple[list[Standing], Standing | None, list[Standing]]:
+    """The top ``size``, the caller's standing (``None`` when not on the board) and the
+    rows around it (``neighbours`` above and below, the caller included)."""
+    at = at or datetime.now(UTC)
+    board = key(window, at, scope)
+    cache = plugin.cache
+
+    async def nobody() -> None:
+        return None
+
+    async def look() -> tuple[float | None, list[tuple[str, float]], int | None]:
+        # three reads at once: the board's sentinel, its top and the caller's rank
+        return await asyncio.gather(
+            cache.zscore(board, SENTINEL),
+            cache.zrange(board, 0, size - 1),
+            cache.zrank(board, user_id) if user_id is not None else nobody(),
+        )
+
+    built, rows, rank = await look()
+    if built is None:  # never built, or lost with Redis: from the ledger first
+        await rebuild(window, scope, at)
+        built, rows, rank = await look()
+    top = _standings(rows, 0)
+    me: Standing | None = None
+    around: list[Standing] = []
+    if user_id is not None and rank is not None:
+        first = max(0, rank - neighbours)
+        around = _standings(await cache.zrange(board, first, rank + neighbours), first)
+        me = next((s for s in around if s.user_id == user_id), None)
+    return top, me, around
+
+
+def _standings(rows: list[tuple[str, float]], first: int) -> list[Standing]:
+    return [
+        Standing(rank=first + i + 1, user_id=member, points=int(score))
+        for i, (member, score) in enumerate(rows)
+        if member != SENTINEL
+    ]
+
+
+# per (kernel, window, scope), in this process: a send due at the end of the interval,
+# when the last was sent; the tasks are held until done
+_pending: set[tuple[int, str, str]] = set()
+_sent: dict[tuple[int, str, str], float] = {}
+_tasks: set[asyncio.Task[None]] = set()
+
+
+async def _broadcast(window: Window, scope: str) -> None:
+    """Tell ``gamification:leaderboard:{window}:{scope}`` the board changed, at most once
+    per ``broadcast_interval`` across processes; a change inside the interval is sent
+    when it ends (from this process), so the last change is never left unsent."""
+    interval = plugin.settings.broadcast_interval
+    kernel = plugin.kernel
+    board = (id(kernel), window, scope)
+    if board in _pending:
+        return  # a send at the end of the interval is already due
+    loop = asyncio.get_running_loop()
+    recent = loop.time() - _sent.get(board, -interval) < interval
+    try:  # the first change of an interval, across processes, is sent at once
+        first = not recent and await plugin.cache.incr(f"tick:{window}:{scope}", ttl=interval) == 1
+    except ServiceUnavailable:
+        first = True
+    if first:
+        _sent[board] = loop.time()
+        await _send(window, scope)
+    else:
+        _pending.add(board)
+
+        async def later() -> None:
+            await asyncio.sleep(interval)
+            _pending.discard(board)
+            _sent[board] = loop.time()
+            kernel.activate()
+            try:
+                await _send(window, scope)
+            except Exception:  # the kernel stopped meanwhile, say; the next change sends
+                log.exception("gamification: leaderboard message not sent")
+
+        _tasks.add(task := loop.create_task(later()))
+        task.add_done_callback(_tasks.discard)
+
+
+async def _send(window: Window, scope: str) -> None:
+    try:
+        top, _, _ = await read(window, scope, None, plugin.settings.leaderboard_size, 0)
+    except ServiceUnavailable:
+        return
+    await plugin.kernel.hub.publish(
+        topic(window, scope),
+        {
+            "window": window,
+            "scope": scope,
+            "period": period(window, datetime.now(UTC)),
+            "top": [{"rank": s.rank, "user_id": s.user_id, "points": s.points} for s in top],
+        },
+    )
