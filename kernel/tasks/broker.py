@@ -70,7 +70,7 @@ def make_broker(
         consumer_group_name="lyo",
         consumer_id="0",
         xread_block=1000,
-        # live runs' entries are renewed with their leases (Worker.renew), so an
+        # live runs' entries are renewed with their leases (Worker._renew), so an
         # entry idle past the lease (and a margin for clocks) is a dead worker's
         idle_timeout=int((lease + 2) * 1000),
         unacknowledged_lock_timeout=5,

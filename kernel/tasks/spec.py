@@ -61,7 +61,7 @@ def task(
     ``retries`` more tries after a failure, ``backoff * 2**n`` seconds apart (at most
     ``max_backoff``); ``timeout`` seconds per try; ``every`` seconds makes it periodic
     (run by ``lyo scheduler``); ``max_per_owner`` runs per owner queued or running at
-    once (more are a 429, :mod:`kernel.quotas`). Keyword arguments must be
+    once (more are a 429, :mod:`kernel.tasks.quotas`). Keyword arguments must be
     JSON-serialisable.
     """
     if not _NAME.match(name):
