@@ -364,13 +364,13 @@ async def breakdown(args: argparse.Namespace) -> dict[str, Any]:
         frozen: dict[str, Any] = {}
 
         async def finish(i: int) -> None:
-            await tasks._finish(ids[i], "succeeded", result=None, percent=100.0)
+            await tasks.worker.finish(ids[i], "succeeded", result=None, percent=100.0)
 
         async def finish_again(i: int) -> None:
-            await tasks._finish(ids[n + i], "succeeded", result=None, percent=100.0)
+            await tasks.worker.finish(ids[n + i], "succeeded", result=None, percent=100.0)
 
         async def published(i: int) -> None:
-            if not frozen:  # a finished run's snapshot, as _finish publishes it
+            if not frozen:  # a finished run's snapshot, as finish publishes it
                 frozen.update(snapshot(await TaskRun.get(id=ids[0])))
             await tasks.publish(ids[i], frozen)
 
@@ -378,14 +378,14 @@ async def breakdown(args: argparse.Namespace) -> dict[str, Any]:
         steps: list[tuple[str, Any, int]] = [
             ("enqueue: INSERT task run + XADD", enqueue, 1),
             ("enqueue, 10 at a time (shared INSERT)", enqueue, 10),
-            ("worker: _take_lease (UPDATE, PUBLISH)", lambda i: tasks._take_lease(ids[i]), 1),
-            ("worker: _finish (UPDATE RETURNING, PUBLISH)", finish, 1),
+            ("worker: take_lease (UPDATE, PUBLISH)", lambda i: tasks.worker.take_lease(ids[i]), 1),
+            ("worker: finish (UPDATE RETURNING, PUBLISH)", finish, 1),
             (
-                "worker: _take_lease, 10 at a time",
-                lambda i: tasks._take_lease(ids[n + i]),
+                "worker: take_lease, 10 at a time",
+                lambda i: tasks.worker.take_lease(ids[n + i]),
                 10,
             ),
-            ("worker: _finish, 10 at a time", finish_again, 10),
+            ("worker: finish, 10 at a time", finish_again, 10),
             (
                 "worker: check_cancelled (SELECT; progress only)",
                 lambda i: context(i).check_cancelled(),

@@ -115,7 +115,7 @@ async def test_purge_deletes_only_what_retention_allows(lyo_app: Any) -> None:
     from datetime import UTC, datetime, timedelta
 
     from kernel.data.models import TaskRun
-    from kernel.events import PURGE
+    from kernel.tasks.retention import PURGE
 
     kernel: Kernel = lyo_app.kernel
     old = datetime.now(UTC) - timedelta(days=kernel.settings.retention_days + 1)
@@ -175,7 +175,8 @@ def delivery(kernel: Kernel, handler: Any) -> tuple[Any, dict[str, Any]]:
 
 
 async def test_concurrent_deliveries_of_one_event_run_the_effect_once(lyo_app: Any) -> None:
-    from kernel.events import Handler, _deliver
+    from kernel.events import Handler
+    from kernel.events.delivery import deliver
 
     effects: list[str] = []
 
@@ -187,7 +188,7 @@ async def test_concurrent_deliveries_of_one_event_run_the_effect_once(lyo_app: A
     ctx, envelope = delivery(lyo_app.kernel, handler)
     try:
         answers = await asyncio.gather(
-            _deliver(ctx, handler.id, envelope), _deliver(ctx, handler.id, envelope)
+            deliver(ctx, handler.id, envelope), deliver(ctx, handler.id, envelope)
         )
     finally:
         del lyo_app.kernel.events.handlers[handler.id]
@@ -204,7 +205,8 @@ async def test_a_handler_that_swallows_a_database_error_is_not_reported_handled(
         pytest.skip("SQLite goes on after a failed statement")
     from tortoise.exceptions import IntegrityError, TransactionManagementError
 
-    from kernel.events import Handler, _deliver
+    from kernel.events import Handler
+    from kernel.events.delivery import deliver
 
     async def careless(envelope: Any) -> None:
         # the mark exists already in this transaction: a unique violation, caught
@@ -215,7 +217,7 @@ async def test_a_handler_that_swallows_a_database_error_is_not_reported_handled(
     ctx, envelope = delivery(lyo_app.kernel, handler)
     try:
         with pytest.raises(TransactionManagementError):
-            await _deliver(ctx, handler.id, envelope)
+            await deliver(ctx, handler.id, envelope)
     finally:
         del lyo_app.kernel.events.handlers[handler.id]
     assert await HandledEvent.filter(handler_id="notes:careless").count() == 0

@@ -128,10 +128,10 @@ async def test_a_run_leased_twice_at_once_is_taken_once(lyo_app: Any) -> None:
     """Two deliveries of one message in the same instant (they may share a statement)."""
     tasks = lyo_app.kernel.tasks
     run = await TaskRun.create(id=uuid.uuid4(), name="notes:echo", owner_id="ada")
-    taken = await asyncio.gather(*(tasks._take_lease(run.id) for _ in range(3)))
+    taken = await asyncio.gather(*(tasks.worker.take_lease(run.id) for _ in range(3)))
     assert sorted(taken) == [False, False, True]
     assert (await TaskRun.get(id=run.id)).attempts == 1
-    await tasks._finish(run.id, "succeeded", result=None, percent=100.0)
+    await tasks.worker.finish(run.id, "succeeded", result=None, percent=100.0)
 
 
 async def test_leases_and_finishes_of_concurrent_runs_share_a_statement(lyo_app: Any) -> None:
@@ -141,25 +141,25 @@ async def test_leases_and_finishes_of_concurrent_runs_share_a_statement(lyo_app:
     tasks = lyo_app.kernel.tasks
     done = await TaskRun.create(id=uuid.uuid4(), name="notes:echo", owner_id="ada")
     fresh = await TaskRun.create(id=uuid.uuid4(), name="notes:echo", owner_id="ada")
-    assert await tasks._take_lease(done.id)
+    assert await tasks.worker.take_lease(done.id)
     past = datetime.now(UTC) - timedelta(seconds=5)
     await TaskRun.filter(id=done.id).update(lease_until=past)  # its renewal was late
     statements: list[list[str]] = []
-    write_rows = tasks._rows._flush
+    write_rows = tasks.store.rows._flush
 
     async def counted(items: list[tuple[str, Any]]) -> list[Any]:
         statements.append([kind for kind, _ in items])
         return await write_rows(items)
 
-    tasks._rows._flush = counted
+    tasks.store.rows._flush = counted
     try:
         _, taken_again, taken = await asyncio.gather(
-            tasks._finish(done.id, "succeeded", result={"n": 1}, percent=100.0),
-            tasks._take_lease(done.id),
-            tasks._take_lease(fresh.id),
+            tasks.worker.finish(done.id, "succeeded", result={"n": 1}, percent=100.0),
+            tasks.worker.take_lease(done.id),
+            tasks.worker.take_lease(fresh.id),
         )
     finally:
-        tasks._rows._flush = write_rows
+        tasks.store.rows._flush = write_rows
     if lyo_app.kernel.db.dialect == "postgres":  # SQLite keeps the ORM, a query each
         assert statements == [["finish", "lease", "lease"]]
     assert (taken_again, taken) == (False, True)
@@ -170,7 +170,7 @@ async def test_leases_and_finishes_of_concurrent_runs_share_a_statement(lyo_app:
         {"n": 1},
     )
     assert (rows[fresh.id].status, rows[fresh.id].attempts) == ("running", 1)
-    await tasks._finish(fresh.id, "succeeded", result=None, percent=100.0)
+    await tasks.worker.finish(fresh.id, "succeeded", result=None, percent=100.0)
 
 
 async def test_enqueue_in_a_rolled_back_transaction_leaves_no_run(lyo_app: Any) -> None:
@@ -438,14 +438,14 @@ async def test_every_failed_send_of_a_batch_is_reported_and_the_rest_go(
             raise ConnectionError(f"lost {kwargs['name']}")
         sent.append(kwargs["name"])
 
-    monkeypatch.setattr(tasks, "_kick", kick)
+    monkeypatch.setattr(tasks.client, "send", kick)
     spec = tasks.specs["notes:echo"]
     sends = [
         (spec, {"task_id": str(n)}, {"name": name})
         for n, name in enumerate(["a", "bad1", "b", "bad2", "c"])
     ]
     with pytest.raises(ConnectionError, match="lost bad1"):
-        await tasks._kick_all(sends)
+        await tasks.client.send_all(sends)
     assert sent == ["a", "b", "c"]
 
 

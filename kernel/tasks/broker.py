@@ -1,4 +1,5 @@
-"""A taskiq-redis stream broker that reclaims a dead worker's messages promptly.
+"""The brokers of tasks: :func:`make_broker` chooses one from configuration, and a
+taskiq-redis stream broker that reclaims a dead worker's messages promptly.
 
 taskiq-redis's ``RedisStreamBroker`` only looks for pending (unacknowledged) messages
 after a read returns new ones, so a message held by a worker killed with SIGKILL waits
@@ -6,11 +7,11 @@ until some other message arrives, and its default idle timeout is ten minutes. H
 every read cycle, with or without new messages, claims entries idle for longer than
 ``idle_timeout`` (the task lease). Running tasks hold a lease in the database, so a
 claimed message whose task is still running elsewhere is left alone (see
-:mod:`kernel.tasks`).
+:mod:`kernel.tasks.worker`).
 
 taskiq-redis also builds a Redis client object for every message it sends, every
 acknowledgement and every result it saves, each its own round trip; here one client
-serves them all, and concurrent calls of a kind share a pipeline (:mod:`kernel.batch`).
+serves them all, and concurrent calls of a kind share a pipeline (:mod:`kernel.data.batch`).
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ import asyncio
 import time
 from collections.abc import AsyncGenerator, Awaitable, Callable
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
 import structlog
@@ -27,12 +28,54 @@ from redis.asyncio import Redis
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import ResponseError
 from redis.exceptions import TimeoutError as RedisTimeoutError
-from taskiq import AckableMessage, BrokerMessage, TaskiqResult
+from taskiq import AckableMessage, AsyncBroker, BrokerMessage, TaskiqResult
 from taskiq_redis import RedisAsyncResultBackend, RedisStreamBroker
 
 from kernel.data.batch import RedisPipe
 
+if TYPE_CHECKING:
+    from kernel.config import Settings
+
 log = structlog.get_logger("lyo.tasks")
+
+
+def stream(prefix: str, queue: str) -> str:
+    """The Redis stream of a queue."""
+    return f"{prefix}:tasks:{queue}"
+
+
+def make_broker(
+    settings: Settings, queues: tuple[str, ...] | list[str], pipe: RedisPipe | None, lease: float
+) -> AsyncBroker:
+    """The broker of ``queues``: taskiq-redis streams with ``LYO_REDIS_URL`` (Redis
+    commands through ``pipe``; a message idle past the ``lease`` is a dead worker's),
+    an in-process broker otherwise."""
+    if not settings.redis_url:
+        from taskiq import InMemoryBroker
+
+        return InMemoryBroker(max_async_tasks=settings.worker_concurrency)
+    # taskiq's Redis result backend keeps each run's outcome for a day under the
+    # run's id (kernel_task_run stays the record owners read)
+    results = PipelinedResultBackend(
+        settings.redis_url,
+        result_ex_time=86400,
+        prefix_str=f"{settings.redis_prefix}:result",
+        pipe=pipe,
+    )
+    first, *rest = queues
+    return ReclaimingStreamBroker(
+        settings.redis_url,
+        queue_name=stream(settings.redis_prefix, first),
+        additional_streams={stream(settings.redis_prefix, q): ">" for q in rest},
+        consumer_group_name="lyo",
+        consumer_id="0",
+        xread_block=1000,
+        # live runs' entries are renewed with their leases (Worker._renew), so an
+        # entry idle past the lease (and a margin for clocks) is a dead worker's
+        idle_timeout=int((lease + 2) * 1000),
+        unacknowledged_lock_timeout=5,
+        pipe=pipe,
+    ).with_result_backend(results)
 
 
 class ReclaimingStreamBroker(RedisStreamBroker):

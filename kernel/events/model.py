@@ -1,0 +1,89 @@
+"""What events are: :class:`Event` types, the :class:`Envelope` handlers receive, and
+:class:`Handler` subscriptions made with :func:`on`."""
+
+from __future__ import annotations
+
+import builtins
+import re
+import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, ClassVar
+
+from pydantic import BaseModel, ConfigDict
+
+from kernel.errors import PluginError
+
+_TYPE = re.compile(r"^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)+\.v(\d+)$")
+
+
+class Event(BaseModel):
+    """Base of typed events: ``type = "learning.lesson_completed.v1"`` and fields."""
+
+    type: ClassVar[str]
+
+
+class Envelope(BaseModel):
+    """What a handler receives. ``event`` is the payload validated into the handler's
+    event model, when it declared one."""
+
+    model_config = ConfigDict(arbitrary_types_allowed=True)
+
+    id: uuid.UUID
+    type: str
+    version: int
+    occurred_at: datetime
+    request_id: str | None = None
+    payload: dict[str, Any]
+    event: Any = None
+
+
+def check_type(type_: str) -> int:
+    """The version of a type like ``plugin.thing_happened.v1``; PluginError if malformed."""
+    match = _TYPE.match(type_)
+    if not match:
+        raise PluginError(f"event type {type_!r} must look like 'plugin.thing_happened.v1'")
+    return int(match.group(2))
+
+
+@dataclass(frozen=True)
+class Handler:
+    """A subscription: ``id`` is stable and explicit (``<plugin>:<name>``), since
+    idempotency and dead letters are keyed on it."""
+
+    id: str
+    type: str
+    func: Callable[[Envelope], Awaitable[Any]]
+    model: builtins.type[Event] | None = None
+    durable: bool = True
+    retries: int = 5
+    backoff: float = 1.0
+
+
+def prepare(handler: Handler, envelope: Envelope) -> Envelope:
+    """The envelope ``handler`` receives: the payload validated into its event model, if
+    it declared one."""
+    event = handler.model.model_validate(envelope.payload) if handler.model else None
+    return envelope.model_copy(update={"event": event})
+
+
+def on(
+    event: str | type[Event],
+    *,
+    id: str,
+    durable: bool = True,
+    retries: int = 5,
+    backoff: float = 1.0,
+) -> Callable[[Callable[[Envelope], Awaitable[Any]]], Handler]:
+    """Subscribe ``async def handler(envelope)`` to an event type (a string, or an Event
+    class whose payload is then validated into ``envelope.event``). ``durable=False``
+    runs it in the publishing process after commit, best effort."""
+    type_ = event if isinstance(event, str) else event.type
+    check_type(type_)
+    model = None if isinstance(event, str) else event
+
+    def subscribe(func: Callable[[Envelope], Awaitable[Any]]) -> Handler:
+        return Handler(id, type_, func, model, durable, retries, backoff)
+
+    return subscribe

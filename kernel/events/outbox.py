@@ -1,0 +1,78 @@
+"""Publishing: an event is a row of ``kernel_outbox_event`` written in the publisher's
+transaction, so it exists if and only if the publisher's data was committed. On
+PostgreSQL the row's ``NOTIFY`` (sent at commit) wakes the relay."""
+
+from __future__ import annotations
+
+import contextvars
+import uuid
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING
+
+import orjson
+import structlog
+
+from kernel.data.db import orm_errors, transaction
+from kernel.data.models import OutboxEvent
+from kernel.events.model import Envelope, Event, check_type
+
+if TYPE_CHECKING:
+    from kernel.events.runtime import Events
+
+NOTIFY_CHANNEL = "lyo_outbox"
+_current: contextvars.ContextVar[Events | None] = contextvars.ContextVar("lyo_events", default=None)
+_PUBLISH = (
+    "WITH written AS (INSERT INTO kernel_outbox_event (id, type, occurred_at, request_id, "
+    "payload) VALUES ($1, $2, $3, $4, $5::jsonb) RETURNING id) "
+    f"SELECT pg_notify('{NOTIFY_CHANNEL}', '') FROM written"
+)
+
+
+async def publish(event: Event) -> Envelope:
+    """Publish ``event`` through the outbox of the current transaction (or its own)."""
+    events = _current.get()
+    if events is None:
+        raise RuntimeError("no kernel is active here; call kernel.activate() first")
+    return await events.publish(event)
+
+
+def activate(events: Events) -> None:
+    """Make ``events`` the one :func:`publish` goes to in this context."""
+    _current.set(events)
+
+
+def new_envelope(event: Event) -> Envelope:
+    """A new envelope of ``event``: its id, version, time and the current request id."""
+    return Envelope(
+        id=uuid.uuid4(),
+        type=event.type,
+        version=check_type(event.type),
+        occurred_at=datetime.now(UTC),
+        request_id=structlog.contextvars.get_contextvars().get("request_id"),
+        payload=event.model_dump(mode="json"),
+    )
+
+
+async def write(envelope: Envelope) -> None:
+    """Write ``envelope`` to the outbox in the current transaction (or its own)."""
+    async with transaction() as connection:
+        if connection.capabilities.dialect == "postgres":
+            # the row and its NOTIFY (sent at commit) in one statement
+            async with connection.acquire_connection() as raw, orm_errors():
+                await raw.execute(
+                    _PUBLISH,
+                    envelope.id,
+                    envelope.type,
+                    envelope.occurred_at,
+                    envelope.request_id,
+                    orjson.dumps(envelope.payload, option=orjson.OPT_NON_STR_KEYS).decode(),
+                )
+        else:
+            await OutboxEvent.create(
+                id=envelope.id,
+                type=envelope.type,
+                occurred_at=envelope.occurred_at,
+                request_id=envelope.request_id,
+                payload=envelope.payload,
+                using_db=connection,
+            )
