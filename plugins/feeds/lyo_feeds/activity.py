@@ -20,7 +20,7 @@ from tortoise.expressions import Q, Subquery
 from kernel import Envelope, transaction
 
 from .models import Activity, Course, Follow, Privacy, Source
-from .settings import NAME, plugin
+from .settings import plugin
 
 #: Verbs whose repeats (same actor, same target) within the window become one activity.
 AGGREGATED = frozenset({"completed_lesson", "replied", "unlocked_achievement"})
@@ -210,7 +210,7 @@ async def push(activity: Activity) -> None:
     data = public(activity, await titles_of([activity]))
     message = {"activity": _jsonable(data)}
     for user_id in list(recipients)[: plugin.settings.max_push_fanout + 1]:
-        await plugin.notify_user(user_id, f"{NAME}.activity", message)
+        await plugin.notify_user(user_id, "activity", message)  # kind feeds.activity
 
 
 def _jsonable(value: Any) -> Any:
