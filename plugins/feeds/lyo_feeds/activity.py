@@ -44,7 +44,14 @@ class Draft:
 async def record(envelope: Envelope, draft: Draft) -> Activity | None:
     """Record ``draft`` from ``envelope``: ``None`` when this event was recorded already."""
     event_id = UUID(str(envelope.id))
-    async with transaction():
+    async with transaction() as connection:
+        if draft.verb in AGGREGATED and connection.capabilities.dialect == "postgres":
+            # concurrent deliveries of one group wait for each other (SQLite writes are
+            # serial anyway): without it each would find no group and start its own
+            key = f"{draft.actor_id}|{draft.verb}|{draft.target_id}"
+            await connection.execute_query(
+                "SELECT pg_advisory_xact_lock(hashtext('feeds'), hashtext($1))", [key]
+            )
         if await Source.exists(event_id=event_id):
             return None
         group = None
