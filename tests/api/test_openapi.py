@@ -1,5 +1,5 @@
 """schemathesis against ``/openapi.json`` of ``lyo serve`` with every plugin installed
-(auth, learning, ai, hello, notifications) on a fresh PostgreSQL database and Redis.
+(auth, learning, ai, hello, notifications, feeds) on a fresh PostgreSQL database and Redis.
 
 Every documented operation is called with generated valid and invalid input, signed
 in as an admin (so requests get past 401/403 into the handlers), and every answer
@@ -36,7 +36,7 @@ pytestmark = pytest.mark.skipif(
 )
 schemathesis = pytest.importorskip("schemathesis")
 
-PLUGINS = ("auth", "learning", "ai", "hello", "notifications")
+PLUGINS = ("auth", "learning", "ai", "hello", "notifications", "feeds")
 PASSWORD = "correct-horse-battery-staple"
 EXAMPLES = int(os.environ.get("LYO_TEST_API_EXAMPLES", "25"))
 # not_a_server_error is replaced below by "no 5xx but a 503 the operation documents":
