@@ -38,8 +38,6 @@ from bench import _runtime as rt
 PERMISSIONS = frozenset({"feeds:read", "feeds:follow"})
 
 
-
-
 async def main(args: argparse.Namespace) -> dict[str, Any]:
     from lyo_feeds import plugin as feeds
     from lyo_feeds.activity import Draft, record

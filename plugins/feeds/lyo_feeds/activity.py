@@ -118,7 +118,8 @@ def visible_to(viewer: str | None) -> Q:
     if viewer is None:
         return public & _with("public")
     return Q(actor_id=viewer) | (
-        public & (_with("public") | (_with("followers") & Q(actor_id__in=_followed(viewer, "user"))))
+        public
+        & (_with("public") | (_with("followers") & Q(actor_id__in=_followed(viewer, "user"))))
     )
 
 

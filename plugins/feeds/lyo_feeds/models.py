@@ -8,7 +8,7 @@ from tortoise.models import Model
 
 
 class Activity(Model):
-    """"``actor`` ``verb`` ``object`` (in ``target``)", seen by ``audience``.
+    """An activity: "``actor`` ``verb`` ``object`` (in ``target``)", seen by ``audience``.
 
     ``audience`` is ``public`` (subject to the actor's visibility) or ``actor`` (a private
     draft: only the actor sees it). Similar activities within the aggregation window are

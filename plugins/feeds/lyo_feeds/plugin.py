@@ -77,8 +77,18 @@ async def export_user(user_id: str) -> dict[str, Any] | None:
         "activities": await Activity.filter(actor_id=user_id)
         .order_by("created_at")
         .values(
-            "id", "verb", "object_type", "object_id", "target_type", "target_id",
-            "course_id", "audience", "count", "objects", "occurred_at", "created_at",
+            "id",
+            "verb",
+            "object_type",
+            "object_id",
+            "target_type",
+            "target_id",
+            "course_id",
+            "audience",
+            "count",
+            "objects",
+            "occurred_at",
+            "created_at",
         ),
         "follows": await Follow.filter(user_id=user_id)
         .order_by("created_at")

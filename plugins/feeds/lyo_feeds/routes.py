@@ -10,11 +10,11 @@ from quart_schema import validate_querystring, validate_request, validate_respon
 from kernel import (
     CursorQuery,
     NotFound,
+    ValidationFailed,
     current_identity,
     paginate_cursor,
     problem_responses,
     require,
-    ValidationFailed,
 )
 
 from .activity import home, public, titles_of, visibility_of, visible_to

@@ -134,7 +134,9 @@ async def test_completion_and_achievement_are_activity(
         CourseCompleted(
             enrollment_id=uuid4(), user_id="bob", course_id=course, completed_at=datetime.now(UTC)
         ),
-        AchievementUnlocked(user_id="bob", achievement="first_course", name="Graduate", tier=1, final=True),
+        AchievementUnlocked(
+            user_id="bob", achievement="first_course", name="Graduate", tier=1, final=True
+        ),
     )
     body = await feed(lyo_client, "/users/bob", "ada", want=2)
     assert {i["summary"] for i in body["items"]} == {"unlocked Graduate", f"completed {course}"}

@@ -37,13 +37,17 @@ async def test_follow_and_unfollow(lyo_client: Any) -> None:
         "/api/feeds/follows", query_string={"kind": "user"}, headers=auth("ada")
     )
     assert [f["id"] for f in (await only.get_json())["items"]] == ["bob"]
-    counts = await (await lyo_client.get("/api/feeds/users/bob/counts", headers=auth("cy"))).get_json()
+    counts = await (
+        await lyo_client.get("/api/feeds/users/bob/counts", headers=auth("cy"))
+    ).get_json()
     assert counts == {"followers": 1, "following": 0}
     gone = await lyo_client.delete("/api/feeds/follows/user/bob", headers=auth("ada"))
     assert gone.status_code == 204
     missing = await lyo_client.delete("/api/feeds/follows/user/bob", headers=auth("ada"))
     assert missing.status_code == 404
-    assert (await lyo_client.delete("/api/feeds/follows/pet/x", headers=auth("ada"))).status_code == 404
+    assert (
+        await lyo_client.delete("/api/feeds/follows/pet/x", headers=auth("ada"))
+    ).status_code == 404
 
 
 async def test_bad_follows_are_422_naming_the_field(lyo_client: Any) -> None:

@@ -14,6 +14,7 @@ from conftest import (
     DiscussionCreated,
     ReplyCreated,
     UserDeactivated,
+    _now,
     auth,
     enrolled,
     feed,
@@ -24,8 +25,6 @@ from conftest import (
 )
 from lyo_feeds import plugin as feeds
 from lyo_feeds.models import Activity, Follow, Privacy
-
-from conftest import _now
 
 
 async def _visibility(client: Any, user: str, value: str) -> None:
@@ -126,8 +125,12 @@ async def test_held_and_hidden_community_content_never_appears(
     held, shown = uuid4(), uuid4()
     await publish(
         lyo_app,
-        DiscussionCreated(discussion_id=held, author_id="bob", title="Spam", status="held", created_at=_now()),
-        DiscussionCreated(discussion_id=shown, author_id="bob", title="Bowlines", created_at=_now()),
+        DiscussionCreated(
+            discussion_id=held, author_id="bob", title="Spam", status="held", created_at=_now()
+        ),
+        DiscussionCreated(
+            discussion_id=shown, author_id="bob", title="Bowlines", created_at=_now()
+        ),
     )
     await publish(
         lyo_app,
