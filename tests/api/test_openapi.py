@@ -87,6 +87,7 @@ class Api:
         device = self.call(
             "POST", "/api/notifications/devices", 201, json={"platform": "android", "token": token}
         )
+        self.call("POST", "/api/feeds/follows", 201, json={"kind": "user", "id": user["id"]})
         return {
             "course_id": course["id"],
             "lesson_id": course["lessons"][0]["id"],
@@ -96,6 +97,8 @@ class Api:
             "name": "Ada",
             "device_id": device["id"],
             "notification_id": str(uuid.uuid4()),  # none to seed without a worker: a 404
+            "kind": "user",  # feeds: the follow made above, so DELETE reaches its handler
+            "target_id": user["id"],
         }
 
 
