@@ -28,10 +28,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from kernel import Envelope, Handler, on
+from kernel import Envelope, Handler, KernelError, on
 
 from .activity import Draft, forget_activity, forget_user, record
 from .models import Activity, Course
+from .settings import plugin
+from .tasks import embed
 
 #: Community statuses that are not (yet) visible to others.
 NOT_VISIBLE = frozenset({"held", "pending", "hidden", "rejected", "deleted", "draft"})
@@ -141,6 +143,16 @@ def _handler(event_type: str) -> Handler:
         draft = build(envelope.payload)
         if draft is not None:
             await record(envelope, draft)
+            if draft.verb == "started_discussion" and plugin.settings.embeddings:
+                title = str(envelope.payload.get("title") or "")
+                body = str(envelope.payload.get("body") or envelope.payload.get("excerpt") or "")
+                item = {
+                    "kind": "discussion",
+                    "object_id": draft.object_id,
+                    "title": title,
+                    "text": ". ".join(p for p in (title, body) if p),
+                }
+                await plugin.kernel.tasks.enqueue(embed, items=[item])
 
     handle.__name__ = handle.__qualname__ = f"on_{name}"
     prefix = event_type.split(".")[0]
@@ -157,6 +169,31 @@ async def course_published(envelope: Envelope) -> None:
     await Activity.filter(verb="generated_course", object_id=course, audience="actor").delete()
     draft = Draft(author, "published_course", "course", course, course_id=course)
     await record(envelope, Draft(**{**draft.__dict__, "data": {"title": title}}))
+    if plugin.settings.embeddings:
+        text = await _course_text(course, title)
+        item = {"kind": "course", "object_id": course, "title": title, "text": text}
+        await plugin.kernel.tasks.enqueue(embed, items=[item])
+
+
+async def _course_text(course_id: str, title: str) -> str:
+    """Title, description and lesson titles, from the learning plugin when installed
+    (its public api), else the title the event carries."""
+    loaded = plugin.kernel.plugins.get("learning")
+    if loaded is None or loaded.state != "active":
+        return title
+    try:
+        from uuid import UUID
+
+        from lyo_learning import api as learning  # type: ignore[import-not-found]
+    except ImportError:
+        return title
+    try:
+        detail = await learning.get_course(UUID(course_id))
+    except (KernelError, ValueError):  # gone since, or not a learning course: the title
+        return title
+    parts = [title, str(getattr(detail, "description", "") or "")]
+    parts += [str(lesson.title) for lesson in getattr(detail, "lessons", [])]
+    return ". ".join(p for p in parts if p)
 
 
 @on("community.content_moderated.v1", id="feeds:community_content_moderated")

@@ -88,3 +88,21 @@ class Course(Model):
 
     class Meta:
         table = "feeds_course"
+
+
+class Embedding(Model):
+    """A sentence embedding of a course or a discussion (normalized float32 bytes), with
+    the model that made it: a row of another model is re-embedded (``feeds:reembed``)."""
+
+    id = fields.BigIntField(primary_key=True)
+    kind = fields.CharField(max_length=16)  # course | discussion
+    object_id = fields.CharField(max_length=64)
+    title = fields.CharField(max_length=300)
+    text = fields.TextField()
+    model = fields.CharField(max_length=100)
+    vector = fields.BinaryField()
+    updated_at = fields.DatetimeField(auto_now=True)
+
+    class Meta:
+        table = "feeds_embedding"
+        unique_together = (("kind", "object_id"),)

@@ -17,11 +17,13 @@ from kernel import (
     require,
 )
 
+from . import discovery
 from .activity import home, public, titles_of, visibility_of, visible_to
 from .models import Activity, Follow, Privacy
 from .schemas import (
     ActivityOut,
     Counts,
+    DiscoverQuery,
     Feed,
     FeedQuery,
     FollowIn,
@@ -30,6 +32,9 @@ from .schemas import (
     FollowQuery,
     PrivacyIn,
     PrivacyOut,
+    Recommendation,
+    Recommendations,
+    SearchQuery,
 )
 from .settings import NAME, plugin
 
@@ -185,3 +190,48 @@ async def put_settings(data: PrivacyIn) -> PrivacyOut:
     """Choose who may see my activity; it applies at once to everything already shown."""
     await Privacy.update_or_create(defaults={"visibility": data.visibility}, user_id=_me())
     return PrivacyOut(visibility=data.visibility)
+
+
+# -- discovery -------------------------------------------------------------------------
+
+
+def _recommendations(items: list[dict[str, Any]]) -> Recommendations:
+    return Recommendations(items=[Recommendation.model_validate(i) for i in items])
+
+
+@bp.get("/discover")
+@require(READ)
+@validate_querystring(DiscoverQuery)
+@validate_response(Recommendations)
+@problem_responses(422)
+async def discover(query_args: DiscoverQuery) -> Recommendations:
+    """Courses for me: close to what I took, blended with popularity, with a reason."""
+    return _recommendations(await discovery.discover(_me(), query_args.size))
+
+
+@bp.get("/similar/<kind>/<object_id>")
+@require(READ)
+@validate_querystring(DiscoverQuery)
+@validate_response(Recommendations)
+@problem_responses(404, 422)
+async def similar(kind: str, object_id: str, query_args: DiscoverQuery) -> Recommendations:
+    """Courses (or discussions) closest to this one."""
+    if kind not in ("course", "discussion"):
+        raise NotFound("Similar content is of a course or a discussion.")
+    found = await discovery.similar(kind, _id(object_id), query_args.size)
+    if found is None:
+        raise NotFound("Nothing is known of that (not embedded yet).")
+    return _recommendations(found)
+
+
+@bp.get("/search")
+@require(READ)
+@validate_querystring(SearchQuery)
+@validate_response(Recommendations)
+@problem_responses(422, 503)
+async def search(query_args: SearchQuery) -> Recommendations:
+    """Semantic search: the query is embedded by a worker task this request waits for
+    (``LYO_FEEDS__SEARCH_TIMEOUT``, then 503); the API process never loads the model."""
+    return _recommendations(
+        await discovery.search(query_args.q, query_args.kind, query_args.size)
+    )

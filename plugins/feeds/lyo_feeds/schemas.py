@@ -81,3 +81,26 @@ class PrivacyIn(BaseModel):
 class PrivacyOut(BaseModel):
     #: public: everyone; followers: the users following me; private: only me
     visibility: Visibility
+
+
+class Recommendation(BaseModel):
+    kind: str
+    id: str
+    title: str
+    score: float
+    #: why: "similar to Python basics", "popular with learners", "similar", "matches"
+    reason: str
+
+
+class Recommendations(BaseModel):
+    items: list[Recommendation]
+
+
+class DiscoverQuery(BaseModel):
+    size: int = Field(default=10, ge=1, le=50)
+
+
+class SearchQuery(BaseModel):
+    q: str = Field(min_length=1, max_length=500)
+    kind: Literal["course", "discussion"] = "course"
+    size: int = Field(default=10, ge=1, le=50)

