@@ -76,7 +76,9 @@ async def _popularity(ids: list[str]) -> dict[str, float]:
 
 async def discover(user_id: str, size: int) -> list[dict[str, Any]]:
     """Courses for ``user_id``: close to what they took (enrolled, completed, published),
-    blended with popularity, never one they took; each with a reason."""
+    the best cosine similarity to one of those courses, boosted by popularity (``similarity * (1 + popularity_weight * popularity)``, popularity the
+    log of enrolments scaled to [0, 1]), never one they took; each with a reason. With
+    no history: the most popular courses."""
     taken_ids = {
         str(c)
         for c in await Activity.filter(
@@ -105,25 +107,30 @@ async def discover(user_id: str, size: int) -> list[dict[str, Any]]:
             }
             for i in ranked
         ]
-    profile = np.mean(np.vstack(list(taken.values())), axis=0)
-    profile /= np.linalg.norm(profile) or 1.0
-    found = await index.nearest("course", profile, size * 5, exclude=frozenset(taken_ids))
-    popularity = await _popularity([i for i, _ in found])
+    # each candidate scores its best similarity to one taken course (the reason names
+    # that course): a history of two subjects recommends both, where a mean would
+    # recommend what lies between them
+    best: dict[str, tuple[float, str]] = {}
+    exclude = frozenset(taken_ids)
+    for taken_id, vector in taken.items():
+        for i, score in await index.nearest("course", vector, size * 3, exclude=exclude):
+            if i not in best or score > best[i][0]:
+                best[i] = (score, taken_id)
+    popularity = await _popularity(list(best))
+    # popularity boosts similarity (up to ``weight``), never lifts an unrelated course
     scored = sorted(
-        ((i, (1 - weight) * s + weight * popularity[i]) for i, s in found), key=lambda p: -p[1]
+        ((i, s * (1 + weight * popularity[i]), why) for i, (s, why) in best.items()),
+        key=lambda p: -p[1],
     )[:size]
-    titles = await _titles("course", [i for i, _ in scored] + list(taken))
-    result = []
-    for i, score in scored:
-        vector = await index.vector_of("course", i)
-        closest = max(taken, key=lambda t: float(taken[t] @ vector))  # type: ignore[operator]
-        result.append(
-            {
-                "kind": "course",
-                "id": i,
-                "title": titles.get(i, ""),
-                "score": score,
-                "reason": f"similar to {titles.get(closest, closest)}",
-            }
-        )
+    titles = await _titles("course", [i for i, _, _ in scored] + list(taken))
+    result = [
+        {
+            "kind": "course",
+            "id": i,
+            "title": titles.get(i, ""),
+            "score": score,
+            "reason": f"similar to {titles.get(why, why)}",
+        }
+        for i, score, why in scored
+    ]
     return result

@@ -33,7 +33,7 @@ from kernel import Envelope, Handler, KernelError, on
 from .activity import Draft, forget_activity, forget_user, record
 from .models import Activity, Course
 from .settings import plugin
-from .tasks import embed
+from .tasks import course_text, embed
 
 #: Community statuses that are not (yet) visible to others.
 NOT_VISIBLE = frozenset({"held", "pending", "hidden", "rejected", "deleted", "draft"})
@@ -180,20 +180,22 @@ async def _course_text(course_id: str, title: str) -> str:
     (its public api), else the title the event carries."""
     loaded = plugin.kernel.plugins.get("learning")
     if loaded is None or loaded.state != "active":
-        return title
+        return course_text(title)
     try:
         from uuid import UUID
 
         from lyo_learning import api as learning  # type: ignore[import-not-found]
     except ImportError:
-        return title
+        return course_text(title)
     try:
         detail = await learning.get_course(UUID(course_id))
     except (KernelError, ValueError):  # gone since, or not a learning course: the title
-        return title
-    parts = [title, str(getattr(detail, "description", "") or "")]
-    parts += [str(lesson.title) for lesson in getattr(detail, "lessons", [])]
-    return ". ".join(p for p in parts if p)
+        return course_text(title)
+    return course_text(
+        title,
+        str(getattr(detail, "description", "") or ""),
+        [str(lesson.title) for lesson in getattr(detail, "lessons", [])],
+    )
 
 
 @on("community.content_moderated.v1", id="feeds:community_content_moderated")

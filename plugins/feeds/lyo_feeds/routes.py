@@ -232,6 +232,4 @@ async def similar(kind: str, object_id: str, query_args: DiscoverQuery) -> Recom
 async def search(query_args: SearchQuery) -> Recommendations:
     """Semantic search: the query is embedded by a worker task this request waits for
     (``LYO_FEEDS__SEARCH_TIMEOUT``, then 503); the API process never loads the model."""
-    return _recommendations(
-        await discovery.search(query_args.q, query_args.kind, query_args.size)
-    )
+    return _recommendations(await discovery.search(query_args.q, query_args.kind, query_args.size))

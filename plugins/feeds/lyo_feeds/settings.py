@@ -38,7 +38,7 @@ class FeedsSettings(BaseModel):
     embed_batch: int = Field(default=64, ge=1, le=1024)
     #: Seconds ``GET /search`` waits for its query's embedding (a worker task) before 503.
     search_timeout: float = Field(default=10.0, gt=0, le=60)
-    #: Weight of popularity (enrolments) against similarity in ``GET /discover``.
+    #: How much popularity (enrolments) boosts similarity in ``GET /discover``.
     popularity_weight: float = Field(default=0.2, ge=0, le=1)
 
 

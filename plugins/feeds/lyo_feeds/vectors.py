@@ -6,6 +6,7 @@ matrix product. A pgvector or ANN backend implements :class:`VectorIndex` the sa
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -13,6 +14,8 @@ import numpy as np
 
 from .models import Embedding
 from .settings import plugin
+
+VERSION_TTL = 7 * 86400
 
 
 class VectorIndex(Protocol):
@@ -33,14 +36,21 @@ def from_bytes(raw: bytes) -> np.ndarray:
     return np.frombuffer(raw, dtype=np.float32)
 
 
-async def changed(kind: str) -> None:
+async def changed(kind: str) -> str:
     """Tell every process's matrix of ``kind`` to reload (call after writing vectors)."""
-    await plugin.cache.incr(f"vectors:{kind}")
+    token = uuid.uuid4().hex
+    await plugin.cache.set(f"vectors:{kind}", token, ttl=VERSION_TTL)
+    return token
+
+
+async def _version(kind: str) -> str:
+    token = await plugin.cache.get(f"vectors:{kind}")
+    return str(token) if token else await changed(kind)
 
 
 @dataclass
 class _Matrix:
-    version: int = -1
+    version: str = ""
     ids: list[str] = field(default_factory=list)
     rows: dict[str, int] = field(default_factory=dict)
     matrix: np.ndarray = field(default_factory=lambda: np.zeros((0, 0), dtype=np.float32))
@@ -51,7 +61,7 @@ class ExactIndex:
         self._kinds: dict[str, _Matrix] = {}
 
     async def _matrix(self, kind: str) -> _Matrix:
-        version = await plugin.cache.get_counter(f"vectors:{kind}")
+        version = await _version(kind)
         held = self._kinds.get(kind)
         if held is not None and held.version == version:
             return held
