@@ -99,6 +99,7 @@ class Api:
             "notification_id": str(uuid.uuid4()),  # none to seed without a worker: a 404
             "kind": "user",  # feeds: the follow made above, so DELETE reaches its handler
             "target_id": user["id"],
+            "object_id": course["id"],  # feeds' similar: not embedded without a worker, 404
         }
 
 

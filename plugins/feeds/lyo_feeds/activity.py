@@ -93,6 +93,10 @@ async def record(envelope: Envelope, draft: Draft) -> Activity | None:
             )
         await Source.create(event_id=event_id, activity=activity)
         await push(activity)
+    if draft.course_id:  # what they took changed: their recommendations too
+        from .discovery import forget_recommendations
+
+        await forget_recommendations(draft.actor_id)
     return activity
 
 

@@ -17,6 +17,7 @@ from .models import Activity, Embedding
 from .settings import plugin
 from .tasks import embed_query, query_key
 from .vectors import index
+from .vectors import version as vector_version
 
 TAKEN = ("enrolled", "completed_course", "completed_lesson", "published_course")
 
@@ -74,7 +75,27 @@ async def _popularity(ids: list[str]) -> dict[str, float]:
     return {i: (math.log1p(counts.get(i, 0)) / top if top else 0.0) for i in ids}
 
 
+#: Seconds a user's recommendations are cached; their own new activity and any change
+#: of the course vectors invalidate them sooner.
+DISCOVER_TTL = 300
+
+
 async def discover(user_id: str, size: int) -> list[dict[str, Any]]:
+    """:func:`recommend`, cached per user (``discover:{user}:``, dropped by
+    :func:`forget_recommendations`) and per version of the course vectors."""
+    key = f"discover:{user_id}:{size}:{await vector_version('course')}"
+    cached = await plugin.cache.get(key)
+    if cached is None:
+        cached = await recommend(user_id, size)
+        await plugin.cache.set(key, cached, ttl=DISCOVER_TTL)
+    return list(cached)
+
+
+async def forget_recommendations(user_id: str) -> None:
+    await plugin.cache.delete_prefix(f"discover:{user_id}:")
+
+
+async def recommend(user_id: str, size: int) -> list[dict[str, Any]]:
     """Courses for ``user_id``: close to what they took (enrolled, completed, published),
     scored ``similarity * (1 + popularity_weight * popularity)`` (similarity: the best
     cosine to one taken course; popularity: log of enrolments scaled to [0, 1]), never

@@ -1,6 +1,7 @@
 """Vector search behind a small interface. The shipped backend is exact: the normalized
 vectors of one kind in a numpy matrix, cached per process and reloaded when the kind's
-version counter (in the kernel cache, bumped on every write) changes; a query is one
+version token (in the kernel cache, replaced on every write; a lost one is replaced
+too, so a flushed cache reloads rather than trusts an old matrix) changes; a query is one
 matrix product. A pgvector or ANN backend implements :class:`VectorIndex` the same way
 (``vector_of`` and ``nearest``) and replaces :data:`index`."""
 
@@ -43,7 +44,8 @@ async def changed(kind: str) -> str:
     return token
 
 
-async def _version(kind: str) -> str:
+async def version(kind: str) -> str:
+    """The current token of ``kind``'s vectors (caches keyed on it expire with them)."""
     token = await plugin.cache.get(f"vectors:{kind}")
     return str(token) if token else await changed(kind)
 
@@ -61,9 +63,9 @@ class ExactIndex:
         self._kinds: dict[str, _Matrix] = {}
 
     async def _matrix(self, kind: str) -> _Matrix:
-        version = await _version(kind)
+        current = await version(kind)
         held = self._kinds.get(kind)
-        if held is not None and held.version == version:
+        if held is not None and held.version == current:
             return held
         rows = await Embedding.filter(kind=kind, model=plugin.settings.model_version).values_list(
             "object_id", "vector"
@@ -71,7 +73,7 @@ class ExactIndex:
         ids = [str(r[0]) for r in rows]
         vectors = [from_bytes(bytes(r[1])) for r in rows]
         matrix = np.vstack(vectors) if vectors else np.zeros((0, 0), dtype=np.float32)
-        held = _Matrix(version, ids, {i: n for n, i in enumerate(ids)}, matrix)
+        held = _Matrix(current, ids, {i: n for n, i in enumerate(ids)}, matrix)
         self._kinds[kind] = held
         return held
 
