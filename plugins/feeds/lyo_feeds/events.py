@@ -31,9 +31,10 @@ from typing import Any
 from kernel import Envelope, Handler, KernelError, on
 
 from .activity import Draft, forget_activity, forget_user, record
-from .models import Activity, Course
+from .models import Activity, Course, Embedding
 from .settings import plugin
 from .tasks import course_text, embed
+from .vectors import changed
 
 #: Community statuses that are not (yet) visible to others.
 NOT_VISIBLE = frozenset({"held", "pending", "hidden", "rejected", "deleted", "draft"})
@@ -207,6 +208,8 @@ async def content_moderated(envelope: Envelope) -> None:
     await Activity.filter(object_id=target).delete()
     if str(p.get("target_type")) == "discussion":
         await Activity.filter(target_type="discussion", target_id=target).delete()
+        if await Embedding.filter(kind="discussion", object_id=target).delete():
+            await changed("discussion")  # no longer found by search or similar
 
 
 @on("auth.user_deactivated.v1", id="feeds:auth_user_deactivated")

@@ -24,7 +24,7 @@ from conftest import (
     settled,
 )
 from lyo_feeds import plugin as feeds
-from lyo_feeds.models import Activity, Follow, Privacy
+from lyo_feeds.models import Activity, Embedding, Follow, Privacy
 
 
 async def _visibility(client: Any, user: str, value: str) -> None:
@@ -146,6 +146,10 @@ async def test_held_and_hidden_community_content_never_appears(
     body = await feed(lyo_client, "/users/bob", "ada", want=1)
     assert [i["summary"] for i in body["items"]] == ["started a discussion: Bowlines"]
     assert len((await feed(lyo_client, "/users/cy", "ada", want=1))["items"]) == 1
+    lyo_app.kernel.activate()  # as feeds:embed would have stored it
+    await Embedding.create(
+        kind="discussion", object_id=str(shown), title="Bowlines", text="", model="m", vector=b""
+    )
     await publish(
         lyo_app,
         ContentModerated(
@@ -157,6 +161,8 @@ async def test_held_and_hidden_community_content_never_appears(
         ),
     )
     await settled(lyo_client, "/users/bob", "ada", lambda b: b["items"] == [])
+    lyo_app.kernel.activate()
+    assert not await Embedding.filter(kind="discussion", object_id=str(shown)).exists()
     assert (await feed(lyo_client, "/users/bob", "ada"))["items"] == []
     assert (await feed(lyo_client, "/users/cy", "ada"))["items"] == []  # its replies too
 
