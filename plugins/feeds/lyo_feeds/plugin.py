@@ -25,7 +25,7 @@ def manifest() -> Manifest:
     return Manifest(
         name=NAME,
         version=__version__,
-        description="Activity feeds from events: follows, privacy, aggregation.",
+        description="Activity feeds from events, follows and privacy; discovery by embeddings.",
         kernel=">=0.1,<0.2",
     )
 
