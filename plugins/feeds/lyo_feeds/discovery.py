@@ -13,6 +13,7 @@ import numpy as np
 
 from kernel import ServiceUnavailable
 
+from .embedder import INSTALL, can_embed_here
 from .models import Activity, Embedding
 from .settings import plugin
 from .tasks import embed_query, query_key
@@ -43,6 +44,11 @@ async def query_vector(q: str) -> np.ndarray:
     key = query_key(q)
     cached = await plugin.cache.get(key)
     if cached is None:
+        if not can_embed_here():
+            raise ServiceUnavailable(
+                f"Search needs the embedding model where tasks run: {INSTALL}.",
+                headers={"Retry-After": "60"},
+            )
         await plugin.kernel.tasks.enqueue(embed_query, q=q)
         deadline = time.monotonic() + plugin.settings.search_timeout
         while cached is None:

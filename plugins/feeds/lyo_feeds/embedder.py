@@ -5,6 +5,7 @@ imported by routes: torch enters a process only when a task first encodes."""
 from __future__ import annotations
 
 import asyncio
+import importlib.util
 import os
 import threading
 from typing import Any
@@ -15,6 +16,20 @@ from .settings import plugin
 
 _lock = threading.Lock()
 _model: Any = None
+
+
+INSTALL = "pip install torch==2.13.0 'lyo-feeds[model]'"
+
+
+def can_embed_here() -> bool:
+    """Whether tasks enqueued now can embed: with Redis a worker does (its own
+    business); with the in-memory broker this process does, if the runtime is here.
+    Checked without importing it."""
+    if not plugin.settings.embeddings:
+        return False
+    if plugin.kernel.settings.redis_url:
+        return True
+    return importlib.util.find_spec("sentence_transformers") is not None
 
 
 def model_path() -> str:

@@ -31,6 +31,7 @@ from typing import Any
 from kernel import Envelope, Handler, KernelError, on
 
 from .activity import Draft, forget_activity, forget_user, record
+from .embedder import can_embed_here
 from .models import Activity, Course, Embedding
 from .settings import plugin
 from .tasks import course_text, embed
@@ -144,7 +145,7 @@ def _handler(event_type: str) -> Handler:
         draft = build(envelope.payload)
         if draft is not None:
             await record(envelope, draft)
-            if draft.verb == "started_discussion" and plugin.settings.embeddings:
+            if draft.verb == "started_discussion" and can_embed_here():
                 title = str(envelope.payload.get("title") or "")
                 body = str(envelope.payload.get("body") or envelope.payload.get("excerpt") or "")
                 item = {
@@ -170,7 +171,7 @@ async def course_published(envelope: Envelope) -> None:
     await Activity.filter(verb="generated_course", object_id=course, audience="actor").delete()
     draft = Draft(author, "published_course", "course", course, course_id=course)
     await record(envelope, Draft(**{**draft.__dict__, "data": {"title": title}}))
-    if plugin.settings.embeddings:
+    if can_embed_here():
         text = await _course_text(course, title)
         item = {"kind": "course", "object_id": course, "title": title, "text": text}
         await plugin.kernel.tasks.enqueue(embed, items=[item])

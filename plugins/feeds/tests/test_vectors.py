@@ -63,3 +63,13 @@ async def test_discover_excludes_what_was_taken(
     assert items[0]["reason"] == "similar to Python basics"
     bad = await lyo_client.get("/api/feeds/discover?size=0", headers=auth("ada"))
     assert bad.status_code == 422
+
+
+async def test_search_without_an_embedder_is_a_503_saying_what_to_install(
+    lyo_client: Any,
+) -> None:
+    response = await lyo_client.get("/api/feeds/search?q=python", headers=auth("ada"))
+    assert response.status_code == 503
+    problem = await response.get_json()
+    assert "lyo-feeds[model]" in problem["detail"] and response.headers["Retry-After"]
+    assert (await lyo_client.get("/api/feeds/search?q=", headers=auth("ada"))).status_code == 422
