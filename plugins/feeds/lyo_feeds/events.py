@@ -1,0 +1,232 @@
+"""Events that become activities, subscribed by type string: learning, ai, community and
+gamification are each optional and never imported. Handlers are durable (at least once,
+retried, dead-lettered); recording is idempotent per source event (``feeds_source``).
+
+Payload fields read (others are ignored; a missing required one fails the delivery,
+which then lands in the dead letters instead of inventing an actor):
+
+- ``learning.enrolled.v1``: user_id, course_id
+- ``learning.lesson_completed.v1``: user_id, lesson_id, course_id
+- ``learning.course_completed.v1``: user_id, course_id
+- ``learning.course_published.v1``: author_id, course_id, title (the only event that
+  makes a course public activity)
+- ``ai.course_generated.v1``: owner_id, course_id, topic; a private draft: only its
+  owner sees it, until ``learning.course_published.v1``
+- ``community.discussion_created.v1``: author_id, discussion_id, title, course_id?;
+  ``status`` (if sent) other than ``published``/``visible`` (held, pending, hidden):
+  no activity
+- ``community.reply_created.v1``: author_id, reply_id, discussion_id, course_id?,
+  ``status`` as above
+- ``community.content_moderated.v1``: target_id, discussion_id, action; hidden,
+  deleted and rejected content's activities disappear (a discussion's with its replies)
+- ``gamification.achievement_unlocked.v1``: user_id, achievement, name
+- ``auth.user_deactivated.v1``, ``auth.user_erased.v1``: user_id; their activity
+  disappears (erased: their follows and settings too)"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from kernel import Envelope, Handler, KernelError, on
+
+from .activity import Draft, forget_activity, forget_user, record
+from .embedder import can_embed_here
+from .models import Activity, Course, Embedding
+from .settings import plugin
+from .tasks import course_text, embed
+from .vectors import changed
+
+#: Community statuses that are not (yet) visible to others.
+NOT_VISIBLE = frozenset({"held", "pending", "hidden", "rejected", "deleted", "draft"})
+#: Moderation actions after which content is gone from feeds.
+REMOVING = frozenset({"hidden", "deleted", "rejected"})
+
+
+def _s(payload: dict[str, Any], field: str) -> str:
+    return str(payload[field])
+
+
+def _opt(payload: dict[str, Any], field: str) -> str | None:
+    value = payload.get(field)
+    return str(value) if value else None
+
+
+def _enrolled(p: dict[str, Any]) -> Draft:
+    course = _s(p, "course_id")
+    return Draft(_s(p, "user_id"), "enrolled", "course", course, course_id=course)
+
+
+def _lesson(p: dict[str, Any]) -> Draft:
+    course = _s(p, "course_id")
+    return Draft(
+        _s(p, "user_id"), "completed_lesson", "lesson", _s(p, "lesson_id"), "course", course, course
+    )
+
+
+def _course_completed(p: dict[str, Any]) -> Draft:
+    course = _s(p, "course_id")
+    return Draft(_s(p, "user_id"), "completed_course", "course", course, course_id=course)
+
+
+def _generated(p: dict[str, Any]) -> Draft:
+    course = _s(p, "course_id")
+    title = str(p.get("topic") or "")
+    return Draft(
+        _s(p, "owner_id"),
+        "generated_course",
+        "course",
+        course,
+        course_id=course,
+        audience="actor",
+        data={"title": title} if title else None,
+    )
+
+
+def _discussion(p: dict[str, Any]) -> Draft | None:
+    if str(p.get("status") or "published") in NOT_VISIBLE:
+        return None
+    return Draft(
+        _s(p, "author_id"),
+        "started_discussion",
+        "discussion",
+        _s(p, "discussion_id"),
+        "course" if p.get("course_id") else None,
+        _opt(p, "course_id"),
+        _opt(p, "course_id"),
+        data={"title": str(p.get("title") or "")},
+    )
+
+
+def _reply(p: dict[str, Any]) -> Draft | None:
+    if str(p.get("status") or "published") in NOT_VISIBLE:
+        return None
+    title = p.get("discussion_title")
+    return Draft(
+        _s(p, "author_id"),
+        "replied",
+        "reply",
+        _s(p, "reply_id"),
+        "discussion",
+        _s(p, "discussion_id"),
+        _opt(p, "course_id"),
+        data={"target_title": str(title)} if title else None,
+    )
+
+
+def _achievement(p: dict[str, Any]) -> Draft:
+    name = str(p.get("name") or p.get("achievement") or "")
+    return Draft(
+        _s(p, "user_id"),
+        "unlocked_achievement",
+        "achievement",
+        _s(p, "achievement"),
+        data={"title": name},
+    )
+
+
+#: type -> how its payload becomes an activity (None: not one)
+BUILDERS: dict[str, Callable[[dict[str, Any]], Draft | None]] = {
+    "learning.enrolled.v1": _enrolled,
+    "learning.lesson_completed.v1": _lesson,
+    "learning.course_completed.v1": _course_completed,
+    "ai.course_generated.v1": _generated,
+    "community.discussion_created.v1": _discussion,
+    "community.reply_created.v1": _reply,
+    "gamification.achievement_unlocked.v1": _achievement,
+}
+
+
+def _handler(event_type: str) -> Handler:
+    build = BUILDERS[event_type]
+    name = event_type.split(".")[1]
+
+    async def handle(envelope: Envelope) -> None:
+        draft = build(envelope.payload)
+        if draft is not None:
+            await record(envelope, draft)
+            if draft.verb == "started_discussion" and can_embed_here():
+                title = str(envelope.payload.get("title") or "")
+                body = str(envelope.payload.get("body") or envelope.payload.get("excerpt") or "")
+                item = {
+                    "kind": "discussion",
+                    "object_id": draft.object_id,
+                    "title": title,
+                    "text": ". ".join(p for p in (title, body) if p),
+                }
+                await plugin.kernel.tasks.enqueue(embed, items=[item])
+
+    handle.__name__ = handle.__qualname__ = f"on_{name}"
+    prefix = event_type.split(".")[0]
+    return on(event_type, id=f"feeds:{prefix}_{name}")(handle)
+
+
+@on("learning.course_published.v1", id="feeds:learning_course_published")
+async def course_published(envelope: Envelope) -> None:
+    """A published course: its title for summaries, its publication as activity, and
+    the generated draft's private activity replaced by this public one."""
+    p = envelope.payload
+    course, author, title = _s(p, "course_id"), _s(p, "author_id"), str(p.get("title") or "")
+    await Course.update_or_create(defaults={"title": title, "author_id": author}, id=course)
+    await Activity.filter(verb="generated_course", object_id=course, audience="actor").delete()
+    draft = Draft(author, "published_course", "course", course, course_id=course)
+    await record(envelope, Draft(**{**draft.__dict__, "data": {"title": title}}))
+    if can_embed_here():
+        text = await _course_text(course, title)
+        item = {"kind": "course", "object_id": course, "title": title, "text": text}
+        await plugin.kernel.tasks.enqueue(embed, items=[item])
+
+
+async def _course_text(course_id: str, title: str) -> str:
+    """Title, description and lesson titles, from the learning plugin when installed
+    (its public api), else the title the event carries."""
+    loaded = plugin.kernel.plugins.get("learning")
+    if loaded is None or loaded.state != "active":
+        return course_text(title)
+    try:
+        from uuid import UUID
+
+        from lyo_learning import api as learning  # type: ignore[import-not-found]
+    except ImportError:
+        return course_text(title)
+    try:
+        detail = await learning.get_course(UUID(course_id))
+    except (KernelError, ValueError):  # gone since, or not a learning course: the title
+        return course_text(title)
+    return course_text(
+        title,
+        str(getattr(detail, "description", "") or ""),
+        [str(lesson.title) for lesson in getattr(detail, "lessons", [])],
+    )
+
+
+@on("community.content_moderated.v1", id="feeds:community_content_moderated")
+async def content_moderated(envelope: Envelope) -> None:
+    p = envelope.payload
+    if str(p.get("action")) not in REMOVING:
+        return
+    target = _s(p, "target_id")
+    await Activity.filter(object_id=target).delete()
+    if str(p.get("target_type")) == "discussion":
+        await Activity.filter(target_type="discussion", target_id=target).delete()
+        if await Embedding.filter(kind="discussion", object_id=target).delete():
+            await changed("discussion")  # no longer found by search or similar
+
+
+@on("auth.user_deactivated.v1", id="feeds:auth_user_deactivated")
+async def user_deactivated(envelope: Envelope) -> None:
+    await forget_activity(_s(envelope.payload, "user_id"))
+
+
+@on("auth.user_erased.v1", id="feeds:auth_user_erased")
+async def user_erased(envelope: Envelope) -> None:
+    await forget_user(_s(envelope.payload, "user_id"))
+
+
+HANDLERS: tuple[Handler, ...] = (
+    *(_handler(t) for t in BUILDERS),
+    course_published,
+    content_moderated,
+    user_deactivated,
+    user_erased,
+)

@@ -1,0 +1,104 @@
+"""Vector search behind a small interface. The shipped backend is exact: the normalized
+vectors of one kind in a numpy matrix, cached per process and reloaded when the kind's
+version token (in the kernel cache, replaced on every write; a lost one is replaced
+too, so a flushed cache reloads rather than trusts an old matrix) changes; a query is one
+matrix product. A pgvector or ANN backend implements :class:`VectorIndex` the same way
+(``vector_of`` and ``nearest``) and replaces :data:`index`."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from typing import Protocol
+
+import numpy as np
+
+from .models import Embedding
+from .settings import plugin
+
+VERSION_TTL = 7 * 86400
+
+
+class VectorIndex(Protocol):
+    async def vector_of(self, kind: str, object_id: str) -> np.ndarray | None: ...
+
+    async def nearest(
+        self, kind: str, vector: np.ndarray, k: int, exclude: frozenset[str] = frozenset()
+    ) -> list[tuple[str, float]]:
+        """The ``k`` objects of ``kind`` closest to ``vector`` (cosine), best first."""
+        ...
+
+
+def to_bytes(vector: np.ndarray) -> bytes:
+    return np.asarray(vector, dtype=np.float32).tobytes()
+
+
+def from_bytes(raw: bytes) -> np.ndarray:
+    return np.frombuffer(raw, dtype=np.float32)
+
+
+async def changed(kind: str) -> str:
+    """Tell every process's matrix of ``kind`` to reload (call after writing vectors)."""
+    token = uuid.uuid4().hex
+    await plugin.cache.set(f"vectors:{kind}", token, ttl=VERSION_TTL)
+    return token
+
+
+async def version(kind: str) -> str:
+    """The current token of ``kind``'s vectors (caches keyed on it expire with them)."""
+    token = await plugin.cache.get(f"vectors:{kind}")
+    return str(token) if token else await changed(kind)
+
+
+@dataclass
+class _Matrix:
+    version: str = ""
+    ids: list[str] = field(default_factory=list)
+    rows: dict[str, int] = field(default_factory=dict)
+    matrix: np.ndarray = field(default_factory=lambda: np.zeros((0, 0), dtype=np.float32))
+
+
+class ExactIndex:
+    def __init__(self) -> None:
+        self._kinds: dict[str, _Matrix] = {}
+
+    async def _matrix(self, kind: str) -> _Matrix:
+        current = await version(kind)
+        held = self._kinds.get(kind)
+        if held is not None and held.version == current:
+            return held
+        rows = await Embedding.filter(kind=kind, model=plugin.settings.model_version).values_list(
+            "object_id", "vector"
+        )
+        ids = [str(r[0]) for r in rows]
+        vectors = [from_bytes(bytes(r[1])) for r in rows]
+        matrix = np.vstack(vectors) if vectors else np.zeros((0, 0), dtype=np.float32)
+        held = _Matrix(current, ids, {i: n for n, i in enumerate(ids)}, matrix)
+        self._kinds[kind] = held
+        return held
+
+    async def vector_of(self, kind: str, object_id: str) -> np.ndarray | None:
+        held = await self._matrix(kind)
+        row = held.rows.get(object_id)
+        return None if row is None else held.matrix[row]
+
+    async def nearest(
+        self, kind: str, vector: np.ndarray, k: int, exclude: frozenset[str] = frozenset()
+    ) -> list[tuple[str, float]]:
+        held = await self._matrix(kind)
+        if not held.ids:
+            return []
+        scores = held.matrix @ np.asarray(vector, dtype=np.float32)
+        order = np.argsort(-scores)
+        found = []
+        for n in order:
+            if held.ids[n] in exclude:
+                continue
+            found.append((held.ids[n], float(scores[n])))
+            if len(found) == k:
+                break
+        return found
+
+
+#: The process's index (replace with another :class:`VectorIndex` implementation).
+index: VectorIndex = ExactIndex()
