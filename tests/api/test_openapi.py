@@ -129,7 +129,7 @@ class Api:
             "device_id": device["id"],
             "notification_id": str(uuid.uuid4()),  # none to seed without a worker: a 404
             "window": "week",
-            "/api/feeds:kind": "user",  # feeds: the follow made above, so DELETE reaches its handler
+            "/api/feeds:kind": "user",  # the follow made above: DELETE reaches its handler
             "target_id": user["id"],
             "object_id": course["id"],  # feeds' similar: not embedded without a worker, 404
         }
