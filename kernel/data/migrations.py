@@ -46,12 +46,12 @@ KERNEL_MIGRATIONS = next(
     (
         path
         for path in (
-            Path(__file__).resolve().parent.parent / "migrations",
-            Path(__file__).resolve().parent / "_migrations",
+            Path(__file__).resolve().parents[2] / "migrations",
+            Path(__file__).resolve().parents[1] / "_migrations",
         )
         if (path / KERNEL_APP).is_dir()
     ),
-    Path(__file__).resolve().parent.parent / "migrations",
+    Path(__file__).resolve().parents[2] / "migrations",
 )
 
 
