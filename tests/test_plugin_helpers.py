@@ -80,14 +80,15 @@ async def test_the_recorder_sees_committed_events_and_can_hold_them(lyo_app: Any
         await asyncio.sleep(0.01)
     assert RECORDER.payloads("notes.thing_happened.v1") == [{"what": "first"}]
     gate = RECORDER.hold("notes.thing_happened.v1")
-    async with transaction():
-        await publish(ThingHappened(what="second"))
-    await asyncio.sleep(0.1)
+
+    async def second() -> None:
+        async with transaction():
+            await publish(ThingHappened(what="second"))
+
+    job = asyncio.create_task(second())
+    await asyncio.sleep(0.2)
     assert len(RECORDER.of("notes.thing_happened.v1")) == 1  # held back
     gate.set()
-    for _ in range(200):
-        if len(RECORDER.events) == 2:
-            break
-        await asyncio.sleep(0.01)
+    await asyncio.wait_for(job, 30)
     assert [e.payload["what"] for e in RECORDER.events] == ["first", "second"]
     RECORDER.clear()

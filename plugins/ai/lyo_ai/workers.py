@@ -69,9 +69,9 @@ async def beat() -> None:
     ttl = 3 * settings.heartbeat_interval
     reason = local()
     if reason is None:
-        from .model import RUNTIME
+        from .model import MODEL
 
-        loaded = RUNNER.installed is not None or RUNTIME.generator is not None
+        loaded = RUNNER.installed is not None or MODEL.generator is not None
         await cache.set(READY, "loaded" if loaded else "loads on first use", ttl=ttl)
     else:
         await cache.set(UNAVAILABLE, reason, ttl=ttl)
@@ -112,10 +112,10 @@ class Runner:
     async def generator(self, settings: AiSettings) -> Generator:
         if self.installed is not None:
             return self.installed
-        from .model import RUNTIME
+        from .model import MODEL
 
-        if RUNTIME.generator is not None:
-            return RUNTIME.generator
+        if MODEL.generator is not None:
+            return MODEL.generator
         breaker = plugin.breaker(
             "model-load",
             failure_threshold=settings.load_failure_threshold,
@@ -123,7 +123,7 @@ class Runner:
         )
         try:
             async with breaker:
-                generator = await asyncio.to_thread(RUNTIME.get, settings)
+                generator = await asyncio.to_thread(MODEL.get, settings)
         except ServiceUnavailable:
             raise  # the breaker is open: fail fast, the reason is already recorded
         except Exception as exc:
