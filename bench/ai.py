@@ -6,7 +6,7 @@ Same model, prompt and settings in one run, interleaved repeats, medians:
 
 - raw: ``model.generate`` on the outline prompt, greedy, with the plugin's repetition
   controls, ``max_new_tokens`` tokens, no stop string;
-- task path: :class:`lyo_ai.runtime.TorchGenerator` on the same prompt (its per-token
+- task path: :class:`lyo_ai.model.TorchGenerator` on the same prompt (its per-token
   watcher decodes the value, checks stop strings and cancellation, reports progress);
 - the ratio task/raw of generated tokens per second (the target is >= 0.9);
 - a whole course (3 lessons) through ``compose``: tokens/s and time to the first token;
@@ -28,7 +28,7 @@ from pathlib import Path
 sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).parent.resolve()]
 
 from lyo_ai.generation import CourseRequest, Prompts, compose  # noqa: E402
-from lyo_ai.runtime import TorchGenerator, load  # noqa: E402
+from lyo_ai.model import TorchGenerator, load  # noqa: E402
 from lyo_ai.settings import AiSettings  # noqa: E402
 
 

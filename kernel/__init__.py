@@ -6,6 +6,7 @@ and a test fails when it changes without that record changing too.
 """
 
 from kernel.breaker import CircuitBreaker
+from kernel.cli.context import with_kernel, with_kernel_loaded
 from kernel.config import CommaList, Settings, load_settings
 from kernel.current import PluginHandle, current
 from kernel.data.cache import Cache
@@ -18,7 +19,7 @@ from kernel.data.pagination import (
     paginate,
     paginate_cursor,
 )
-from kernel.data.uploads import Storage
+from kernel.data.uploads import IMAGES, Storage, StoredFile, save_upload
 from kernel.errors import (
     BadRequest,
     CircuitOpen,
@@ -51,12 +52,16 @@ from kernel.plugins.hookspecs import hookimpl
 from kernel.plugins.loading import Plugin, PluginState
 from kernel.plugins.manifest import Manifest
 from kernel.tasks import TaskCancelled, TaskContext, TaskSpec, task
+from kernel.tasks.lookup import TaskRunInfo, count_task_runs, task_run
 from kernel.version import __version__
+from kernel.web.accepted import Accepted, accepted
 from kernel.web.app import App, create_app
 from kernel.web.problems import problem_responses
 
 __all__ = [
     "ANONYMOUS",
+    "IMAGES",
+    "Accepted",
     "App",
     "BadRequest",
     "Cache",
@@ -90,16 +95,20 @@ __all__ = [
     "ServiceUnavailable",
     "Settings",
     "Storage",
+    "StoredFile",
     "TaskCancelled",
     "TaskContext",
+    "TaskRunInfo",
     "TaskSpec",
     "TooManyRequests",
     "Unauthorized",
     "UnsupportedMediaType",
     "ValidationFailed",
     "__version__",
+    "accepted",
     "after_commit",
     "atomic",
+    "count_task_runs",
     "create_app",
     "current",
     "current_identity",
@@ -111,6 +120,10 @@ __all__ = [
     "problem_responses",
     "publish",
     "require",
+    "save_upload",
     "task",
+    "task_run",
     "transaction",
+    "with_kernel",
+    "with_kernel_loaded",
 ]

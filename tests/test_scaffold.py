@@ -60,7 +60,7 @@ def test_the_package_has_every_part(generated: Path) -> None:
         "event_handlers",
         "authorize_topic",
         "blueprints",
-        "startup",
+        "cli_commands",
     ):
         assert f"@hookimpl\ndef {hook}(" in plugin
     assert not list(generated.rglob("*.tmpl"))

@@ -9,6 +9,7 @@ from pydantic import BaseModel, Field
 from quart import Blueprint
 from quart_schema import validate_querystring, validate_request, validate_response
 
+import kernel
 from kernel import (
     Envelope,
     Event,
@@ -153,26 +154,15 @@ class Enqueue(BaseModel):
     seconds: float = 0.0
 
 
-class Enqueued(BaseModel):
-    task_id: str
-    status_url: str
-    topic: str
-
-
 @bp.post("/jobs")
 @validate_request(Enqueue)
-@validate_response(Enqueued, 202)
-async def start_job(data: Enqueue) -> tuple[Enqueued, int]:
+@validate_response(kernel.Accepted, 202)
+async def start_job(data: Enqueue) -> tuple[kernel.Accepted, int]:
     """Start ``notes:write_note`` as the caller."""
-    from quart import current_app
-
-    kernel = current_app.extensions["lyo"]
-    run = await kernel.tasks.enqueue(
+    run = await kernel.current().tasks.enqueue(
         write_note, owner=current_identity(), slug=data.slug, seconds=data.seconds
     )
-    return Enqueued(
-        task_id=str(run.id), status_url=f"/api/tasks/{run.id}", topic=f"task:{run.id}"
-    ), 202
+    return kernel.accepted(run), 202
 
 
 @hookimpl

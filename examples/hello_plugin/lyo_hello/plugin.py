@@ -4,13 +4,13 @@ Installed with ``pip install ./examples/hello_plugin``, it is found through its
 ``lyo.plugins`` entry point; nothing in the kernel names it, and it uses only the
 kernel's public API (``kernel`` and the hooks in ``kernel/plugins/hookspecs.py``).
 
-- ``settings_model``: :class:`HelloSettings`, read from ``LYO_HELLO__*``.
+- ``settings_model``: :class:`HelloSettings`, read from ``LYO_HELLO__*`` (:mod:`.settings`).
 - ``permissions``: ``hello:greet`` (``GET /me``) and ``hello:cheer`` (``POST /cheers``).
 - ``models``: :class:`lyo_hello.models.Cheer`, migration in ``migrations/hello/``.
 - ``tasks``: ``hello:countdown``, started by ``POST /countdowns``.
 - ``event_handlers``: ``hello:cheer_lesson`` on ``learning.lesson_completed.v1``.
 - ``authorize_topic``: ``hello:{user_id}``, for that user only.
-- ``blueprints``, ``startup``/``shutdown``, ``health_checks``.
+- ``blueprints``, ``startup``/``shutdown``, ``health_checks``, ``cli_commands``.
 - ``export_user`` and ``erase_user``: the cheers a user received (personal data).
 """
 
@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+import click
 from pydantic import BaseModel
 from quart import Blueprint
 
@@ -32,9 +33,11 @@ from kernel import (
     hookimpl,
 )
 
-from .cheers import cheer_lesson
-from .config import NAME, HelloSettings, settings, state
+from . import cheers, lifecycle
+from .cli import hello
+from .events import cheer_lesson
 from .routes import bp
+from .settings import NAME, HelloSettings, plugin
 from .tasks import countdown
 
 
@@ -87,35 +90,30 @@ def blueprints(kernel: Kernel) -> Iterable[Blueprint]:
 
 @hookimpl
 async def startup(kernel: Kernel) -> None:
-    state.kernel = kernel
-    state.starts += 1
+    await lifecycle.started()
 
 
 @hookimpl
 async def shutdown(kernel: Kernel) -> None:
-    state.stops += 1
+    await lifecycle.stopped()
 
 
 @hookimpl
 def health_checks(kernel: Kernel) -> list[HealthCheck]:
-    return [HealthCheck("greeting", lambda: bool(settings().greeting))]
+    return [HealthCheck("greeting", lambda: bool(plugin.settings.greeting))]
+
+
+@hookimpl
+def cli_commands() -> list[click.Command]:
+    return [hello]
 
 
 @hookimpl
 async def export_user(user_id: str) -> dict[str, object] | None:
     """The cheers this user received: personal data, so exported and erased on request."""
-    from .models import Cheer
-
-    cheers = (
-        await Cheer.filter(user_id=user_id)
-        .order_by("id")
-        .values("message", "lesson_id", "created_at")
-    )
-    return {"cheers": cheers} if cheers else None
+    return await cheers.export_user(user_id)
 
 
 @hookimpl
 async def erase_user(user_id: str) -> None:
-    from .models import Cheer
-
-    await Cheer.filter(user_id=user_id).delete()
+    await cheers.erase_user(user_id)

@@ -12,12 +12,12 @@ from typing import Any
 import kernel
 from kernel import TaskContext
 
-from .config import NAME, HelloSettings
+from .settings import plugin
 
 
 @kernel.task("hello:countdown", retries=2, timeout=120)
 async def countdown(ctx: TaskContext, start: int, who: str) -> dict[str, Any]:
-    settings: HelloSettings = ctx.kernel.settings_for(NAME)
+    settings = plugin.settings
     for left in range(start, 0, -1):
         await ctx.progress(100 * (start - left) / start, f"{left}...", left=left)
         await asyncio.sleep(settings.countdown_interval)

@@ -43,15 +43,17 @@ async def test_permission_guarded_route(lyo_client) -> None:  # type: ignore[no-
 
 
 async def test_lifecycle_and_health(lyo_settings: Settings) -> None:
-    starts, stops = hello.state.starts, hello.state.stops
+    from lyo_hello.lifecycle import counts
+
+    starts, stops = counts.starts, counts.stops
     app = create_app(lyo_settings, [hello], discover=False)
     async with app.test_app():
-        assert hello.state.starts == starts + 1
+        assert counts.starts == starts + 1
         ready = await (await app.test_client().get("/health/ready")).get_json()
         assert {"name": "hello:greeting", "status": "ok"}.items() <= next(
             c for c in ready["checks"] if c["name"] == "hello:greeting"
         ).items()
-    assert hello.state.stops == stops + 1
+    assert counts.stops == stops + 1
 
 
 async def test_found_through_its_entry_point_when_installed() -> None:

@@ -1,3 +1,3 @@
-"""Lyo plugin ``ai``: course generation with Gemma 3, as a task with live progress."""
+"""Lyo plugin ``ai``: course generation with Gemma 3, as a task with live progress.
 
-__version__ = "0.1.0"
+Other plugins use :mod:`lyo_ai.api`; everything else here is implementation."""

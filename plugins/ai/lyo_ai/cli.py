@@ -8,12 +8,10 @@ import time
 
 import click
 
-from kernel import Kernel
-from kernel.cli import with_kernel_loaded
+from kernel import Kernel, with_kernel_loaded
 
 from .artifacts import Artifacts, ModelUnavailable, problem
-from .settings import AiSettings
-from .tasks import NAME
+from .settings import NAME, AiSettings
 
 
 def _settings(kernel: Kernel) -> AiSettings:
@@ -42,7 +40,7 @@ async def prepare(kernel: Kernel) -> None:
         with click.progressbar(length=size, label="verifying sha256") as bar:
             digest = artifacts.verify(path, on_bytes=bar.update)
         click.echo(f"sha256: {digest}")
-        from .runtime import device_and_dtype, load
+        from .model import device_and_dtype, load
 
         steps = ["locate", "verify", "convert or load"]
         with click.progressbar(steps, label="loading") as bar:
@@ -75,7 +73,7 @@ async def info(kernel: Kernel, as_json: bool) -> None:
     digest = data["expected_sha256"] or data["recorded_sha256"]
     if digest and artifacts.source.kind != "directory":
         if importlib.util.find_spec("torch") is not None:
-            from .runtime import device_and_dtype
+            from .model import device_and_dtype
 
             data["device"], data["dtype"] = device_and_dtype(settings)
         converted = artifacts.converted_dir(str(digest), str(data["dtype"]))

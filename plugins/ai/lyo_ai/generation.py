@@ -8,7 +8,7 @@ completion prompts; an instruction-tuned one gets Gemma's chat turns with the sa
 program-written structure in its answer.
 
 Everything here is synchronous and runs in a worker thread; a :class:`Generator` does
-the model calls (:class:`lyo_ai.runtime.TorchGenerator` with transformers, a
+the model calls (:class:`lyo_ai.model.TorchGenerator` with transformers, a
 deterministic fake in tests), ``report`` receives progress and ``should_stop`` is polled
 after every token so a cancellation stops generation at once.
 """

@@ -12,20 +12,24 @@ from quart import Blueprint
 from quart_schema import validate_request, validate_response
 
 from kernel import (
-    Kernel,
+    Accepted,
     ServiceUnavailable,
     TooManyRequests,
+    accepted,
+    count_task_runs,
     current_identity,
     problem_responses,
     require,
     transaction,
 )
 
-from .schemas import Accepted, CourseRequestIn
-from .settings import AiSettings
-from .tasks import NAME, State, generate_course
+from . import workers
+from .schemas import CourseRequestIn
+from .settings import NAME, AiSettings, plugin
+from .tasks import generate_course
 
 GENERATE = "ai:generate"
+bp = Blueprint(NAME, __name__)
 
 
 async def check_limits(user_id: str, settings: AiSettings) -> None:
@@ -33,12 +37,9 @@ async def check_limits(user_id: str, settings: AiSettings) -> None:
     a user may have queued or running at once is the kernel's per-owner task limit
     (``max_per_owner`` of ``ai:generate_course``; ``LYO_TASK_LIMITS`` overrides it),
     checked when the run is enqueued."""
-    from kernel.data.models import TaskRun  # the kernel's record of runs: status and owner
-
-    runs = TaskRun.filter(name=generate_course.name, owner_id=user_id)
     now = datetime.now(UTC)
     midnight = now.replace(hour=0, minute=0, second=0, microsecond=0)
-    today = await runs.filter(created_at__gte=midnight).count()
+    today = await count_task_runs(generate_course.name, owner=user_id, since=midnight)
     if today >= settings.daily_quota_per_user:
         tomorrow = midnight + timedelta(days=1)
         raise TooManyRequests(
@@ -70,28 +71,22 @@ async def user_turn(user_id: str) -> AsyncIterator[None]:
         yield
 
 
-def make_blueprint(kernel: Kernel) -> Blueprint:
-    bp = Blueprint(NAME, __name__)
-
-    @bp.post("/courses")
-    @require(GENERATE)
-    @problem_responses(429, 503)
-    @validate_request(CourseRequestIn)
-    @validate_response(Accepted, 202)
-    async def request_course(data: CourseRequestIn) -> tuple[Accepted, int]:
-        """Queue the generation of a course; follow it at ``status_url`` or on websocket
-        ``topic``. 429 over the user's limits, 503 while the model is unavailable."""
-        reason = await State.reason(kernel)
-        if reason:
-            raise ServiceUnavailable(f"Course generation is unavailable: {reason}")
-        identity = current_identity()
-        assert identity.id is not None, "a permitted identity without an id"
-        async with user_turn(identity.id):  # the message leaves when this commits
-            await check_limits(identity.id, kernel.settings_for(NAME))
-            run = await kernel.tasks.enqueue(generate_course, owner=identity, **data.model_dump())
-        return (
-            Accepted(task_id=run.id, status_url=f"/api/tasks/{run.id}", topic=f"task:{run.id}"),
-            202,
+@bp.post("/courses")
+@require(GENERATE)
+@problem_responses(429, 503)
+@validate_request(CourseRequestIn)
+@validate_response(Accepted, 202)
+async def request_course(data: CourseRequestIn) -> tuple[Accepted, int]:
+    """Queue the generation of a course; follow it at ``status_url`` or on websocket
+    ``topic``. 429 over the user's limits, 503 while the model is unavailable."""
+    reason = await workers.reason()
+    if reason:
+        raise ServiceUnavailable(f"Course generation is unavailable: {reason}")
+    identity = current_identity()
+    assert identity.id is not None, "a permitted identity without an id"
+    async with user_turn(identity.id):  # the message leaves when this commits
+        await check_limits(identity.id, plugin.settings)
+        run = await plugin.kernel.tasks.enqueue(
+            generate_course, owner=identity, **data.model_dump()
         )
-
-    return bp
+    return accepted(run), 202

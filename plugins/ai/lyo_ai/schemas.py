@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from typing import Annotated, Literal
-from uuid import UUID
 
 from pydantic import (
     BaseModel,
@@ -30,14 +29,6 @@ class CourseRequestIn(BaseModel):
     language: Annotated[
         str, StringConstraints(strip_whitespace=True, min_length=2, max_length=40)
     ] = "English"
-
-
-class Accepted(BaseModel):
-    """A generation was queued: follow it at ``status_url`` or websocket ``topic``."""
-
-    task_id: UUID
-    status_url: str
-    topic: str
 
 
 class GeneratedLesson(BaseModel):

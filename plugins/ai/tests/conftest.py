@@ -8,9 +8,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from ai_support import PUBLISHED, FakeGenerator, auth_standin, event_recorder
+from ai_support import RECORDER, FakeGenerator, auth_standin
 from lyo_ai import plugin as ai
-from lyo_ai.tasks import RUNNER
+from lyo_ai.workers import RUNNER
 from lyo_learning import plugin as learning
 
 
@@ -31,12 +31,12 @@ def fake() -> FakeGenerator:
 @pytest.fixture(autouse=True)
 def _generator(fake: FakeGenerator) -> Iterator[None]:
     RUNNER.install(fake)
-    PUBLISHED.clear()
+    RECORDER.clear()
     yield
     RUNNER.install(None)
-    PUBLISHED.clear()
+    RECORDER.clear()
 
 
 @pytest.fixture
 def lyo_plugins() -> list[object]:
-    return [auth_standin(), learning, ai, event_recorder]
+    return [auth_standin(), learning, ai, RECORDER]

@@ -13,7 +13,8 @@ from typing import Any
 import pytest
 from ai_support import AUTHOR, PUBLISHED, FakeGenerator, auth, wait_for_task
 from lyo_ai.models import Generation
-from lyo_ai.tasks import RUNNER, generate_course
+from lyo_ai.tasks import generate_course
+from lyo_ai.workers import RUNNER
 
 from kernel import TaskContext, testing
 

@@ -25,7 +25,7 @@ async def test_the_real_model_generates_a_valid_course_through_the_task(
     monkeypatch: pytest.MonkeyPatch, lyo_settings: Any
 ) -> None:
     from lyo_ai import plugin as ai
-    from lyo_ai.tasks import RUNNER
+    from lyo_ai.workers import RUNNER
     from lyo_learning import plugin as learning
 
     from kernel import create_app

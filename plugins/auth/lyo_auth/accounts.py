@@ -24,9 +24,10 @@ from kernel import (
 from .events import PasswordResetRequested, RolesChanged, UserDeactivated, UserRegistered
 from .models import PasswordReset, User, UserRole
 from .passwords import check_policy
-from .runtime import runtime
 from .schemas import TokenPair
+from .services import services
 from .sessions import forget_state, open_session, revoke_sessions, utcnow
+from .settings import plugin
 from .tokens import token_digest
 
 log = structlog.get_logger("lyo.auth")
@@ -41,7 +42,7 @@ def _account(email: str) -> str:
 
 
 def _policy(password: str, email: str, field: str = "password") -> None:
-    settings = runtime().settings
+    settings = services().settings
     check_policy(
         password,
         email=email,
@@ -64,7 +65,7 @@ async def register(
 
     In development the first account registered also gets the admin role (logged as a
     warning), so a newcomer can create courses without configuring anything."""
-    rt = runtime()
+    rt = services()
     _policy(password, email)
     if await User.exists(email=email):
         raise Conflict("An account with this email address already exists.", field="email")
@@ -74,7 +75,7 @@ async def register(
         if (
             roles is None
             and rt.settings.first_user_admin
-            and rt.kernel.settings.env == "development"
+            and plugin.kernel.settings.env == "development"
             and not await User.exists()
         ):
             granted = sorted({*granted, rt.settings.admin_role})
@@ -134,14 +135,14 @@ async def login(email: str, password: str, *, ip: str | None, user_agent: str | 
       both skipped for an address this account has signed in from before, so neither
       a crowd behind one NAT nor an attacker elsewhere locks out its known users.
     """
-    rt = runtime()
+    rt = services()
     settings, throttle = rt.settings, rt.throttle
     client = ip or "unknown"
     account = _account(email)
     checks: list[tuple[str, tuple[str, ...], str]] = [
         (settings.login_account_limit, ("login-pair", account, client), PAIR_LOCKED)
     ]
-    if not await rt.cache.get(_known_key(email, client)):
+    if not await plugin.cache.get(_known_key(email, client)):
         checks += [
             (settings.login_ip_limit, ("login-ip", client), IP_LOCKED),
             (settings.login_account_ceiling, ("login-account", account), ACCOUNT_LOCKED),
@@ -164,7 +165,7 @@ async def login(email: str, password: str, *, ip: str | None, user_agent: str | 
         raise Unauthorized(BAD_CREDENTIALS)  # the attempts stay counted
     await _give_back(taken)
     if settings.known_address_ttl:
-        await rt.cache.set(_known_key(email, client), True, ttl=settings.known_address_ttl)
+        await plugin.cache.set(_known_key(email, client), True, ttl=settings.known_address_ttl)
     user.last_login_at = utcnow()
     fields = ["last_login_at"]
     if rt.passwords.needs_rehash(user.password_hash):
@@ -176,7 +177,7 @@ async def login(email: str, password: str, *, ip: str | None, user_agent: str | 
 
 async def _give_back(taken: list[tuple[str, tuple[str, ...]]]) -> None:
     for rate, key in taken:
-        await runtime().throttle.give_back(rate, *key)
+        await services().throttle.give_back(rate, *key)
 
 
 async def change_password(
@@ -185,7 +186,7 @@ async def change_password(
     """Set a new password after checking the current one; revoke every other session.
     Wrong current passwords count towards a lock of this account's password checks
     (``login_account_limit``, counted before the verify like sign-ins)."""
-    rt = runtime()
+    rt = services()
     settings, throttle = rt.settings, rt.throttle
     user = await User.get(id=user_id)
     key = ("password-check", _account(user.email))
@@ -220,7 +221,7 @@ async def request_reset(email: str, *, ip: str | None = None) -> None:
     addresses, ``forgot_account_limit`` (known or not), so nobody's inbox can be flooded
     and one address cannot use up the account's quota; requests over a limit are dropped
     silently. A new token supersedes the account's older unused ones."""
-    rt = runtime()
+    rt = services()
     settings, throttle = rt.settings, rt.throttle
     account = _account(email)
     if not await throttle.allow(settings.forgot_limit, "forgot", account, ip or "unknown"):
@@ -257,7 +258,7 @@ async def request_reset(email: str, *, ip: str | None = None) -> None:
 async def reset_password(token: str, new: str) -> None:
     """Use a reset token (once) to set a new password; revoke every session and lift
     the account's account-wide sign-in lock (``login_account_ceiling``)."""
-    rt = runtime()
+    rt = services()
     now = utcnow()
     reset = await PasswordReset.get_or_none(token_hash=token_digest(token)).select_related("user")
     if reset is None or reset.used_at is not None or reset.expires_at <= now:
@@ -281,7 +282,7 @@ async def reset_password(token: str, new: str) -> None:
 
 
 def check_role(role: str) -> None:
-    roles = runtime().settings.roles
+    roles = services().settings.roles
     if role not in roles:
         known = ", ".join(sorted(roles))
         raise ValidationFailed.field("role", f"Unknown role {role!r}; roles are: {known}.")

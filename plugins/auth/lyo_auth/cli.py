@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import click
 
-from kernel import Kernel, KernelError
-from kernel.cli import with_kernel
+from kernel import Kernel, KernelError, with_kernel
 
 from . import accounts
 from .models import User
-from .runtime import runtime
 from .schemas import normalize_email
+from .services import services
 
 
 @click.command("create-admin")
@@ -38,7 +37,7 @@ def create_admin(email: str, password: str | None, display_name: str | None) -> 
 async def _create_admin(
     kernel: Kernel, email: str, password: str | None, display_name: str | None
 ) -> None:
-    admin = runtime().settings.admin_role
+    admin = services().settings.admin_role
     user = await User.get_or_none(email=email)
     try:
         if password is not None:

@@ -9,23 +9,18 @@ its events by type string.
 from __future__ import annotations
 
 import click
-import structlog
 from pydantic import BaseModel
 from quart import Blueprint
 
 from kernel import Credentials, HealthCheck, Identity, Kernel, Manifest, hookimpl
 
-from . import routes, users
+from . import routes, services, users
 from .cli import create_admin
-from .passwords import Passwords
-from .runtime import NAME, Runtime, set_runtime, started
+from .services import started
 from .sessions import identity_for
-from .settings import AuthSettings
-from .throttle import Throttle, create_storage
-from .tokens import Tokens, load_keys
+from .settings import NAME, AuthSettings
 
 __version__ = "0.1.0"
-log = structlog.get_logger("lyo.auth")
 
 PERMISSIONS = {  # admins have them through "*"
     "auth:users.read": "List user accounts with their email addresses and roles.",
@@ -56,7 +51,7 @@ def models() -> list[str]:
 
 @hookimpl
 def blueprints(kernel: Kernel) -> list[Blueprint]:
-    return [routes.bp, users.bp]
+    return [routes.bp, routes.users_bp]
 
 
 @hookimpl
@@ -71,51 +66,12 @@ def cli_commands() -> list[click.Command]:
 
 @hookimpl
 async def startup(kernel: Kernel) -> None:
-    settings: AuthSettings = kernel.settings_for(NAME)
-    _warn_undeclared(kernel, settings)
-    settings = settings.with_grants(kernel.permission_defaults)
-    secret = kernel.settings.secret_key
-    keys = load_keys(settings, secret.get_secret_value() if secret else None, kernel.settings.env)
-    passwords = Passwords(
-        time_cost=settings.argon2_time_cost,
-        memory_cost=settings.argon2_memory_cost,
-        parallelism=settings.argon2_parallelism,
-    )
-    storage, pool = create_storage(kernel.settings.redis_url, kernel.settings.redis_prefix)
-    throttle = Throttle(storage, lambda reason: kernel.set_degraded(NAME, reason), pool)
-    set_runtime(
-        Runtime(
-            kernel=kernel,
-            settings=settings,
-            tokens=Tokens(settings, keys),
-            passwords=passwords,
-            throttle=throttle,
-            cache=kernel.cache.for_plugin(NAME),
-            storage=kernel.storage,
-        )
-    )
-
-
-def _warn_undeclared(kernel: Kernel, settings: AuthSettings) -> None:
-    """Name role and grant permissions no loaded plugin declares (a typo, or a plugin not
-    installed)."""
-    granted = {p for perms in settings.roles.values() for p in perms if p != "*"}
-    undeclared = sorted(granted - set(kernel.permissions))
-    if undeclared:
-        log.info("roles grant permissions no loaded plugin declares", permissions=undeclared)
-    unknown = sorted(set(settings.grants) - set(kernel.permissions))
-    if unknown:
-        log.warning(
-            "LYO_AUTH__GRANTS names permissions no loaded plugin declares", permissions=unknown
-        )
+    await services.start(kernel)
 
 
 @hookimpl
 async def shutdown(kernel: Kernel) -> None:
-    current = started()
-    set_runtime(None)
-    if current is not None:
-        await current.throttle.close()
+    await services.stop(kernel)
 
 
 @hookimpl

@@ -1,32 +1,62 @@
-"""``/api/auth``: registration, sign-in, token refresh, sign-out, the current user and
-passwords."""
+"""The plugin's routes: ``/api/auth`` (registration, sign-in, token refresh, sign-out,
+the current user, passwords) and ``/api/users`` (a prefix the manifest claims: profiles,
+avatars, preferences, public profiles, the administration of users and roles)."""
 
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
 from quart import Blueprint, Response, current_app, request
-from quart_schema import validate_request, validate_response
+from quart_schema import (
+    DataSource,
+    document_request,
+    validate_querystring,
+    validate_request,
+    validate_response,
+)
 
-from kernel import current_identity, problem_responses, require, transaction
+from kernel import (
+    Conflict,
+    NotFound,
+    Page,
+    ValidationFailed,
+    current_identity,
+    paginate,
+    problem_responses,
+    publish,
+    require,
+    save_upload,
+    transaction,
+)
 
-from . import accounts
+from . import accounts, users
+from .events import PreferencesUpdated
 from .models import User
-from .runtime import runtime
 from .schemas import (
     Accepted,
+    AdminUser,
+    AvatarForm,
     ForgotIn,
     LoginIn,
     PasswordChangeIn,
+    Preferences,
+    ProfileOut,
+    ProfilePatch,
+    PublicProfile,
     RefreshIn,
     RegisterIn,
     ResetIn,
     TokenPair,
     UserOut,
+    UserQuery,
 )
+from .services import services
 from .sessions import mark_revoked, revoke_sessions, rotate
+from .settings import plugin
 
 bp = Blueprint("auth", __name__, url_prefix="/api/auth")
+users_bp = Blueprint("auth_users", __name__, url_prefix="/api/users")
 
 
 async def user_out(user: User) -> UserOut:
@@ -37,7 +67,7 @@ async def user_out(user: User) -> UserOut:
         email=user.email,
         display_name=user.display_name,
         roles=roles,
-        permissions=sorted(runtime().settings.permissions_of(roles)),
+        permissions=sorted(services().settings.permissions_of(roles)),
         locale=user.locale,
         timezone=user.timezone,
         created_at=user.created_at,
@@ -67,7 +97,7 @@ async def no_store_tokens(response: Response) -> Response:
 async def register(data: RegisterIn) -> tuple[UserOut, int]:
     """Create an account. The password needs 12+ characters, must not be the email
     address or a common password. Rate limited per client address."""
-    rt = runtime()
+    rt = services()
     await rt.throttle.consume(
         rt.settings.register_limit,
         "register",
@@ -165,3 +195,176 @@ async def reset_password(data: ResetIn) -> tuple[str, int]:
     """Set a new password with a reset token; every session is signed out."""
     await accounts.reset_password(data.token, data.new_password)
     return "", 204
+
+
+# -- /api/users ---------------------------------------------------------------------------
+
+
+@users_bp.get("/me/profile")
+@require()
+@validate_response(ProfileOut)
+async def get_profile() -> ProfileOut:
+    """The signed-in user's profile."""
+    return users.profile_out(await User.get(id=users.me()))
+
+
+@users_bp.patch("/me/profile")
+@require()
+@validate_request(ProfilePatch)
+@validate_response(ProfileOut)
+async def patch_profile(data: ProfilePatch) -> ProfileOut:
+    """Change the display name, bio, time zone (IANA) or locale; fields left out stay."""
+    changes = data.model_dump(exclude_unset=True, exclude_none=True)
+    async with transaction():
+        user = await User.get(id=users.me())
+        changed = [name for name, value in changes.items() if getattr(user, name) != value]
+        if changes:
+            user.update_from_dict(changes)
+            await user.save(update_fields=[*changes, "updated_at"])
+        await users.profile_updated(user, changed)
+    return users.profile_out(user)
+
+
+@users_bp.put("/me/avatar")
+@require()
+@problem_responses(415)
+@document_request(AvatarForm, source=DataSource.FORM_MULTIPART)
+@validate_response(ProfileOut)
+async def put_avatar() -> ProfileOut:
+    """Upload an avatar: a PNG, JPEG or WebP image (the type is read from the content),
+    as form field ``file`` or as the raw body. Replaces the previous one."""
+    rt = services()
+    source: Any
+    filename = None
+    if request.mimetype == "multipart/form-data":
+        source = (await request.files).get("file")
+        if source is None:
+            raise ValidationFailed.field("file", "Send the image as the form field 'file'.")
+    else:
+        source, filename = request.body, None
+    stored = await save_upload(
+        source,
+        storage=plugin.kernel.storage,
+        allowed=users.AVATAR_TYPES,
+        max_bytes=rt.settings.avatar_max_bytes,
+        prefix="avatars/",
+        filename=filename,
+    )
+    user = await User.get(id=users.me())
+    previous = user.avatar_name
+    user.avatar_name, user.avatar_url = stored.name, stored.url
+    try:
+        async with transaction():
+            await user.save(update_fields=["avatar_name", "avatar_url", "updated_at"])
+            await users.profile_updated(user, ["avatar_url"])
+    except BaseException:
+        await plugin.kernel.storage.delete(stored.name)
+        raise
+    if previous:
+        await plugin.kernel.storage.delete(previous)
+    return users.profile_out(user)
+
+
+@users_bp.delete("/me/avatar")
+@require()
+@validate_response(ProfileOut)
+async def delete_avatar() -> ProfileOut:
+    """Remove the avatar."""
+    user = await User.get(id=users.me())
+    if user.avatar_name:
+        name = user.avatar_name
+        user.avatar_name = user.avatar_url = None
+        async with transaction():
+            await user.save(update_fields=["avatar_name", "avatar_url", "updated_at"])
+            await users.profile_updated(user, ["avatar_url"])
+        await plugin.kernel.storage.delete(name)
+    return users.profile_out(user)
+
+
+@users_bp.get("/me/preferences")
+@require()
+@validate_response(Preferences)
+async def get_preferences() -> Preferences:
+    """The signed-in user's preferences, defaults filled in."""
+    return users.preferences((await User.get(id=users.me())).preferences or {})
+
+
+@users_bp.put("/me/preferences")
+@require()
+@validate_request(Preferences)
+@validate_response(Preferences)
+async def put_preferences(data: Preferences) -> Preferences:
+    """Replace the preferences; fields left out take their defaults."""
+    async with transaction():
+        user = await User.get(id=users.me())
+        before = users.preferences(user.preferences or {}).model_dump(mode="json")
+        user.preferences = data.model_dump(mode="json", exclude_unset=True)
+        await user.save(update_fields=["preferences", "updated_at"])
+        after = users.preferences(user.preferences).model_dump(mode="json")
+        changed = sorted(name for name in after if after[name] != before.get(name))
+        if changed:
+            await publish(PreferencesUpdated(user_id=user.id, changed=changed, preferences=after))
+    return users.preferences(user.preferences)
+
+
+@users_bp.get("/<uuid:user_id>")
+@validate_response(PublicProfile)
+async def public_profile(user_id: uuid.UUID) -> PublicProfile:
+    """Anyone's public profile (no email address)."""
+    user = await User.get_or_none(id=user_id, is_active=True)
+    if user is None:
+        raise NotFound("No such user.")
+    return PublicProfile(
+        id=user.id,
+        display_name=user.display_name,
+        bio=user.bio,
+        avatar_url=user.avatar_url,
+        created_at=user.created_at,
+    )
+
+
+# -- administration (permission auth:admin; admins hold "*") -----------------------------
+
+
+@users_bp.get("")
+@require("auth:users.read")
+@validate_querystring(UserQuery)
+@validate_response(Page[AdminUser])
+async def list_users(query_args: UserQuery) -> Page[AdminUser]:
+    """Users, oldest first; filter by part of the email and by role."""
+    found = User.all().prefetch_related("role_grants").order_by("created_at", "id")
+    if query_args.email:
+        found = found.filter(email__icontains=query_args.email.lower())
+    if query_args.role:
+        found = found.filter(role_grants__role=query_args.role)
+    return await paginate(found, query_args, users.admin_user)
+
+
+@users_bp.put("/<uuid:user_id>/roles/<role>")
+@require("auth:admin")
+@validate_response(AdminUser)
+async def grant_role(user_id: uuid.UUID, role: str) -> AdminUser:
+    """Grant a role (one of ``LYO_AUTH__ROLES``); granting it twice is harmless."""
+    await accounts.grant_role(user_id, role)
+    return await users.admin_view(user_id)
+
+
+@users_bp.delete("/<uuid:user_id>/roles/<role>")
+@require("auth:admin")
+@validate_response(AdminUser)
+async def remove_role(user_id: uuid.UUID, role: str) -> AdminUser:
+    """Take a role away."""
+    await accounts.remove_role(user_id, role)
+    return await users.admin_view(user_id)
+
+
+@users_bp.post("/<uuid:user_id>/deactivate")
+@require("auth:admin")
+@problem_responses(409)
+@validate_response(AdminUser)
+async def deactivate(user_id: uuid.UUID) -> AdminUser:
+    """Deactivate an account: all its tokens stop working at once."""
+    if user_id == users.me():
+        raise Conflict("You cannot deactivate your own account.")
+    await accounts.deactivate(user_id, by=users.me())
+    return await users.admin_view(user_id)

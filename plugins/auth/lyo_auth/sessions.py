@@ -19,8 +19,9 @@ from typing import Any
 from kernel import Identity, Unauthorized, after_commit, transaction
 
 from .models import RefreshToken, Session, User, UserRole
-from .runtime import runtime
 from .schemas import TokenPair
+from .services import services
+from .settings import plugin
 from .tokens import Issued, token_digest
 
 REVOKED = "The token has been revoked."
@@ -47,7 +48,7 @@ async def open_session(user: User, *, user_agent: str | None, ip: str | None) ->
 
 
 async def _issue_pair(user_id: uuid.UUID, session_id: uuid.UUID) -> TokenPair:
-    tokens = runtime().tokens
+    tokens = services().tokens
     access = tokens.issue("access", user_id=user_id, session_id=session_id, jti=uuid.uuid4())
     refresh = tokens.issue("refresh", user_id=user_id, session_id=session_id, jti=uuid.uuid4())
     await _store(refresh, session_id)
@@ -77,7 +78,7 @@ async def rotate(token: str) -> TokenPair:
     one updates the row; the others (and any later replay) find it consumed, which is
     reuse: the whole family is revoked, and they get 401.
     """
-    claims = runtime().tokens.decode(token, "refresh")
+    claims = services().tokens.decode(token, "refresh")
     jti, sid = uuid.UUID(claims["jti"]), uuid.UUID(claims["sid"])
     now = utcnow()
     async with transaction():
@@ -140,13 +141,13 @@ async def revoke_sessions(
 
 def _list_ttl() -> int:
     """How long revocation-list entries live: as long as an access token can."""
-    settings = runtime().settings
+    settings = services().settings
     return settings.access_ttl + settings.leeway + 1
 
 
 async def mark_revoked(sids: Iterable[uuid.UUID], jti: str | None = None) -> None:
     """Put sessions (and one access token) on the revocation list; drop cached state."""
-    cache = runtime().cache
+    cache = plugin.cache
     ttl = _list_ttl()
     if jti is not None:
         await cache.set(f"revoked:jti:{jti}", True, ttl=ttl)
@@ -157,7 +158,7 @@ async def mark_revoked(sids: Iterable[uuid.UUID], jti: str | None = None) -> Non
 
 async def forget_state(user_id: uuid.UUID) -> None:
     """Drop the cached state of ``user_id``'s sessions (after a role change)."""
-    cache = runtime().cache
+    cache = plugin.cache
     for sid in await Session.filter(user_id=user_id, revoked_at__isnull=True).values_list(
         "id", flat=True
     ):
@@ -178,8 +179,8 @@ async def _load_state(sid: str) -> dict[str, Any]:
 
 async def identity_for(claims: dict[str, Any]) -> Identity:
     """The identity of verified access-token ``claims``; 401 when revoked."""
-    rt = runtime()
-    cache, sid = rt.cache, claims["sid"]
+    rt = services()
+    cache, sid = plugin.cache, claims["sid"]
     if await cache.get(f"revoked:jti:{claims['jti']}") or await cache.get(f"revoked:sid:{sid}"):
         raise Unauthorized(REVOKED)
     ttl = rt.settings.state_ttl

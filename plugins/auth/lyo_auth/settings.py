@@ -16,7 +16,11 @@ from typing import Literal
 import limits
 from pydantic import BaseModel, Field, SecretStr, field_validator, model_validator
 
-from kernel import CommaList
+from kernel import CommaList, PluginHandle
+
+NAME = "auth"
+#: How the plugin's code reaches the running kernel: ``plugin.settings``, ``plugin.cache``...
+plugin = PluginHandle(NAME)
 
 Algorithm = Literal["HS256", "HS384", "HS512", "RS256", "RS384", "RS512", "ES256", "ES384", "EdDSA"]
 

@@ -10,12 +10,13 @@ from typing import Any
 from quart import Blueprint
 
 from kernel import Envelope, Identity, Permission, current_identity, require
-from kernel.testing import make_plugin
+from kernel.testing import make_plugin, recorder
 
 PASSWORD = "correct-horse-battery-staple"
-RECORDED: list[Envelope] = []
-#: Events the recorder holds back (before recording them) until the event is set.
-HOLD_RESETS: list[asyncio.Event] = []
+#: The events auth published, recorded in-process once their transaction commits.
+RECORDER = recorder(
+    "auth.user_registered.v1", "auth.user_deactivated.v1", "auth.password_reset_requested.v1"
+)
 
 guarded_bp = Blueprint("guarded", __name__)
 
@@ -82,7 +83,7 @@ async def make_admin(app: Any, email: str) -> None:
 
 
 def events(type_: str) -> list[Envelope]:
-    return [e for e in RECORDED if e.type == type_]
+    return RECORDER.of(type_)
 
 
 def problem_without_ids(body: dict[str, Any]) -> dict[str, Any]:

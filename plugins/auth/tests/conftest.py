@@ -16,11 +16,10 @@ from typing import Any
 
 import pytest
 import pytest_asyncio
-from authhelpers import HOLD_RESETS, RECORDED, guarded_plugin
+from authhelpers import RECORDER, guarded_plugin
 from lyo_auth import plugin as auth
 
-from kernel import Envelope, Settings, on
-from kernel.testing import make_plugin
+from kernel import Settings
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -39,38 +38,16 @@ def _clean_lyo_env(monkeypatch: pytest.MonkeyPatch, request: pytest.FixtureReque
         monkeypatch.setenv(f"LYO_AUTH__{key.upper()}", str(value))
 
 
-@on("auth.user_registered.v1", id="recorder:registered", durable=False)
-async def _registered(envelope: Envelope) -> None:
-    RECORDED.append(envelope)
-
-
-@on("auth.user_deactivated.v1", id="recorder:deactivated", durable=False)
-async def _deactivated(envelope: Envelope) -> None:
-    RECORDED.append(envelope)
-
-
-@on("auth.password_reset_requested.v1", id="recorder:reset", durable=False)
-async def _reset(envelope: Envelope) -> None:
-    for gate in HOLD_RESETS:
-        await gate.wait()
-    RECORDED.append(envelope)
-
-
-recorder = make_plugin("recorder", event_handlers=lambda: [_registered, _deactivated, _reset])
-
-
 @pytest.fixture(autouse=True)
 def _recorded() -> Iterator[None]:
-    RECORDED.clear()
-    HOLD_RESETS.clear()
+    RECORDER.clear()
     yield
-    RECORDED.clear()
-    HOLD_RESETS.clear()
+    RECORDER.clear()
 
 
 @pytest.fixture
 def lyo_plugins() -> list[object]:
-    return [auth, recorder, guarded_plugin]
+    return [auth, RECORDER, guarded_plugin]
 
 
 @pytest.fixture

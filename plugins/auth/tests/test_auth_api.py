@@ -11,31 +11,21 @@ from authhelpers import bearer, make_admin, register, signed_up
 from lyo_auth import accounts, api
 from lyo_auth import plugin as auth
 
-from kernel import Envelope, on, transaction
-from kernel.testing import make_plugin
+from kernel import transaction
+from kernel.testing import recorder
 
-SEEN: list[Envelope] = []
 TYPES = (
     "auth.profile_updated.v1",
     "auth.preferences_updated.v1",
     "auth.roles_changed.v1",
     "auth.user_deactivated.v1",
 )
-
-
-def _recorder(type_: str) -> Any:
-    async def record(envelope: Envelope) -> None:
-        SEEN.append(envelope)
-
-    return on(type_, id=f"apirecorder:{type_.split('.')[1]}", durable=False)(record)
-
-
-apirecorder = make_plugin("apirecorder", event_handlers=lambda: [_recorder(t) for t in TYPES])
+SEEN = recorder(*TYPES, name="apirecorder")
 
 
 @pytest.fixture
 def lyo_plugins() -> list[object]:
-    return [auth, apirecorder]
+    return [auth, SEEN]
 
 
 @pytest.fixture(autouse=True)
@@ -46,7 +36,7 @@ def _seen() -> Any:
 
 
 def seen(type_: str) -> list[dict[str, Any]]:
-    return [e.payload for e in SEEN if e.type == type_]
+    return SEEN.payloads(type_)
 
 
 async def test_users_by_id_batches_profiles_roles_and_preferences(

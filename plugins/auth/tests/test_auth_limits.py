@@ -10,8 +10,8 @@ from typing import Any
 import httpx
 import pytest
 from authhelpers import (
-    HOLD_RESETS,
     PASSWORD,
+    RECORDER,
     events,
     forgot,
     login,
@@ -141,8 +141,7 @@ async def test_forgot_answers_before_doing_any_work(lyo_client: Any) -> None:
     a known address from an unknown one: here the reset's event is held back, and the
     answer still comes (it used to wait for the token, its row and its event)."""
     await register(lyo_client, "ada@example.com")
-    hold = asyncio.Event()
-    HOLD_RESETS.append(hold)
+    hold = RECORDER.hold("auth.password_reset_requested.v1")
     answer = await asyncio.wait_for(
         lyo_client.post("/api/auth/password/forgot", json={"email": "ada@example.com"}), 30
     )

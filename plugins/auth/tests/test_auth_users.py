@@ -237,9 +237,9 @@ async def test_the_plugin_declares_its_permissions(lyo_app: Any) -> None:
 async def test_grants_override_a_plugins_defaults_per_permission(lyo_app: Any) -> None:
     """Plugins' defaults apply without any configuration; LYO_AUTH__GRANTS changes one
     permission's roles and leaves the rest of the table alone."""
-    from lyo_auth.runtime import runtime
+    from lyo_auth.services import services
 
-    roles = runtime().settings.roles
+    roles = services().settings.roles
     assert roles["learner"] == ["guarded:write"]  # guarded:read taken away, write given
     assert roles["instructor"] == []  # write moved from instructors to learners
     assert roles["auditor"] == ["guarded:audit"]  # a role made by a grant
@@ -247,9 +247,9 @@ async def test_grants_override_a_plugins_defaults_per_permission(lyo_app: Any) -
 
 
 async def test_plugins_grant_their_permissions_to_default_roles(lyo_app: Any) -> None:
-    from lyo_auth.runtime import runtime
+    from lyo_auth.services import services
 
-    roles = runtime().settings.roles
+    roles = services().settings.roles
     assert roles == {"admin": ["*"], "instructor": ["guarded:write"], "learner": ["guarded:read"]}
 
 

@@ -1,5 +1,3 @@
 """Lyo's ``learning`` plugin: courses, lessons, enrollments and progress.
 
 Other plugins use :mod:`lyo_learning.api`; everything else here is implementation."""
-
-__version__ = "0.1.0"

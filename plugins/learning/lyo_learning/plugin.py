@@ -8,15 +8,17 @@ from __future__ import annotations
 
 from typing import Any
 
+from pydantic import BaseModel
 from quart import Blueprint
 
 from kernel import Kernel, Manifest, Permission, hookimpl
 
-from . import __version__
+from . import privacy
 from .access import PERMISSIONS
 from .routes import bp
+from .settings import NAME, LearningSettings
 
-NAME = "learning"
+__version__ = "0.1.0"
 
 
 @hookimpl
@@ -28,6 +30,11 @@ def manifest() -> Manifest:
         needs=("authenticate",),  # someone authenticates; learning calls no lyo_auth code
         kernel=">=0.1,<0.2",
     )
+
+
+@hookimpl
+def settings_model() -> type[BaseModel]:
+    return LearningSettings
 
 
 @hookimpl
@@ -47,36 +54,9 @@ def permissions() -> dict[str, str | Permission]:
 
 @hookimpl
 async def export_user(user_id: str) -> dict[str, Any] | None:
-    """The courses the user wrote, their enrollments and their lesson progress."""
-    from .models import Course, Enrollment, LessonProgress
-
-    courses = (
-        await Course.filter(author_id=user_id)
-        .order_by("created_at")
-        .values("id", "title", "status", "created_at", "published_at")
-    )
-    enrollments = (
-        await Enrollment.filter(user_id=user_id)
-        .order_by("enrolled_at")
-        .values("course_id", "enrolled_at", "completed_at")
-    )
-    progress = (
-        await LessonProgress.filter(user_id=user_id)
-        .order_by("updated_at")
-        .values("lesson_id", "course_id", "status", "percent", "seconds_spent", "completed_at")
-    )
-    if not (courses or enrollments or progress):
-        return None
-    return {"courses": courses, "enrollments": enrollments, "lesson_progress": progress}
+    return await privacy.export_user(user_id)
 
 
 @hookimpl
 async def erase_user(user_id: str) -> None:
-    """Delete the user's progress, enrollments and unpublished courses; published
-    courses stay for their learners with the author removed (``author_id`` empty)."""
-    from .models import Course, CourseStatus, Enrollment, LessonProgress
-
-    await LessonProgress.filter(user_id=user_id).delete()
-    await Enrollment.filter(user_id=user_id).delete()
-    await Course.filter(author_id=user_id).exclude(status=CourseStatus.PUBLISHED).delete()
-    await Course.filter(author_id=user_id).update(author_id="")
+    await privacy.erase_user(user_id)

@@ -11,7 +11,7 @@ import os
 from collections.abc import Iterator
 
 import pytest
-from learning_support import DELIVERED, PUBLISHED, auth_standin, event_recorder
+from learning_support import DURABLE, RECORDER, auth_standin
 from lyo_learning import plugin as learning
 
 
@@ -25,13 +25,13 @@ def _clean_lyo_env(monkeypatch: pytest.MonkeyPatch) -> None:
 
 @pytest.fixture(autouse=True)
 def _fresh_events() -> Iterator[None]:
-    PUBLISHED.clear()
-    DELIVERED.clear()
+    RECORDER.clear()
+    DURABLE.clear()
     yield
-    PUBLISHED.clear()
-    DELIVERED.clear()
+    RECORDER.clear()
+    DURABLE.clear()
 
 
 @pytest.fixture
 def lyo_plugins() -> list[object]:
-    return [auth_standin(), learning, event_recorder]
+    return [auth_standin(), learning, RECORDER, DURABLE]

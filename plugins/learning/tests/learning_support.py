@@ -14,8 +14,8 @@ from uuid import uuid4
 
 from lyo_learning.events import CourseCompleted
 
-from kernel import Envelope, Identity, on
-from kernel.testing import make_plugin, token_plugin
+from kernel import Identity
+from kernel.testing import recorder, token_plugin
 
 
 def person(*permissions: str, role: str) -> Identity:
@@ -43,43 +43,25 @@ def auth(token: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
 
 
-#: Every event the plugin published and committed, in order (in-process handlers run
-#: after commit, so a rolled-back event never shows up here).
-PUBLISHED: list[Envelope] = []
-
 EVENT_TYPES = (
     "learning.course_published.v1",
     "learning.enrolled.v1",
     "learning.lesson_completed.v1",
     "learning.course_completed.v1",
 )
-
-
-async def _record(envelope: Envelope) -> None:
-    PUBLISHED.append(envelope)
-
-
+#: Every event the plugin published and committed, in order (in-process handlers run
+#: after commit, so a rolled-back event never shows up here).
+RECORDER = recorder(*EVENT_TYPES)
+PUBLISHED = RECORDER.events
 #: Events delivered to a durable handler (outbox → relay → task), validated into the
 #: plugin's event class.
-DELIVERED: list[Envelope] = []
-
-
-async def _deliver(envelope: Envelope) -> None:
-    DELIVERED.append(envelope)
-
-
-event_recorder = make_plugin(
-    "recorder",
-    event_handlers=lambda: [
-        *(on(type_, id=f"recorder:{type_}", durable=False)(_record) for type_ in EVENT_TYPES),
-        on(CourseCompleted, id="recorder:durable_course_completed", retries=0)(_deliver),
-    ],
-)
+DURABLE = recorder(CourseCompleted, name="durable", durable=True)
+DELIVERED = DURABLE.events
 
 
 def published(type_: str) -> list[dict[str, Any]]:
     """Payloads of committed events of ``type_`` since the test began."""
-    return [e.payload for e in PUBLISHED if e.type == type_]
+    return RECORDER.payloads(type_)
 
 
 def auth_standin() -> SimpleNamespace:

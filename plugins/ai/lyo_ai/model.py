@@ -241,7 +241,7 @@ def _cache_kwarg() -> str:
     return "cache" if hasattr(generic, "_rename_kwargs_for_bc") else "past_key_values"
 
 
-class Runtime:
+class LoadedModel:
     """One model per process, loaded on first use; one generation at a time."""
 
     def __init__(self) -> None:
@@ -256,4 +256,4 @@ class Runtime:
             return self.generator
 
 
-RUNTIME = Runtime()
+MODEL = LoadedModel()

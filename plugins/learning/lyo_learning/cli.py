@@ -1,0 +1,1 @@
+"""``lyo learning ...``: the plugin's commands; none yet."""
