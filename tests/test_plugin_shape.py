@@ -17,6 +17,10 @@ FIRST_PARTY = {
     "auth": ROOT / "plugins" / "auth" / "lyo_auth",
     "learning": ROOT / "plugins" / "learning" / "lyo_learning",
     "ai": ROOT / "plugins" / "ai" / "lyo_ai",
+    "community": ROOT / "plugins" / "community" / "lyo_community",
+    "gamification": ROOT / "plugins" / "gamification" / "lyo_gamification",
+    "notifications": ROOT / "plugins" / "notifications" / "lyo_notifications",
+    "feeds": ROOT / "plugins" / "feeds" / "lyo_feeds",
     "hello": ROOT / "examples" / "hello_plugin" / "lyo_hello",
 }
 #: file -> its role; each plugin has every one of them

@@ -34,7 +34,6 @@ from . import accounts, users
 from .events import PreferencesUpdated
 from .models import User
 from .schemas import (
-    Accepted,
     AdminUser,
     AvatarForm,
     ForgotIn,
@@ -47,6 +46,7 @@ from .schemas import (
     RefreshIn,
     RegisterIn,
     ResetIn,
+    ResetRequested,
     TokenPair,
     UserOut,
     UserQuery,
@@ -178,15 +178,15 @@ async def change_password(data: PasswordChangeIn) -> tuple[str, int]:
 
 @bp.post("/password/forgot")
 @validate_request(ForgotIn)
-@validate_response(Accepted, 202)
-async def forgot_password(data: ForgotIn) -> tuple[Accepted, int]:
+@validate_response(ResetRequested, 202)
+async def forgot_password(data: ForgotIn) -> tuple[ResetRequested, int]:
     """Ask for a password reset. Always 202, answered before any work is done: whether
     the account exists is not told, not even by the timing. A mail plugin delivers the
     token (event ``auth.password_reset_requested.v1``); a new token supersedes the older
     ones."""
     current_app.add_background_task(accounts.request_reset, data.email, ip=client_ip())
     detail = "If an account exists for this address, a reset message is on its way."
-    return Accepted(detail=detail), 202
+    return ResetRequested(detail=detail), 202
 
 
 @bp.post("/password/reset")

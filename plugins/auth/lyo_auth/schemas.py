@@ -96,7 +96,9 @@ class ResetIn(_Body):
     new_password: Password
 
 
-class Accepted(BaseModel):
+class ResetRequested(BaseModel):
+    """The answer to a password-reset request, the same whether the account exists."""
+
     detail: str
 
 

@@ -1,12 +1,11 @@
-"""``lyo community flush-views``. (``kernel.cli.with_kernel`` is the decorator the
+"""``lyo community flush-views``. (``kernel.with_kernel`` is the decorator the
 README's plugin guide names for async commands; it is not in ``kernel.__all__``.)"""
 
 from __future__ import annotations
 
 import click
 
-from kernel import Kernel
-from kernel.cli import with_kernel
+from kernel import Kernel, with_kernel
 
 from . import views
 

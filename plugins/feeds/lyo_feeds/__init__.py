@@ -3,5 +3,3 @@ follows of users and courses, cursor-paginated feeds, per-user privacy, aggregat
 similar activities, live pushes on ``user:{id}``, and discovery (recommendations,
 similar content, semantic search) over sentence-transformers embeddings computed in
 worker tasks."""
-
-__version__ = "0.1.0"

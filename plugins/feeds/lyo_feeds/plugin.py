@@ -12,12 +12,13 @@ from quart import Blueprint
 
 from kernel import Handler, Kernel, Manifest, Permission, TaskSpec, hookimpl
 
-from . import __version__
 from .cli import COMMANDS
 from .events import HANDLERS
 from .routes import FOLLOW, READ, bp
 from .settings import NAME, FeedsSettings
 from .tasks import TASKS
+
+__version__ = "0.1.0"
 
 
 @hookimpl

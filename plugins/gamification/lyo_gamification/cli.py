@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import click
 
-from kernel import ConfigError, Kernel
-from kernel.cli import with_kernel
+from kernel import ConfigError, Kernel, with_kernel
 
 from . import upkeep
 from .models import Journal

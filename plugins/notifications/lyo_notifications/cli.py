@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import click
 
-from kernel import Kernel
-from kernel.cli import with_kernel
+from kernel import Kernel, with_kernel
 
 from . import mail
 from .settings import plugin

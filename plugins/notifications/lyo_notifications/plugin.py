@@ -12,12 +12,14 @@ from quart import Blueprint
 
 from kernel import Handler, Kernel, Manifest, Permission, TaskSpec, hookimpl
 
-from . import __version__, push
+from . import push
 from .cli import COMMANDS
 from .events import HANDLERS
 from .routes import READ, SEND, bp
 from .settings import NAME, NotificationsSettings
 from .tasks import TASKS
+
+__version__ = "0.1.0"
 
 
 @hookimpl

@@ -10,8 +10,10 @@ from quart import Blueprint
 from quart_schema import validate_querystring, validate_request, validate_response
 
 from kernel import (
+    Accepted,
     CursorQuery,
     NotFound,
+    accepted,
     atomic,
     current_identity,
     paginate_cursor,
@@ -24,7 +26,6 @@ from .delivery import public, token_hash
 from .models import Device, Notification, Preference
 from .preferences import choose
 from .schemas import (
-    Accepted,
     DeviceIn,
     DeviceList,
     DeviceOut,
@@ -274,4 +275,4 @@ async def send(data: SendIn) -> tuple[Accepted, int]:
         body=data.body,
         category=data.category,
     )
-    return Accepted(task_id=run.id, status_url=f"/api/tasks/{run.id}", topic=f"task:{run.id}"), 202
+    return accepted(run), 202

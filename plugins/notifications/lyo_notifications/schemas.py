@@ -127,9 +127,3 @@ class SendIn(_Body):
     title: str = Field(min_length=1, max_length=200)
     body: str = Field(min_length=1, max_length=2000)
     category: Literal[CATEGORIES] = "reminders"  # type: ignore[valid-type]
-
-
-class Accepted(BaseModel):
-    task_id: UUID
-    status_url: str
-    topic: str
