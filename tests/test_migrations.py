@@ -144,3 +144,20 @@ def test_makemigrations_refuses_a_plugin_installed_as_a_package() -> None:
 
     assert installed_as_package(Path(pluggy.__file__).parent / "migrations")
     assert not installed_as_package(Path(__file__).parent / "notes" / "migrations")
+
+
+async def test_makemigrations_check_tells_without_writing() -> None:
+    """``lyo makemigrations PLUGIN --check`` (CI, installed packages): says whether the
+    models are ahead of the committed migrations and leaves the folder as it was."""
+    kernel = load("postgres://postgres@127.0.0.1:5432/postgres")
+    folder = Path(__file__).parent / "tags" / "migrations" / "tags"
+    committed = sorted(p.name for p in folder.glob("[0-9]*.py"))
+    assert await migrations.make(kernel, "tags", check=True) is None
+    newest = folder / committed[-1]
+    hidden = newest.with_suffix(".hidden")
+    newest.rename(hidden)  # the models are now ahead of the migrations
+    try:
+        assert await migrations.make(kernel, "tags", check=True) is not None
+        assert sorted(p.name for p in folder.glob("[0-9]*.py")) == committed[:-1]
+    finally:
+        hidden.rename(newest)

@@ -194,12 +194,22 @@ async def migrate(kernel: Kernel, only: str | None, down_to: int | None) -> None
 @main.command()
 @click.argument("plugin")
 @click.option("--name", default="update", show_default=True, help="Label of the migration.")
+@click.option(
+    "--check", is_flag=True, help="Write nothing; exit 1 if the models need a migration (CI)."
+)
 @with_kernel_loaded
-async def makemigrations(kernel: Kernel, plugin: str, name: str) -> None:
+async def makemigrations(kernel: Kernel, plugin: str, name: str, check: bool) -> None:
     """Generate PLUGIN's next migration from its models (PostgreSQL), into the plugin's
-    source folder (installed editable: pip install -e), and print its path."""
+    source folder (installed editable: pip install -e), and print its path. With
+    --check, only say whether the committed migrations match the models (any install)."""
     from kernel.data import migrations
 
+    if check:
+        if await migrations.make(kernel, plugin, name, check=True):
+            click.echo(f"{plugin}: the models changed; run lyo makemigrations {plugin}")
+            raise click.exceptions.Exit(1)
+        click.echo(f"{plugin}: no changes")
+        return
     folder = migrations.writable_location(kernel, plugin) / plugin
     created = await migrations.make(kernel, plugin, name)
     click.echo(f"{plugin}: {f'created {folder / created}' if created else 'no changes'}")

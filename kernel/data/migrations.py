@@ -215,13 +215,17 @@ async def downgrade(kernel: Kernel, app: str | None, version: int = -1) -> dict[
     return await _isolated(run)
 
 
-async def make(kernel: Kernel, app: str, name: str = "update") -> str | None:
+async def make(
+    kernel: Kernel, app: str, name: str = "update", *, check: bool = False
+) -> str | None:
     """Generate ``app``'s next migration from its models; the first one creates the
-    tables. Returns the new file name, or ``None`` when the models did not change."""
+    tables. Returns the new file name, or ``None`` when the models did not change.
+    ``check`` only tells: the file is removed again, so it works on installed packages."""
     _require_postgres(kernel)
     if app not in app_order(kernel):
         raise PluginError(f"{app!r} is not an active plugin with models")
-    writable_location(kernel, app)
+    if not check:
+        writable_location(kernel, app)
 
     async def run() -> str | None:
         from aerich import Command
@@ -235,6 +239,8 @@ async def make(kernel: Kernel, app: str, name: str = "update") -> str | None:
         Migrate._last_version_content = {}
         await command.init(offline=True)
         created: str | None = await command.migrate(name, no_input=True, offline=True)
+        if created and check:
+            (location(kernel, app) / app / created).unlink()
         return created or None
 
     return await _isolated(run)

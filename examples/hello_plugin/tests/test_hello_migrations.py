@@ -73,7 +73,7 @@ async def test_the_migration_matches_the_models() -> None:
     folder = Path(lyo_hello.__file__).parent / "migrations" / "hello"
     before = set(folder.glob("*.py"))
     async with testing.temporary_database() as url:
-        output = await lyo(url, "makemigrations", "hello")
+        output = await lyo(url, "makemigrations", "hello", "--check")
     for created in set(folder.glob("*.py")) - before:
         created.unlink()  # keep the package as it was; the assertion says what to do
     assert "hello: no changes" in output, "the models changed: run lyo makemigrations hello"

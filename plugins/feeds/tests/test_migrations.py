@@ -72,7 +72,7 @@ async def test_the_migration_matches_the_models() -> None:
     folder = Path(lyo_feeds.__file__).parent / "migrations" / "feeds"
     before = set(folder.glob("*.py"))
     async with testing.temporary_database() as url:
-        output = await lyo(url, "makemigrations", "feeds")
+        output = await lyo(url, "makemigrations", "feeds", "--check")
     for created in set(folder.glob("*.py")) - before:
         created.unlink()
     assert "feeds: no changes" in output, "models changed: lyo makemigrations feeds"

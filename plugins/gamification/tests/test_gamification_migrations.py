@@ -73,7 +73,7 @@ async def test_the_migration_matches_the_models() -> None:
     folder = Path(lyo_gamification.__file__).parent / "migrations" / "gamification"
     before = set(folder.glob("*.py"))
     async with testing.temporary_database() as url:
-        output = await lyo(url, "makemigrations", "gamification")
+        output = await lyo(url, "makemigrations", "gamification", "--check")
     for created in set(folder.glob("*.py")) - before:
         created.unlink()  # keep the package as it was; the assertion says what to do
     assert "gamification: no changes" in output, (

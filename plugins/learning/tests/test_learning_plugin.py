@@ -182,4 +182,4 @@ async def _violate_checks(pg_url: str) -> None:
 def test_committed_migrations_match_the_models(lyo_command: Any) -> None:
     """Fails (and writes the missing migration) when models changed without one."""
     url = os.environ.get("LYO_TEST_POSTGRES", "postgres://postgres@127.0.0.1:5432") + "/postgres"
-    assert "learning: no changes" in lyo_command("makemigrations", "learning", url=url)
+    assert "learning: no changes" in lyo_command("makemigrations", "learning", "--check", url=url)

@@ -72,7 +72,7 @@ async def test_the_migration_matches_the_models() -> None:
     folder = Path(lyo_notifications.__file__).parent / "migrations" / "notifications"
     before = set(folder.glob("*.py"))
     async with testing.temporary_database() as url:
-        output = await lyo(url, "makemigrations", "notifications")
+        output = await lyo(url, "makemigrations", "notifications", "--check")
     for created in set(folder.glob("*.py")) - before:
         created.unlink()
     assert "notifications: no changes" in output, "models changed: lyo makemigrations notifications"
