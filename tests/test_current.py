@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import contextvars
+import sys
+
 import pytest
 from quart import Blueprint
 
@@ -33,12 +36,15 @@ class Probe:
         return [bp]
 
 
-def test_current_before_any_kernel_says_what_to_do() -> None:
-    from kernel.current import _context, _process
+def test_current_before_any_kernel_says_what_to_do(monkeypatch: pytest.MonkeyPatch) -> None:
+    # as in a fresh process: no kernel started, nothing activated in this context
+    monkeypatch.setattr(sys.modules["kernel.current"], "_process", [])
 
-    if _context.get() is None and not _process:
+    def look() -> None:
         with pytest.raises(RuntimeError, match="after start-up"):
             kernel.current()
+
+    contextvars.Context().run(look)
 
 
 @pytest.fixture
