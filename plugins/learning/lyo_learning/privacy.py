@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from . import catalog
 from .models import Course, CourseStatus, Enrollment, LessonProgress
 
 
@@ -37,3 +38,4 @@ async def erase_user(user_id: str) -> None:
     await Enrollment.filter(user_id=user_id).delete()
     await Course.filter(author_id=user_id).exclude(status=CourseStatus.PUBLISHED).delete()
     await Course.filter(author_id=user_id).update(author_id="")
+    await catalog.changed()  # bulk writes send no model signals
