@@ -31,24 +31,12 @@ from tortoise.signals import post_delete, post_save
 from kernel import Identity, after_commit, json_response
 
 from .access import MANAGE
+from .courses import COLUMNS
 from .models import Course, CourseStatus, CourseTag, Lesson
 from .schemas import CourseQuery
 from .settings import plugin
 
 VERSION = "catalog:version"
-COLUMNS = (
-    "id",
-    "title",
-    "slug",
-    "description",
-    "level",
-    "status",
-    "author_id",
-    "metadata",
-    "created_at",
-    "updated_at",
-    "published_at",
-)
 OUTLINE = ("id", "course_id", "position", "title", "estimated_minutes")
 
 

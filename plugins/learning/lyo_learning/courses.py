@@ -175,7 +175,8 @@ async def archive(course_id: UUID, identity: Identity) -> None:
 # -- serialization -------------------------------------------------------------------------
 
 
-_COLUMNS = (
+#: A course's own columns, as every course answer carries them.
+COLUMNS = (
     "id",
     "title",
     "slug",
@@ -192,7 +193,7 @@ _COLUMNS = (
 
 def _base(course: Course, tags: list[str], lessons: list[Any], minutes: int) -> dict[str, Any]:
     return {
-        **{name: getattr(course, name) for name in _COLUMNS},
+        **{name: getattr(course, name) for name in COLUMNS},
         "tags": tags,
         "lesson_count": len(lessons),
         "estimated_minutes": minutes,
