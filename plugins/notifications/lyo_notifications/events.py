@@ -3,13 +3,17 @@ imported (community and gamification may be absent). Each is durable (at least o
 retried with backoff, dead-lettered) and idempotent: the key ``event:{id}`` allows one
 notification per user and channel however often the event is delivered.
 
-The account mails come first: the password-reset mail is composed from its event and
-sent *inside* the handler, so the token is never copied anywhere (no task arguments, no
-inbox item, no delivery body; attempts record a masked address)."""
+The account mails come first. The password-reset event carries no token, only the
+reset's id: the handler asks auth (``lyo_auth.api.reset_link``) to mint the token while
+it composes the mail and sends it *inside* the handler, so the token lives only in this
+process's memory and the mail (no event payload, task arguments, inbox item or delivery
+body holds it; attempts record a masked address)."""
 
 from __future__ import annotations
 
 from typing import Any
+
+from lyo_auth.api import reset_link
 
 import kernel
 from kernel import Envelope, Handler
@@ -36,11 +40,16 @@ async def password_reset(envelope: Envelope) -> None:
         user_id=user_id,
         channel="email",
     )
+    link = await reset_link(payload["reset_id"])
+    if link is None:  # used, superseded or expired meanwhile: nothing worth mailing
+        delivery.status = "skipped"
+        await delivery.save(update_fields=["status", "updated_at"])
+        return
     context = {
         "display_name": payload["display_name"],
-        "token": payload["token"],
-        "reset_url": payload.get("reset_url"),
-        "expires_at": payload["expires_at"],
+        "token": link.token,
+        "reset_url": link.url,
+        "expires_at": link.expires_at,
     }
     message = mail.compose("password_reset", payload.get("locale"), payload["email"], context)
     # a refused address does not stop a reset mail: the user asked for it just now

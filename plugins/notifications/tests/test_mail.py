@@ -11,6 +11,8 @@ from typing import Any
 from conftest import PASSWORD, Mailbox, sign_in
 from lyo_notifications.models import Address, Attempt, Delivery
 
+from kernel.data.models import DeadLetter, OutboxEvent, TaskRun
+
 NEW_PASSWORD = "a brand new passphrase here"
 
 
@@ -44,9 +46,19 @@ async def test_password_reset_from_request_to_mail_to_new_password(
     assert (await lyo_client.post("/api/auth/login", json=login)).status_code == 200
     old = {"email": "ada@example.com", "password": PASSWORD}
     assert (await lyo_client.post("/api/auth/login", json=old)).status_code == 401
-    # the token is nowhere in this plugin's tables: not in deliveries, nor in attempts
-    rows = [*(await Delivery.all().values()), *(await Attempt.all().values())]
-    assert rows and token.group(1) not in repr(rows)
+    # the token is nowhere in the database: not in the event (outbox), the handler's task
+    # arguments (kernel:deliver), dead letters, deliveries or attempts; only its hash
+    rows = [
+        *(await OutboxEvent.filter(type="auth.password_reset_requested.v1").values()),
+        *(await TaskRun.all().values()),
+        *(await DeadLetter.all().values()),
+        *(await Delivery.all().values()),
+        *(await Attempt.all().values()),
+    ]
+    [event] = [r for r in rows if r.get("type") == "auth.password_reset_requested.v1"]
+    assert "reset_id" in event["payload"] and "token" not in event["payload"]
+    assert any(r.get("name") == "kernel:deliver" for r in rows)
+    assert token.group(1) not in repr(rows)
     attempts = await Attempt.filter(provider="smtp", message_id__isnull=False).count()
     assert attempts == 2  # welcome and reset, each recorded with its Message-ID
 
