@@ -34,7 +34,7 @@ from collections.abc import Iterable
 
 from pydantic import BaseModel, ConfigDict
 
-from .accounts import ResetLink, reset_link
+from .accounts import ResetLink, check_role, reset_link
 from .models import User, UserRole
 from .schemas import Preferences
 
@@ -45,6 +45,7 @@ __all__ = [
     "UserInfo",
     "reset_link",
     "user_by_id",
+    "user_ids_with_role",
     "users_by_id",
 ]
 
@@ -112,3 +113,16 @@ async def users_by_id(ids: Iterable[uuid.UUID | str]) -> dict[uuid.UUID, UserInf
 async def user_by_id(user_id: uuid.UUID | str) -> UserInfo | None:
     """One user's :class:`UserInfo`, ``None`` without an account."""
     return (await users_by_id([user_id])).get(_uuid(user_id))
+
+
+async def user_ids_with_role(role: str) -> list[str]:
+    """The ids (text form) of the active accounts holding ``role``, in id order: the
+    audience of a message to a role. An unknown role raises
+    :class:`kernel.ValidationFailed` naming the field ``role``."""
+    check_role(role)
+    rows = await (
+        UserRole.filter(role=role, user__is_active=True)
+        .order_by("user_id")
+        .values_list("user_id", flat=True)
+    )
+    return [str(user_id) for user_id in rows]

@@ -13,6 +13,7 @@ from kernel import (
     Accepted,
     CursorQuery,
     NotFound,
+    ValidationFailed,
     accepted,
     atomic,
     current_identity,
@@ -40,6 +41,7 @@ from .schemas import (
     Unread,
     UnsubscribeQuery,
 )
+from .segments import members
 from .settings import CATEGORIES, CHANNELS, NAME, plugin
 
 bp = Blueprint(NAME, __name__, url_prefix=f"/api/{NAME}")
@@ -264,13 +266,24 @@ async def unsubscribe(query_args: UnsubscribeQuery) -> tuple[str, int]:
 @validate_response(Accepted, 202)
 @problem_responses(429)
 async def send(data: SendIn) -> tuple[Accepted, int]:
-    """Send a message to users, as a task with progress (follow ``status_url``)."""
+    """Send a message to users or to a segment (a role, a course's learners), as a task
+    with progress (follow ``status_url``)."""
     from .tasks import broadcast
 
+    given = [f for f in ("user_ids", "role", "course_id") if getattr(data, f) is not None]
+    if len(given) != 1:
+        raise ValidationFailed.field(
+            (given or ["user_ids"])[-1], "Give exactly one of user_ids, role and course_id."
+        )
+    if data.user_ids is None:
+        await members(role=data.role, course_id=data.course_id)  # a bad segment: 422 now
     run = await plugin.kernel.tasks.enqueue(
         broadcast,
         owner=current_identity(),
         user_ids=data.user_ids,
+        role=data.role,
+        course_id=str(data.course_id) if data.course_id else None,
+        key=data.key,
         title=data.title,
         body=data.body,
         category=data.category,

@@ -260,26 +260,38 @@ async def purge(ctx: TaskContext) -> dict[str, int]:
 
 @kernel.task("notifications:broadcast", queue="low", retries=3, timeout=3600)
 async def broadcast(
-    ctx: TaskContext, user_ids: list[str], title: str, body: str, category: str
+    ctx: TaskContext,
+    title: str,
+    body: str,
+    category: str,
+    user_ids: list[str] | None = None,
+    role: str | None = None,
+    course_id: str | None = None,
+    key: str | None = None,
 ) -> dict[str, int]:
-    """An administrator's message to many users, in batches of 500 with progress; a
-    retried run skips whom it already reached (the key is the run's id)."""
+    """An administrator's message to ``user_ids`` or to a segment (``role``,
+    ``course_id``; its members read when the task runs), in batches of 500 with
+    progress. Idempotent per user: the key (the sender's ``key``, else the run's id)
+    allows one notification per user and channel, so a retried run or a repeated send
+    skips whom it already reached."""
     from .delivery import notify
+    from .segments import members
 
+    audience = user_ids if user_ids is not None else await members(role=role, course_id=course_id)
     reached = 0
-    batches = [user_ids[i : i + 500] for i in range(0, len(user_ids), 500)]
+    batches = [audience[i : i + 500] for i in range(0, len(audience), 500)] or [[]]
     for number, batch in enumerate(batches, 1):
         async with kernel.transaction():
             reached += await notify(
                 batch,
                 category=category,
                 kind="message",
-                key=f"send:{ctx.id}",
+                key=f"send:{key or ctx.id}",
                 context={"title": title, "body": body},
-                data={"send": str(ctx.id)},
+                data={"send": key or str(ctx.id)},
             )
         await ctx.progress(100 * number // len(batches), f"{number}/{len(batches)} batches")
-    return {"notified": reached}
+    return {"notified": reached, "audience": len(audience)}
 
 
 TASKS = (send_push, send_email, release, digest, purge, broadcast)

@@ -101,7 +101,7 @@ def mailbox(monkeypatch: pytest.MonkeyPatch) -> Iterator[Mailbox]:
 
 
 @pytest.fixture
-def worker(lyo_settings: Settings, tmp_path: Path) -> Iterator[None]:
+def worker(lyo_settings: Settings, lyo_plugins: list[Any], tmp_path: Path) -> Iterator[None]:
     """Where deliveries run: in the app without Redis; with Redis a real ``lyo worker``
     with this test's ``LYO_NOTIFICATIONS__*`` and ``LYO_AUTH__*`` settings (the kernel's
     ``lyo_worker`` fixture passes no plugin settings, so this one does). Name it after
@@ -120,7 +120,9 @@ def worker(lyo_settings: Settings, tmp_path: Path) -> Iterator[None]:
         "LYO_DATABASE_URL": lyo_settings.database_url,
         "LYO_REDIS_URL": lyo_settings.redis_url,
         "LYO_REDIS_PREFIX": lyo_settings.redis_prefix,
-        "LYO_PLUGINS__ENABLED": "auth,notifications",
+        "LYO_PLUGINS__ENABLED": ",".join(
+            p.__name__.split(".")[0].removeprefix("lyo_") for p in lyo_plugins
+        ),
         "LYO_LOG_LEVEL": "WARNING",
     }
     with (tmp_path / "worker.log").open("wb") as log:
