@@ -92,8 +92,9 @@ def compose(
     return message
 
 
-async def send(message: EmailMessage) -> Sent:
-    """Hand ``message`` to the SMTP server, through the plugin's ``smtp`` breaker.
+async def send(message: EmailMessage, sender: str | None = None) -> Sent:
+    """Hand ``message`` to the SMTP server, through the plugin's ``smtp`` breaker;
+    ``sender`` is the envelope's return path (``From`` when None).
     Raises :class:`Rejected` for a recipient refused for good; other failures (the
     server down, a 4xx) raise to be retried."""
     settings = plugin.settings
@@ -104,6 +105,7 @@ async def send(message: EmailMessage) -> Sent:
         try:
             _, reply = await aiosmtplib.send(
                 message,
+                sender=sender,
                 hostname=settings.smtp_host,
                 port=settings.smtp_port,
                 username=settings.smtp_username or None,

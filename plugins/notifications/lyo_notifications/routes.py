@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from uuid import UUID
 
-from quart import Blueprint
+from quart import Blueprint, request
 from quart_schema import validate_querystring, validate_request, validate_response
 
 from kernel import (
@@ -22,11 +22,12 @@ from kernel import (
     require,
 )
 
-from . import mail
+from . import bounces, mail
 from .delivery import public, token_hash
 from .models import Device, Notification, Preference
 from .preferences import choose
 from .schemas import (
+    Bounced,
     DeviceIn,
     DeviceList,
     DeviceOut,
@@ -255,6 +256,24 @@ async def unsubscribe(query_args: UnsubscribeQuery) -> tuple[str, int]:
         }
     await stored.save()
     return "", 204
+
+
+@bp.post("/bounces")
+@validate_response(Bounced, 200)
+@problem_responses(403, 404)
+async def bounce() -> Bounced:
+    """A late bounce (a DSN mail, raw, ``message/rfc822``) from the operator's bounce
+    mailbox: hard bounces disable the address. Signed: ``X-Lyo-Signature:
+    sha256=<hex HMAC-SHA256 of the body with bounce_webhook_secret>``; off (404) while
+    that setting is empty."""
+    from kernel import Forbidden
+
+    if not plugin.settings.bounce_webhook_secret:
+        raise NotFound("Bounce processing over HTTP is not configured.")
+    raw = await request.get_data()
+    if not bounces.valid_webhook_signature(raw, request.headers.get("X-Lyo-Signature", "")):
+        raise Forbidden("The signature of this bounce is not valid.")
+    return Bounced(**await bounces.process(raw))
 
 
 # -- administrators ----------------------------------------------------------------------

@@ -132,3 +132,10 @@ class SendIn(_Body):
     title: str = Field(min_length=1, max_length=200)
     body: str = Field(min_length=1, max_length=2000)
     category: Literal[CATEGORIES] = "reminders"  # type: ignore[valid-type]
+
+
+class Bounced(BaseModel):
+    """What a bounce changed: the hard bounces it reported, the addresses it disabled."""
+
+    bounces: int
+    disabled: int

@@ -11,6 +11,7 @@ import kernel
 from kernel import TaskContext
 
 from . import mail, push
+from .bounces import return_path
 from .models import Address, Attempt, Delivery, Device, Notification, Preference
 from .settings import plugin
 
@@ -126,7 +127,7 @@ async def deliver_mail(
     disables the address and fails the delivery, other errors raise (to be retried)."""
     target = mail.mask(str(message["To"]))
     try:
-        sent = await mail.send(message)
+        sent = await mail.send(message, return_path(delivery.user_id))
     except mail.Rejected as refusal:
         await Attempt.create(
             delivery=delivery,
