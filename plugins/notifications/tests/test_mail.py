@@ -25,7 +25,7 @@ def _html(message: Any) -> str:
 
 
 async def test_password_reset_from_request_to_mail_to_new_password(
-    lyo_client: Any, mailbox: Mailbox, worker: None, lyo_app: Any
+    lyo_client: Any, mailbox: Mailbox, worker: None, lyo_app: Any, lyo_settings: Any
 ) -> None:
     await sign_in(lyo_client, "ada@example.com")
     await mailbox.wait(1)  # the welcome mail
@@ -59,6 +59,8 @@ async def test_password_reset_from_request_to_mail_to_new_password(
     assert "reset_id" in event["payload"] and "token" not in event["payload"]
     assert any(r.get("name") == "kernel:deliver" for r in rows)
     assert token.group(1) not in repr(rows)
+    if lyo_settings.redis_url:  # nor in the task messages' streams
+        assert token.group(1) not in await _streams(lyo_settings)
     attempts = await Attempt.filter(provider="smtp", message_id__isnull=False).count()
     assert attempts == 2  # welcome and reset, each recorded with its Message-ID
 
@@ -105,3 +107,19 @@ async def test_a_refused_address_is_disabled(
     assert address.disabled_reason and "550" in address.disabled_reason
     attempt = await Attempt.get(delivery_id=delivery.id)
     assert attempt.status == 550 and attempt.target == "g***@example.com"
+
+
+async def _streams(settings: Any) -> str:
+    """Every entry of this test's Redis streams, as text."""
+    from redis.asyncio import Redis
+
+    client = Redis.from_url(settings.redis_url)
+    try:
+        seen = []
+        async for key in client.scan_iter(match=f"{settings.redis_prefix}*"):
+            if await client.type(key) == b"stream":
+                seen.append(repr(await client.xrange(key)))
+        assert seen, "no stream found"
+        return "".join(seen)
+    finally:
+        await client.aclose()
