@@ -70,9 +70,8 @@ async def test_users_by_id_batches_profiles_roles_and_preferences(
     # the active holders of a role, for a message to a segment
     assert await api.user_ids_with_role("learner") == [ada["id"]]  # bob is deactivated
     assert await api.user_ids_with_role("instructor") == []
-    with pytest.raises(ValidationFailed) as unknown:
+    with pytest.raises(ValidationFailed, match="/role"):
         await api.user_ids_with_role("pirate")
-    assert unknown.value.errors[0]["pointer"] == "/role"
 
 
 async def test_profile_and_preference_changes_are_announced_once(
