@@ -157,8 +157,9 @@ async def send_email(ctx: TaskContext, delivery_id: str) -> dict[str, str | None
 async def deliver_mail(
     delivery: Delivery, address: Address | None, message: mail.EmailMessage
 ) -> None:
-    """Send ``message`` for ``delivery`` and record the attempt; a refused recipient
-    disables the address and fails the delivery, other errors raise (to be retried)."""
+    """Send ``message`` for ``delivery`` and record the attempt. A refusal for good (5xx)
+    fails the delivery, and disables the address when it is about the mailbox (not a
+    content policy's ``5.7.x``); other errors raise (to be retried)."""
     target = mail.mask(str(message["To"]))
     try:
         sent = await mail.send(message, return_path(delivery.user_id))
@@ -170,7 +171,7 @@ async def deliver_mail(
             status=refusal.code,
             error=str(refusal)[:500],
         )
-        if address is not None:
+        if address is not None and refusal.address_gone:
             address.disabled_reason = f"rejected: {refusal}"[:200]
             await address.save(update_fields=["disabled_reason", "updated_at"])
         delivery.status, delivery.error = "failed", str(refusal)[:500]

@@ -51,12 +51,14 @@ def lyo_redis_url() -> str | None:
 
 
 class Mailbox:
-    """What the local SMTP server received; ``refuse`` makes it reject recipients."""
+    """What the local SMTP server received; ``refuse`` makes it reject recipients,
+    ``refuse_data`` (address -> reply) refuse the message at the end of DATA."""
 
     def __init__(self) -> None:
         self.messages: list[EmailMessage] = []
         self.envelopes: list[Any] = []
         self.refuse: set[str] = set()
+        self.refuse_data: dict[str, str] = {}
 
     async def handle_RCPT(
         self, server: Any, session: Any, envelope: Any, address: str, options: Any
@@ -67,6 +69,9 @@ class Mailbox:
         return "250 OK"
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        for address in envelope.rcpt_tos:
+            if address in self.refuse_data:
+                return self.refuse_data[address]
         self.envelopes.append(envelope)
         parsed = message_from_bytes(envelope.content, policy=policy.default)
         self.messages.append(parsed)  # type: ignore[arg-type]

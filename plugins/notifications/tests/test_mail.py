@@ -123,3 +123,22 @@ async def _streams(settings: Any) -> str:
         return "".join(seen)
     finally:
         await client.aclose()
+
+
+async def test_a_content_refusal_fails_the_mail_but_keeps_the_address(
+    lyo_client: Any, mailbox: Mailbox, worker: None
+) -> None:
+    """A 5.7.x at the end of DATA (spam, policy) is about the message, not the mailbox;
+    a 5.1.1 there (servers that check late) is about the mailbox."""
+    mailbox.refuse_data["spam@example.com"] = "554 5.7.1 Message rejected as spam"
+    mailbox.refuse_data["late@example.com"] = "550 5.1.1 No such user here"
+    for email, disabled in (("spam@example.com", False), ("late@example.com", True)):
+        user_id, _ = await sign_in(lyo_client, email)
+        for _ in range(600):
+            delivery = await Delivery.get_or_none(user_id=user_id, kind="welcome")
+            if delivery and delivery.status == "failed":
+                break
+            await asyncio.sleep(0.05)
+        assert delivery is not None and delivery.status == "failed", email
+        address = await Address.get(user_id=user_id)
+        assert (address.disabled_reason is not None) is disabled, email
