@@ -23,6 +23,8 @@ class TryAgain(RuntimeError):
 #: Push deliveries per ``send_push`` run: the task's own bookkeeping and the database
 #: round trips are paid once per batch, not once per notification.
 PUSH_BATCH = 100
+#: Delivery statuses a run leaves alone.
+FINAL = ("sent", "failed", "skipped")
 
 
 @kernel.task("notifications:send_push", queue="default", retries=5, backoff=2.0, timeout=300)
@@ -80,9 +82,6 @@ async def send_push(
     return {"sent": sum(sent.values())}
 
 
-FINAL = ("sent", "failed", "skipped")
-
-
 async def _push_once(delivery: Delivery, device: Device) -> tuple[list[Attempt], push.Outcome]:
     """One device through its provider (FCM for Android, APNs for iOS), waiting once for
     a short ``Retry-After``: the attempts to record (one per answer) and the last
@@ -131,7 +130,7 @@ async def send_email(ctx: TaskContext, delivery_id: str) -> dict[str, str | None
     from lyo_auth.api import user_by_id
 
     delivery = await Delivery.get_or_none(id=delivery_id)
-    if delivery is None or delivery.status in ("sent", "failed", "skipped"):
+    if delivery is None or delivery.status in FINAL:
         return {"status": delivery.status if delivery else None}
     address = await Address.get_or_none(user_id=delivery.user_id)
     user = await user_by_id(delivery.user_id)
