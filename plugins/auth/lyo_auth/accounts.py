@@ -8,7 +8,8 @@ from __future__ import annotations
 import hashlib
 import secrets
 import uuid
-from datetime import timedelta
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 import structlog
 
@@ -233,26 +234,60 @@ async def request_reset(email: str, *, ip: str | None = None) -> None:
     user = await User.get_or_none(email=email, is_active=True)
     if user is None:
         return
-    token = secrets.token_urlsafe(32)
     now = utcnow()
     expires = now + timedelta(seconds=settings.reset_ttl)
-    template = settings.reset_url
     async with transaction():
         await PasswordReset.filter(user_id=user.id, used_at__isnull=True).update(used_at=now)
-        await PasswordReset.create(
-            user_id=user.id, token_hash=token_digest(token), created_at=now, expires_at=expires
+        # the stored hash is of a token nobody sees: reset_link mints the mailed one
+        reset = await PasswordReset.create(
+            user_id=user.id,
+            token_hash=token_digest(secrets.token_urlsafe(32)),
+            created_at=now,
+            expires_at=expires,
         )
         await publish(
             PasswordResetRequested(
                 user_id=user.id,
+                reset_id=reset.id,
                 email=user.email,
                 display_name=user.display_name,
                 locale=user.locale,
-                token=token,
-                reset_url=template.replace("{token}", token) if template else None,
                 expires_at=expires,
             )
         )
+
+
+@dataclass(frozen=True)
+class ResetLink:
+    """What a reset mail carries: the token, and the link when ``reset_url`` is set."""
+
+    token: str
+    url: str | None
+    expires_at: datetime
+
+
+async def reset_link(reset_id: uuid.UUID | str) -> ResetLink | None:
+    """Mint a fresh token for password reset ``reset_id`` and store only its hash, so
+    the token exists nowhere but in the caller's memory (never in an event, a task's
+    arguments or a dead letter); the tokens minted before it stop working. ``None``
+    once the reset is used, superseded or expired, or its account deactivated. Call it
+    in the transaction that sends the mail: a rollback keeps the older token."""
+    try:
+        reset_id = uuid.UUID(str(reset_id))
+    except ValueError:
+        return None
+    now = utcnow()
+    reset = await PasswordReset.get_or_none(
+        id=reset_id, used_at__isnull=True, expires_at__gt=now, user__is_active=True
+    )
+    if reset is None:
+        return None
+    token = secrets.token_urlsafe(32)
+    reset.token_hash = token_digest(token)
+    await reset.save(update_fields=["token_hash"])
+    template = services().settings.reset_url
+    url = template.replace("{token}", token) if template else None
+    return ResetLink(token=token, url=url, expires_at=reset.expires_at)
 
 
 async def reset_password(token: str, new: str) -> None:

@@ -20,6 +20,9 @@ plugin keeping its own copy subscribes by type string (see :mod:`lyo_auth.events
 locale, bio, avatar), ``auth.preferences_updated.v1``, ``auth.roles_changed.v1``,
 ``auth.user_deactivated.v1``, and, after ``lyo users erase``, ``auth.user_erased.v1``.
 
+``reset_link(reset_id)`` is for the mailer of ``auth.password_reset_requested.v1``: it
+mints the reset's token when the mail is composed (the event carries no token).
+
 Call these where the auth plugin is loaded and started (declare ``requires={"auth":
 ...}``), in a request, a task or a handler: the kernel has made the database current.
 """
@@ -31,10 +34,20 @@ from collections.abc import Iterable
 
 from pydantic import BaseModel, ConfigDict
 
+from .accounts import ResetLink, check_role, reset_link
 from .models import User, UserRole
 from .schemas import Preferences
 
-__all__ = ["BATCH", "Preferences", "UserInfo", "user_by_id", "users_by_id"]
+__all__ = [
+    "BATCH",
+    "Preferences",
+    "ResetLink",
+    "UserInfo",
+    "reset_link",
+    "user_by_id",
+    "user_ids_with_role",
+    "users_by_id",
+]
 
 #: Ids per query; more are read in several batches.
 BATCH = 500
@@ -100,3 +113,16 @@ async def users_by_id(ids: Iterable[uuid.UUID | str]) -> dict[uuid.UUID, UserInf
 async def user_by_id(user_id: uuid.UUID | str) -> UserInfo | None:
     """One user's :class:`UserInfo`, ``None`` without an account."""
     return (await users_by_id([user_id])).get(_uuid(user_id))
+
+
+async def user_ids_with_role(role: str) -> list[str]:
+    """The ids (text form) of the active accounts holding ``role``, in id order: the
+    audience of a message to a role. An unknown role raises
+    :class:`kernel.ValidationFailed` naming the field ``role``."""
+    check_role(role)
+    rows = await (
+        UserRole.filter(role=role, user__is_active=True)
+        .order_by("user_id")
+        .values_list("user_id", flat=True)
+    )
+    return [str(user_id) for user_id in rows]

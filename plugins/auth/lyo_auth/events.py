@@ -32,18 +32,17 @@ class UserDeactivated(Event):
 
 
 class PasswordResetRequested(Event):
-    """For a mail plugin to deliver. ``token`` is the secret the user must present to
-    ``POST /api/auth/password/reset`` (single use, valid until ``expires_at``);
-    ``reset_url`` is ``LYO_AUTH__RESET_URL`` with the token filled in, when configured.
-    The outbox keeps it until the kernel's retention purge: keep that short."""
+    """For a mail plugin to deliver. The token is not in it (the outbox, task
+    arguments and dead letters keep events): the mailer calls
+    ``lyo_auth.api.reset_link(reset_id)`` when it sends, which mints it. The reset is
+    valid until ``expires_at``, single use, and superseded by a newer one."""
 
     type = "auth.password_reset_requested.v1"
     user_id: UUID
+    reset_id: UUID
     email: str
     display_name: str
     locale: str
-    token: str
-    reset_url: str | None
     expires_at: datetime
 
 

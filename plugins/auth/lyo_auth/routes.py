@@ -182,8 +182,8 @@ async def change_password(data: PasswordChangeIn) -> tuple[str, int]:
 async def forgot_password(data: ForgotIn) -> tuple[ResetRequested, int]:
     """Ask for a password reset. Always 202, answered before any work is done: whether
     the account exists is not told, not even by the timing. A mail plugin delivers the
-    token (event ``auth.password_reset_requested.v1``); a new token supersedes the older
-    ones."""
+    token (event ``auth.password_reset_requested.v1``, then ``api.reset_link``); a new
+    request supersedes the older ones."""
     current_app.add_background_task(accounts.request_reset, data.email, ip=client_ip())
     detail = "If an account exists for this address, a reset message is on its way."
     return ResetRequested(detail=detail), 202

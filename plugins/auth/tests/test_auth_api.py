@@ -11,7 +11,7 @@ from authhelpers import bearer, make_admin, register, signed_up
 from lyo_auth import accounts, api
 from lyo_auth import plugin as auth
 
-from kernel import transaction
+from kernel import ValidationFailed, transaction
 from kernel.testing import recorder
 
 TYPES = (
@@ -67,6 +67,11 @@ async def test_users_by_id_batches_profiles_roles_and_preferences(
     assert await api.users_by_id([]) == {}
     with pytest.raises(ValueError, match="not a user id"):
         await api.users_by_id(["nope"])
+    # the active holders of a role, for a message to a segment
+    assert await api.user_ids_with_role("learner") == [ada["id"]]  # bob is deactivated
+    assert await api.user_ids_with_role("instructor") == []
+    with pytest.raises(ValidationFailed, match="/role"):
+        await api.user_ids_with_role("pirate")
 
 
 async def test_profile_and_preference_changes_are_announced_once(

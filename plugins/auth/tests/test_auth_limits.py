@@ -19,6 +19,7 @@ from authhelpers import (
     settled,
     signed_up,
 )
+from lyo_auth.api import reset_link
 
 from kernel import Settings, create_app
 from kernel.testing import serve
@@ -113,7 +114,10 @@ async def test_the_account_ceiling_closes_new_addresses_only(lyo_client: Any) ->
     new_password = "a-brand-new-passphrase-42"
     reset = await lyo_client.post(
         "/api/auth/password/reset",
-        json={"token": event.payload["token"], "new_password": new_password},
+        json={
+            "token": (await reset_link(event.payload["reset_id"])).token,
+            "new_password": new_password,
+        },
     )
     assert reset.status_code == 204
     assert await sign_in(lyo_client, "ada@example.com", new_password, "192.0.2.1") == 200
@@ -171,13 +175,19 @@ async def test_one_address_cannot_use_up_an_accounts_reset_quota(lyo_client: Any
 async def test_a_new_reset_token_supersedes_the_older_ones(lyo_client: Any) -> None:
     await register(lyo_client, "ada@example.com")
     await forgot(lyo_client, "ada@example.com")
+    [first] = events("auth.password_reset_requested.v1")
+    mailed = (await reset_link(first.payload["reset_id"])).token
+    again = (await reset_link(first.payload["reset_id"])).token  # a redelivered mail
     await forgot(lyo_client, "ada@example.com")
-    older, newer = (e.payload["token"] for e in events("auth.password_reset_requested.v1"))
+    second = events("auth.password_reset_requested.v1")[1]
+    assert await reset_link(first.payload["reset_id"]) is None  # superseded
+    newer = (await reset_link(second.payload["reset_id"])).token
     new_password = "a-brand-new-passphrase-42"
-    stale = await lyo_client.post(
-        "/api/auth/password/reset", json={"token": older, "new_password": new_password}
-    )
-    assert stale.status_code == 422
+    for older in (mailed, again):  # a second mint replaces the first; both superseded
+        stale = await lyo_client.post(
+            "/api/auth/password/reset", json={"token": older, "new_password": new_password}
+        )
+        assert stale.status_code == 422
     fresh = await lyo_client.post(
         "/api/auth/password/reset", json={"token": newer, "new_password": new_password}
     )

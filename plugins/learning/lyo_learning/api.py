@@ -28,10 +28,11 @@ from uuid import UUID
 
 from pydantic import ValidationError
 
-from kernel import ValidationFailed, current_identity, transaction
+from kernel import NotFound, ValidationFailed, current_identity, transaction
 
 from . import courses
 from .events import CourseCompleted, CoursePublished, Enrolled, LessonCompleted
+from .models import Course, Enrollment
 from .schemas import CourseCreate, CourseDetail, LessonIn
 
 __all__ = [
@@ -43,6 +44,7 @@ __all__ = [
     "LessonCompleted",
     "LessonIn",
     "create_course",
+    "enrolled_user_ids",
     "get_course",
 ]
 
@@ -80,6 +82,17 @@ async def create_course(
 async def get_course(course_id: UUID) -> CourseDetail:
     """A course with its lessons, whatever its status (404 :class:`kernel.NotFound`)."""
     return await courses.load_detail(course_id)
+
+
+async def enrolled_user_ids(course_id: UUID) -> list[str]:
+    """Who is enrolled in the course (user ids, in order): the audience of a message to
+    its learners. :class:`kernel.NotFound` for an unknown course."""
+    if not await Course.exists(id=course_id):
+        raise NotFound("No such course.")
+    rows = await (
+        Enrollment.filter(course_id=course_id).order_by("user_id").values_list("user_id", flat=True)
+    )
+    return [str(user_id) for user_id in rows]
 
 
 def _validated(course: CourseCreate | Mapping[str, Any]) -> CourseCreate:

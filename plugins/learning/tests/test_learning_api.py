@@ -112,3 +112,19 @@ async def test_author_defaults_to_the_current_identity(lyo_client: Any) -> None:
 async def test_get_course_of_an_unknown_id_is_not_found(lyo_app: Any) -> None:
     with pytest.raises(NotFound):
         await get_course("00000000-0000-0000-0000-000000000000")  # type: ignore[arg-type]
+
+
+async def test_enrolled_user_ids_lists_a_courses_learners(lyo_app: Any) -> None:
+    from lyo_learning.api import enrolled_user_ids
+    from lyo_learning.progress import enroll
+
+    course = await create_course(
+        {"title": "Knots", "status": "published", "lessons": [lesson("one")]},
+        author_id=INSTRUCTOR.id,
+    )
+    assert await enrolled_user_ids(course.id) == []
+    for user_id in ("u-2", "u-1", "u-2"):
+        await enroll(course.id, user_id)
+    assert await enrolled_user_ids(course.id) == ["u-1", "u-2"]
+    with pytest.raises(NotFound):
+        await enrolled_user_ids("00000000-0000-0000-0000-000000000000")  # type: ignore[arg-type]

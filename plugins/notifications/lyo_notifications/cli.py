@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import json
+from typing import BinaryIO
+
 import click
 
 from kernel import Kernel, with_kernel
 
-from . import mail
+from . import bounces, mail
 from .settings import plugin
 
 
@@ -25,4 +28,13 @@ async def test_mail(kernel: Kernel, address: str) -> None:
     click.echo(f"sent: {sent.message_id}")
 
 
-COMMANDS = [test_mail]
+@click.command("bounce")
+@click.argument("message", type=click.File("rb"), default="-")
+@with_kernel
+async def bounce(kernel: Kernel, message: BinaryIO) -> None:
+    """Process a bounce (a DSN mail) read from MESSAGE or standard input: hard bounces
+    disable the address. For a Postfix pipe transport or procmail on the bounce mailbox."""
+    click.echo(json.dumps(await bounces.process(message.read())))
+
+
+COMMANDS = [test_mail, bounce]

@@ -43,7 +43,7 @@ async def notify(
     """Notify ``user_ids`` (never ``actor_id``) of something of ``category``, worded by
     template ``notices/<kind>.txt`` from ``context``; ``data`` travels with the item
     (ids a client opens). Returns how many users were notified anew."""
-    from .tasks import send_email, send_push
+    from .tasks import enqueue_pushes, send_email
 
     wanted = [
         str(u) for u in dict.fromkeys(user_ids) if _is_id(u) and str(u) != str(actor_id or "")
@@ -74,6 +74,7 @@ async def notify(
     )
     kernel = plugin.kernel
     count = 0
+    pushes: list[str] = []  # queued together at the end: one task per batch of them
     now = datetime.now(UTC)
     for user_id in wanted:
         info = people.get(user_id)
@@ -107,7 +108,7 @@ async def notify(
                 not_before=deferred,
             )
             if not deferred:
-                await kernel.tasks.enqueue(send_push, delivery_id=str(push.id))
+                pushes.append(str(push.id))
         if choice.email and user_id in with_address:
             later = choice.quiet_until is not None and choice.digest != "never"
             mail = await Delivery.create(
@@ -123,6 +124,7 @@ async def notify(
             )
             if mail.status == "pending":
                 await kernel.tasks.enqueue(send_email, delivery_id=str(mail.id))
+    await enqueue_pushes(pushes)
     return count
 
 

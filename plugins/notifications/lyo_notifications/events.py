@@ -3,13 +3,18 @@ imported (community and gamification may be absent). Each is durable (at least o
 retried with backoff, dead-lettered) and idempotent: the key ``event:{id}`` allows one
 notification per user and channel however often the event is delivered.
 
-The account mails come first: the password-reset mail is composed from its event and
-sent *inside* the handler, so the token is never copied anywhere (no task arguments, no
-inbox item, no delivery body; attempts record a masked address)."""
+The account mails come first. The password-reset event carries no token, only the
+reset's id: the handler asks auth (``lyo_auth.api.reset_link``) to mint the token while
+it composes the mail and sends it *inside* the handler, so the token lives only in this
+process's memory and the mail (no event payload, task arguments, inbox item or delivery
+body holds it; attempts record a masked address)."""
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import Any
+
+from lyo_auth.api import reset_link
 
 import kernel
 from kernel import Envelope, Handler
@@ -17,6 +22,7 @@ from kernel import Envelope, Handler
 from . import mail
 from .delivery import forget_user, notify
 from .models import Address, Delivery
+from .segments import enrolled
 from .settings import plugin
 from .tasks import deliver_mail, send_email
 
@@ -36,11 +42,16 @@ async def password_reset(envelope: Envelope) -> None:
         user_id=user_id,
         channel="email",
     )
+    link = await reset_link(payload["reset_id"])
+    if link is None:  # used, superseded or expired meanwhile: nothing worth mailing
+        delivery.status = "skipped"
+        await delivery.save(update_fields=["status", "updated_at"])
+        return
     context = {
         "display_name": payload["display_name"],
-        "token": payload["token"],
-        "reset_url": payload.get("reset_url"),
-        "expires_at": payload["expires_at"],
+        "token": link.token,
+        "reset_url": link.url,
+        "expires_at": link.expires_at,
     }
     message = mail.compose("password_reset", payload.get("locale"), payload["email"], context)
     # a refused address does not stop a reset mail: the user asked for it just now
@@ -73,14 +84,26 @@ async def erased(envelope: Envelope) -> None:
 
 
 def _ids(payload: dict[str, Any], *fields: str) -> list[str]:
-    """Recipients: ``recipient_ids`` when the publisher names them, else these fields."""
-    if isinstance(payload.get("recipient_ids"), list):
-        return [str(u) for u in payload["recipient_ids"] if u]
-    return [str(payload[f]) for f in fields if payload.get(f)]
+    """Recipients: ``recipient_ids`` when the publisher names them (subscribers of a
+    discussion, followers of a course), with the users these fields name."""
+    named = payload.get("recipient_ids")
+    listed = [str(u) for u in named if u] if isinstance(named, list) else []
+    return [*listed, *(str(payload[f]) for f in fields if payload.get(f))]
 
 
 def _data(payload: dict[str, Any], *fields: str) -> dict[str, Any]:
     return {f: str(payload[f]) for f in fields if payload.get(f) is not None}
+
+
+async def _course_learners(payload: dict[str, Any]) -> list[str]:
+    """Whoever is enrolled in the course, read from the learning plugin (none without
+    it), unless the publisher named the recipients."""
+    if isinstance(payload.get("recipient_ids"), list) or not payload.get("course_id"):
+        return []
+    try:
+        return await enrolled(str(payload["course_id"]))
+    except LookupError:
+        return []
 
 
 #: type -> (category, notice template, recipient fields, actor field, data fields)
@@ -88,14 +111,14 @@ RULES: dict[str, tuple[str, str, tuple[str, ...], str | None, tuple[str, ...]]] 
     "community.reply_created.v1": (
         "replies",
         "reply",
-        ("parent_author_id", "discussion_author_id"),
+        ("target_author_id", "discussion_author_id"),
         "author_id",
         ("discussion_id", "reply_id"),
     ),
     "community.mention_created.v1": (
         "replies",
-        "reply",
-        ("mentioned_user_id",),
+        "mention",
+        (),
         "author_id",
         ("discussion_id", "reply_id"),
     ),
@@ -104,7 +127,7 @@ RULES: dict[str, tuple[str, str, tuple[str, ...], str | None, tuple[str, ...]]] 
         "reaction",
         ("target_author_id",),
         "user_id",
-        ("discussion_id", "reply_id", "reaction"),
+        ("discussion_id", "target_type", "target_id", "kind"),
     ),
     "gamification.achievement_unlocked.v1": (
         "achievements",
@@ -113,7 +136,13 @@ RULES: dict[str, tuple[str, str, tuple[str, ...], str | None, tuple[str, ...]]] 
         None,
         ("achievement",),
     ),
-    "learning.course_updated.v1": ("course_updates", "course_updated", (), None, ("course_id",)),
+    "learning.course_updated.v1": (
+        "course_updates",
+        "course_updated",
+        (),
+        "author_id",
+        ("course_id",),
+    ),
     "ai.course_generated.v1": (
         "generation_finished",
         "course_generated",
@@ -123,15 +152,22 @@ RULES: dict[str, tuple[str, str, tuple[str, ...], str | None, tuple[str, ...]]] 
     ),
 }
 
+#: Further recipients an event implies, looked up when it is handled.
+AUDIENCES: dict[str, Callable[[dict[str, Any]], Awaitable[list[str]]]] = {
+    "learning.course_updated.v1": _course_learners,
+}
+
 
 def _rule_handler(event_type: str) -> Handler:
     category, kind, fields, actor, data_fields = RULES[event_type]
     name = event_type.split(".")[1]
+    audience = AUDIENCES.get(event_type)
 
     async def handle(envelope: Envelope) -> None:
         payload = envelope.payload
+        recipients = _ids(payload, *fields) + (await audience(payload) if audience else [])
         await notify(
-            _ids(payload, *fields),
+            recipients,
             category=category,
             kind=kind,
             key=f"event:{envelope.id}",

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import re
 from dataclasses import dataclass
 from email.message import EmailMessage
 from email.utils import make_msgid
@@ -32,11 +33,19 @@ class Sent:
 
 
 class Rejected(Exception):
-    """The server refused the recipient for good (5xx): the address is disabled."""
+    """The server refused the mail for good (5xx). ``address_gone`` when the refusal is
+    about the mailbox (the recipient refused, or a ``5.1.x``/``5.2.1`` status): only
+    then is the address disabled; a policy refusal of the content (``5.7.x``, spam)
+    fails the delivery and leaves the address alone."""
 
-    def __init__(self, code: int, reason: str) -> None:
+    def __init__(self, code: int, reason: str, *, recipient: bool) -> None:
         super().__init__(f"{code} {reason}")
         self.code = code
+        enhanced = re.match(r"\s*(5\.\d{1,3}\.\d{1,3})", reason)
+        status = enhanced.group(1) if enhanced else ""
+        self.address_gone = (recipient and not status.startswith("5.7.")) or status.startswith(
+            ("5.1.", "5.2.1")
+        )
 
 
 def _key() -> bytes:
@@ -92,8 +101,9 @@ def compose(
     return message
 
 
-async def send(message: EmailMessage) -> Sent:
-    """Hand ``message`` to the SMTP server, through the plugin's ``smtp`` breaker.
+async def send(message: EmailMessage, sender: str | None = None) -> Sent:
+    """Hand ``message`` to the SMTP server, through the plugin's ``smtp`` breaker;
+    ``sender`` is the envelope's return path (``From`` when None).
     Raises :class:`Rejected` for a recipient refused for good; other failures (the
     server down, a 4xx) raise to be retried."""
     settings = plugin.settings
@@ -104,6 +114,7 @@ async def send(message: EmailMessage) -> Sent:
         try:
             _, reply = await aiosmtplib.send(
                 message,
+                sender=sender,
                 hostname=settings.smtp_host,
                 port=settings.smtp_port,
                 username=settings.smtp_username or None,
@@ -115,11 +126,11 @@ async def send(message: EmailMessage) -> Sent:
         except aiosmtplib.SMTPRecipientsRefused as error:
             refusal = error.recipients[0]
             if 500 <= refusal.code < 600:
-                raise Rejected(refusal.code, refusal.message) from None
+                raise Rejected(refusal.code, refusal.message, recipient=True) from None
             raise
         except aiosmtplib.SMTPResponseException as error:
             if 500 <= error.code < 600 and error.code not in (530, 535):  # auth: ours to fix
-                raise Rejected(error.code, error.message) from None
+                raise Rejected(error.code, error.message, recipient=False) from None
             raise
     return Sent(
         message_id=str(message["Message-ID"]),

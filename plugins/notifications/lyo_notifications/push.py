@@ -53,7 +53,9 @@ class Fcm:
         self.credentials = credentials
         self.project = credentials["project_id"]
         self.base_url = base_url.rstrip("/")
-        self.http = httpx.AsyncClient(timeout=httpx.Timeout(10.0), trust_env=False)
+        # HTTP/2 where the server offers it (FCM does, over TLS): one connection carries
+        # every request in flight; plain HTTP/1.1 keeps connections alive otherwise
+        self.http = httpx.AsyncClient(http2=True, timeout=httpx.Timeout(10.0), trust_env=False)
         self.limit = asyncio.Semaphore(concurrency)
         self._token: tuple[str, float] | None = None
         self._refresh = asyncio.Lock()

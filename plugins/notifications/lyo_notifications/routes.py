@@ -6,13 +6,14 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from uuid import UUID
 
-from quart import Blueprint
+from quart import Blueprint, request
 from quart_schema import validate_querystring, validate_request, validate_response
 
 from kernel import (
     Accepted,
     CursorQuery,
     NotFound,
+    ValidationFailed,
     accepted,
     atomic,
     current_identity,
@@ -21,11 +22,12 @@ from kernel import (
     require,
 )
 
-from . import mail
+from . import bounces, mail
 from .delivery import public, token_hash
 from .models import Device, Notification, Preference
 from .preferences import choose
 from .schemas import (
+    Bounced,
     DeviceIn,
     DeviceList,
     DeviceOut,
@@ -40,6 +42,7 @@ from .schemas import (
     Unread,
     UnsubscribeQuery,
 )
+from .segments import members
 from .settings import CATEGORIES, CHANNELS, NAME, plugin
 
 bp = Blueprint(NAME, __name__, url_prefix=f"/api/{NAME}")
@@ -255,6 +258,24 @@ async def unsubscribe(query_args: UnsubscribeQuery) -> tuple[str, int]:
     return "", 204
 
 
+@bp.post("/bounces")
+@validate_response(Bounced, 200)
+@problem_responses(403, 404)
+async def bounce() -> Bounced:
+    """A late bounce (a DSN mail, raw, ``message/rfc822``) from the operator's bounce
+    mailbox: hard bounces disable the address. Signed: ``X-Lyo-Signature:
+    sha256=<hex HMAC-SHA256 of the body with bounce_webhook_secret>``; off (404) while
+    that setting is empty."""
+    from kernel import Forbidden
+
+    if not plugin.settings.bounce_webhook_secret:
+        raise NotFound("Bounce processing over HTTP is not configured.")
+    raw = await request.get_data()
+    if not bounces.valid_webhook_signature(raw, request.headers.get("X-Lyo-Signature", "")):
+        raise Forbidden("The signature of this bounce is not valid.")
+    return Bounced(**await bounces.process(raw))
+
+
 # -- administrators ----------------------------------------------------------------------
 
 
@@ -264,13 +285,24 @@ async def unsubscribe(query_args: UnsubscribeQuery) -> tuple[str, int]:
 @validate_response(Accepted, 202)
 @problem_responses(429)
 async def send(data: SendIn) -> tuple[Accepted, int]:
-    """Send a message to users, as a task with progress (follow ``status_url``)."""
+    """Send a message to users or to a segment (a role, a course's learners), as a task
+    with progress (follow ``status_url``)."""
     from .tasks import broadcast
 
+    given = [f for f in ("user_ids", "role", "course_id") if getattr(data, f) is not None]
+    if len(given) != 1:
+        raise ValidationFailed.field(
+            (given or ["user_ids"])[-1], "Give exactly one of user_ids, role and course_id."
+        )
+    if data.user_ids is None:
+        await members(role=data.role, course_id=data.course_id)  # a bad segment: 422 now
     run = await plugin.kernel.tasks.enqueue(
         broadcast,
         owner=current_identity(),
         user_ids=data.user_ids,
+        role=data.role,
+        course_id=str(data.course_id) if data.course_id else None,
+        key=data.key,
         title=data.title,
         body=data.body,
         category=data.category,

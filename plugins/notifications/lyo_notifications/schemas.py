@@ -119,11 +119,23 @@ class UnsubscribeQuery(BaseModel):
 
 
 class SendIn(_Body):
-    """An administrator's message to users (at most 10,000 ids per call)."""
+    """An administrator's message to users: exactly one of ``user_ids`` (at most 10,000),
+    ``role`` (every active account holding it) and ``course_id`` (its enrolled learners).
+    ``key`` makes a repeated send reach nobody twice (else each send is new)."""
 
-    user_ids: list[Annotated[str, StringConstraints(min_length=1, max_length=64)]] = Field(
-        min_length=1, max_length=10_000
+    user_ids: list[Annotated[str, StringConstraints(min_length=1, max_length=64)]] | None = Field(
+        default=None, min_length=1, max_length=10_000
     )
+    role: str | None = Field(default=None, min_length=1, max_length=64)
+    course_id: UUID | None = None
+    key: str | None = Field(default=None, min_length=1, max_length=64, pattern=r"^[\w.:-]+$")
     title: str = Field(min_length=1, max_length=200)
     body: str = Field(min_length=1, max_length=2000)
     category: Literal[CATEGORIES] = "reminders"  # type: ignore[valid-type]
+
+
+class Bounced(BaseModel):
+    """What a bounce changed: the hard bounces it reported, the addresses it disabled."""
+
+    bounces: int
+    disabled: int

@@ -36,6 +36,12 @@ class NotificationsSettings(BaseModel):
     smtp_password: str = ""
     smtp_timeout: float = Field(default=30.0, gt=0)
     mail_from: str = "Lyo <no-reply@localhost>"
+    #: The mailbox where late bounces (DSNs) arrive, ``bounces@example.com``; set, mail
+    #: leaves with a signed VERP return path ``bounces+<user>.<sig>@example.com``.
+    bounce_address: str = Field(default="", pattern=r"^$|^[^@\s+]+@[^@\s]+$")
+    #: Shared with whatever posts DSNs to ``POST /api/notifications/bounces`` (an HMAC
+    #: key); empty: that route is off (404).
+    bounce_webhook_secret: str = ""
     #: Public base URL of the API, for links in mail (one-click unsubscribe).
     public_url: str = "http://127.0.0.1:8000"
     #: Language of the templates used when none exists for the user's locale.

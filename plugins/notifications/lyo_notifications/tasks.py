@@ -11,6 +11,7 @@ import kernel
 from kernel import TaskContext
 
 from . import mail, push
+from .bounces import return_path
 from .models import Address, Attempt, Delivery, Device, Notification, Preference
 from .settings import plugin
 
@@ -19,50 +20,83 @@ class TryAgain(RuntimeError):
     """A provider asked to come back later: the kernel retries the task with backoff."""
 
 
-@kernel.task("notifications:send_push", queue="default", retries=5, backoff=2.0, timeout=120)
-async def send_push(ctx: TaskContext, delivery_id: str) -> dict[str, int]:
-    """Send one push delivery to every device of its user; dead tokens are pruned."""
-    delivery = await Delivery.get_or_none(id=delivery_id)
-    if delivery is None or delivery.status in ("sent", "failed", "skipped"):
+#: Push deliveries per ``send_push`` run: the task's own bookkeeping and the database
+#: round trips are paid once per batch, not once per notification.
+PUSH_BATCH = 100
+#: Delivery statuses a run leaves alone.
+FINAL = ("sent", "failed", "skipped")
+
+
+@kernel.task("notifications:send_push", queue="default", retries=5, backoff=2.0, timeout=300)
+async def send_push(
+    ctx: TaskContext, delivery_ids: list[str] | None = None, delivery_id: str | None = None
+) -> dict[str, int]:
+    """Send push deliveries (a batch; ``delivery_id``, one, is what earlier versions
+    queued) to every device of their users, all at once within each provider's
+    ``push_concurrency`` over its kept-alive connections (HTTP/2 streams where the
+    provider speaks it). Five queries whatever the batch's size: the deliveries, the
+    devices, what already went (a retried run skips it), then the attempts and the
+    statuses; dead tokens are pruned in one more."""
+    ids = [*(delivery_ids or []), *([delivery_id] if delivery_id else [])]
+    deliveries = await Delivery.filter(id__in=ids).exclude(status__in=FINAL)
+    if not deliveries:
         return {"sent": 0}
-    done = set(
-        await Attempt.filter(delivery_id=delivery.id, message_id__isnull=False).values_list(
-            "target", flat=True
-        )
-    )
-    devices = [d for d in await Device.filter(user_id=delivery.user_id) if str(d.id) not in done]
-    sent = len(done)
-    failures: list[str] = []
-    for device in devices:
-        outcome = await _push_once(delivery, device)
+    done = {
+        (str(delivery), target)
+        for delivery, target in await Attempt.filter(
+            delivery_id__in=[d.id for d in deliveries], message_id__isnull=False
+        ).values_list("delivery_id", "target")
+    }
+    devices: dict[str, list[Device]] = {}
+    for device in await Device.filter(user_id__in={d.user_id for d in deliveries}):
+        devices.setdefault(device.user_id, []).append(device)
+    sent = {d.id: sum(1 for key in done if key[0] == str(d.id)) for d in deliveries}
+    jobs = [
+        (delivery, device)
+        for delivery in deliveries
+        for device in devices.get(delivery.user_id, [])
+        if (str(delivery.id), str(device.id)) not in done
+    ]
+    results = await asyncio.gather(*(_push_once(d, device) for d, device in jobs))
+    attempts = [attempt for tried, _ in results for attempt in tried]
+    await Attempt.bulk_create(attempts)
+    pairs = list(zip(jobs, results, strict=True))
+    dead = [str(device.id) for (_, device), (_, outcome) in pairs if outcome.dead_token]
+    if dead:
+        await Device.filter(id__in=dead).delete()
+    failures: dict[object, str] = {}
+    for (delivery, _), (_, outcome) in pairs:
         if outcome.message_id:
-            sent += 1
+            sent[delivery.id] += 1
         elif outcome.retry:
-            failures.append(outcome.error or "retry")
+            failures[delivery.id] = outcome.error or "retry"
+    finished = [d for d in deliveries if d.id not in failures]
+    for status in ("sent", "skipped"):
+        chosen = [d.id for d in finished if (sent[d.id] > 0) == (status == "sent")]
+        if chosen:
+            await Delivery.filter(id__in=chosen).update(status=status)
     if failures:
-        delivery.error = failures[-1][:500]
-        await delivery.save(update_fields=["error", "updated_at"])
-        raise TryAgain(f"{len(failures)} device(s) to retry: {failures[-1]}")
-    delivery.status = "sent" if sent else "skipped"
-    await delivery.save(update_fields=["status", "updated_at"])
-    return {"sent": sent}
+        for delivery_id_, error in failures.items():
+            await Delivery.filter(id=delivery_id_).update(error=error[:500])
+        raise TryAgain(f"{len(failures)} deliveries to retry: {next(iter(failures.values()))}")
+    return {"sent": sum(sent.values())}
 
 
-async def _push_once(delivery: Delivery, device: Device) -> push.Outcome:
+async def _push_once(delivery: Delivery, device: Device) -> tuple[list[Attempt], push.Outcome]:
     """One device through its provider (FCM for Android, APNs for iOS), waiting once for
-    a short ``Retry-After``; every answer is recorded as an attempt, and a dead token
-    deletes the device. A provider without settings is recorded and skipped."""
+    a short ``Retry-After``: the attempts to record (one per answer) and the last
+    outcome. A provider without settings is recorded and skipped."""
     provider = "apns" if device.platform == "ios" else "fcm"
+    target = str(device.id)
     try:
         client = push.client(provider)
     except push.NotConfigured as missing:
-        await Attempt.create(
-            delivery=delivery, provider=provider, target=str(device.id), error=str(missing)
-        )
-        return push.Outcome(0, error=str(missing))
+        attempt = Attempt(delivery=delivery, provider=provider, target=target, error=str(missing))
+        return [attempt], push.Outcome(0, error=str(missing))
     breaker = plugin.breaker(provider, failure_threshold=5, reset_timeout=30, expected=TryAgain)
     data = {"delivery_id": str(delivery.id), "category": delivery.category}
     outcome = push.Outcome(0)
+    attempts: list[Attempt] = []
     for _ in range(2):
         try:
             async with breaker:
@@ -73,21 +107,21 @@ async def _push_once(delivery: Delivery, device: Device) -> push.Outcome:
             pass
         except OSError as error:  # connection refused, reset: retried by the task
             outcome = push.Outcome(0, error=f"{type(error).__name__}: {error}"[:500], retry=True)
-        await Attempt.create(
-            delivery=delivery,
-            provider=provider,
-            target=str(device.id),
-            status=outcome.status or None,
-            message_id=outcome.message_id,
-            error=outcome.error,
+        attempts.append(
+            Attempt(
+                delivery=delivery,
+                provider=provider,
+                target=target,
+                status=outcome.status or None,
+                message_id=outcome.message_id,
+                error=outcome.error,
+            )
         )
-        if outcome.dead_token:
-            await Device.filter(id=device.id).delete()
         wait = outcome.retry_after
         if not outcome.retry or wait is None or wait > plugin.settings.max_retry_after:
-            return outcome
+            break
         await asyncio.sleep(wait)
-    return outcome
+    return attempts, outcome
 
 
 @kernel.task("notifications:send_email", queue="default", retries=5, backoff=2.0, timeout=120)
@@ -96,7 +130,7 @@ async def send_email(ctx: TaskContext, delivery_id: str) -> dict[str, str | None
     from lyo_auth.api import user_by_id
 
     delivery = await Delivery.get_or_none(id=delivery_id)
-    if delivery is None or delivery.status in ("sent", "failed", "skipped"):
+    if delivery is None or delivery.status in FINAL:
         return {"status": delivery.status if delivery else None}
     address = await Address.get_or_none(user_id=delivery.user_id)
     user = await user_by_id(delivery.user_id)
@@ -122,11 +156,12 @@ async def send_email(ctx: TaskContext, delivery_id: str) -> dict[str, str | None
 async def deliver_mail(
     delivery: Delivery, address: Address | None, message: mail.EmailMessage
 ) -> None:
-    """Send ``message`` for ``delivery`` and record the attempt; a refused recipient
-    disables the address and fails the delivery, other errors raise (to be retried)."""
+    """Send ``message`` for ``delivery`` and record the attempt. A refusal for good (5xx)
+    fails the delivery, and disables the address when it is about the mailbox (not a
+    content policy's ``5.7.x``); other errors raise (to be retried)."""
     target = mail.mask(str(message["To"]))
     try:
-        sent = await mail.send(message)
+        sent = await mail.send(message, return_path(delivery.user_id))
     except mail.Rejected as refusal:
         await Attempt.create(
             delivery=delivery,
@@ -135,7 +170,7 @@ async def deliver_mail(
             status=refusal.code,
             error=str(refusal)[:500],
         )
-        if address is not None:
+        if address is not None and refusal.address_gone:
             address.disabled_reason = f"rejected: {refusal}"[:200]
             await address.save(update_fields=["disabled_reason", "updated_at"])
         delivery.status, delivery.error = "failed", str(refusal)[:500]
@@ -166,12 +201,22 @@ async def release(ctx: TaskContext) -> dict[str, int]:
     """Deliveries whose quiet hours are over go out."""
     now = datetime.now(UTC)
     due = await Delivery.filter(status="deferred", not_before__lte=now).limit(1000)
+    pushes: list[str] = []
     for delivery in due:
         claimed = await Delivery.filter(id=delivery.id, status="deferred").update(status="pending")
-        if claimed:
-            task = send_push if delivery.channel == "push" else send_email
-            await plugin.kernel.tasks.enqueue(task, delivery_id=str(delivery.id))
+        if claimed and delivery.channel == "push":
+            pushes.append(str(delivery.id))
+        elif claimed:
+            await plugin.kernel.tasks.enqueue(send_email, delivery_id=str(delivery.id))
+    await enqueue_pushes(pushes)
     return {"released": len(due)}
+
+
+async def enqueue_pushes(delivery_ids: list[str]) -> None:
+    """Queue push deliveries, :data:`PUSH_BATCH` to a ``send_push`` run."""
+    for start in range(0, len(delivery_ids), PUSH_BATCH):
+        batch = delivery_ids[start : start + PUSH_BATCH]
+        await plugin.kernel.tasks.enqueue(send_push, delivery_ids=batch)
 
 
 PERIOD = {"daily": timedelta(days=1), "weekly": timedelta(days=7)}
@@ -260,26 +305,38 @@ async def purge(ctx: TaskContext) -> dict[str, int]:
 
 @kernel.task("notifications:broadcast", queue="low", retries=3, timeout=3600)
 async def broadcast(
-    ctx: TaskContext, user_ids: list[str], title: str, body: str, category: str
+    ctx: TaskContext,
+    title: str,
+    body: str,
+    category: str,
+    user_ids: list[str] | None = None,
+    role: str | None = None,
+    course_id: str | None = None,
+    key: str | None = None,
 ) -> dict[str, int]:
-    """An administrator's message to many users, in batches of 500 with progress; a
-    retried run skips whom it already reached (the key is the run's id)."""
+    """An administrator's message to ``user_ids`` or to a segment (``role``,
+    ``course_id``; its members read when the task runs), in batches of 500 with
+    progress. Idempotent per user: the key (the sender's ``key``, else the run's id)
+    allows one notification per user and channel, so a retried run or a repeated send
+    skips whom it already reached."""
     from .delivery import notify
+    from .segments import members
 
+    audience = user_ids if user_ids is not None else await members(role=role, course_id=course_id)
     reached = 0
-    batches = [user_ids[i : i + 500] for i in range(0, len(user_ids), 500)]
+    batches = [audience[i : i + 500] for i in range(0, len(audience), 500)] or [[]]
     for number, batch in enumerate(batches, 1):
         async with kernel.transaction():
             reached += await notify(
                 batch,
                 category=category,
                 kind="message",
-                key=f"send:{ctx.id}",
+                key=f"send:{key or ctx.id}",
                 context={"title": title, "body": body},
-                data={"send": str(ctx.id)},
+                data={"send": key or str(ctx.id)},
             )
         await ctx.progress(100 * number // len(batches), f"{number}/{len(batches)} batches")
-    return {"notified": reached}
+    return {"notified": reached, "audience": len(audience)}
 
 
 TASKS = (send_push, send_email, release, digest, purge, broadcast)

@@ -51,12 +51,14 @@ def lyo_redis_url() -> str | None:
 
 
 class Mailbox:
-    """What the local SMTP server received; ``refuse`` makes it reject recipients."""
+    """What the local SMTP server received; ``refuse`` makes it reject recipients,
+    ``refuse_data`` (address -> reply) refuse the message at the end of DATA."""
 
     def __init__(self) -> None:
         self.messages: list[EmailMessage] = []
         self.envelopes: list[Any] = []
         self.refuse: set[str] = set()
+        self.refuse_data: dict[str, str] = {}
 
     async def handle_RCPT(
         self, server: Any, session: Any, envelope: Any, address: str, options: Any
@@ -67,6 +69,9 @@ class Mailbox:
         return "250 OK"
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        for address in envelope.rcpt_tos:
+            if address in self.refuse_data:
+                return self.refuse_data[address]
         self.envelopes.append(envelope)
         parsed = message_from_bytes(envelope.content, policy=policy.default)
         self.messages.append(parsed)  # type: ignore[arg-type]
@@ -101,7 +106,7 @@ def mailbox(monkeypatch: pytest.MonkeyPatch) -> Iterator[Mailbox]:
 
 
 @pytest.fixture
-def worker(lyo_settings: Settings, tmp_path: Path) -> Iterator[None]:
+def worker(lyo_settings: Settings, lyo_plugins: list[Any], tmp_path: Path) -> Iterator[None]:
     """Where deliveries run: in the app without Redis; with Redis a real ``lyo worker``
     with this test's ``LYO_NOTIFICATIONS__*`` and ``LYO_AUTH__*`` settings (the kernel's
     ``lyo_worker`` fixture passes no plugin settings, so this one does). Name it after
@@ -120,7 +125,9 @@ def worker(lyo_settings: Settings, tmp_path: Path) -> Iterator[None]:
         "LYO_DATABASE_URL": lyo_settings.database_url,
         "LYO_REDIS_URL": lyo_settings.redis_url,
         "LYO_REDIS_PREFIX": lyo_settings.redis_prefix,
-        "LYO_PLUGINS__ENABLED": "auth,notifications",
+        "LYO_PLUGINS__ENABLED": ",".join(
+            p.__name__.split(".")[0].removeprefix("lyo_") for p in lyo_plugins
+        ),
         "LYO_LOG_LEVEL": "WARNING",
     }
     with (tmp_path / "worker.log").open("wb") as log:

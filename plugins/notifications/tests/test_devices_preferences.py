@@ -5,13 +5,14 @@ zone defer push and send email to the digest; one-click unsubscribe is signed.""
 from __future__ import annotations
 
 import asyncio
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from conftest import sign_in
 from lyo_notifications import mail
-from lyo_notifications.models import Address, Delivery, Device
+from lyo_notifications.models import Address, Attempt, Delivery, Device
 from lyo_notifications.preferences import quiet_until
+from lyo_notifications.tasks import release
 
 import kernel
 
@@ -148,6 +149,17 @@ async def test_quiet_hours_defer_push_and_send_email_to_the_digest(
     email = await Delivery.get(user_id=ada, key="q1", channel="email")
     assert push.status == "deferred" and push.not_before is not None
     assert email.status == "digest"
+    # once the quiet hours are over, the release sends it (no FCM here: recorded, skipped)
+
+    await Delivery.filter(id=push.id).update(not_before=datetime.now(UTC) - timedelta(minutes=1))
+    await lyo_app.kernel.tasks.enqueue(release)
+    for _ in range(600):
+        push = await Delivery.get(id=push.id)
+        if push.status not in ("deferred", "pending"):
+            break
+        await asyncio.sleep(0.05)
+    assert push.status == "skipped"
+    assert "FCM_CREDENTIALS" in (await Attempt.get(delivery_id=push.id)).error
 
 
 async def test_one_click_unsubscribe_is_signed(lyo_client: Any, lyo_app: Any) -> None:

@@ -24,12 +24,12 @@ class ReplyCreated(Event):
     """What the community plugin publishes (by type string; its module is not needed)."""
 
     type = "community.reply_created.v1"
-    discussion_id: UUID
     reply_id: UUID
+    discussion_id: UUID
     author_id: str
-    parent_author_id: str | None
-    discussion_author_id: str | None
-    excerpt: str
+    target_author_id: str
+    discussion_author_id: str
+    excerpt: str | None = None
 
 
 async def _reply(running: Any, author: str, to: str, excerpt: str = "Nice knot") -> None:
@@ -40,7 +40,7 @@ async def _reply(running: Any, author: str, to: str, excerpt: str = "Nice knot")
                 discussion_id=uuid4(),
                 reply_id=uuid4(),
                 author_id=author,
-                parent_author_id=to,
+                target_author_id=to,
                 discussion_author_id=author,
                 excerpt=excerpt,
             )

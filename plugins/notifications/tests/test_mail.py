@@ -11,6 +11,8 @@ from typing import Any
 from conftest import PASSWORD, Mailbox, sign_in
 from lyo_notifications.models import Address, Attempt, Delivery
 
+from kernel.data.models import DeadLetter, OutboxEvent, TaskRun
+
 NEW_PASSWORD = "a brand new passphrase here"
 
 
@@ -23,7 +25,7 @@ def _html(message: Any) -> str:
 
 
 async def test_password_reset_from_request_to_mail_to_new_password(
-    lyo_client: Any, mailbox: Mailbox, worker: None, lyo_app: Any
+    lyo_client: Any, mailbox: Mailbox, worker: None, lyo_app: Any, lyo_settings: Any
 ) -> None:
     await sign_in(lyo_client, "ada@example.com")
     await mailbox.wait(1)  # the welcome mail
@@ -44,9 +46,21 @@ async def test_password_reset_from_request_to_mail_to_new_password(
     assert (await lyo_client.post("/api/auth/login", json=login)).status_code == 200
     old = {"email": "ada@example.com", "password": PASSWORD}
     assert (await lyo_client.post("/api/auth/login", json=old)).status_code == 401
-    # the token is nowhere in this plugin's tables: not in deliveries, nor in attempts
-    rows = [*(await Delivery.all().values()), *(await Attempt.all().values())]
-    assert rows and token.group(1) not in repr(rows)
+    # the token is nowhere in the database: not in the event (outbox), the handler's task
+    # arguments (kernel:deliver), dead letters, deliveries or attempts; only its hash
+    rows = [
+        *(await OutboxEvent.filter(type="auth.password_reset_requested.v1").values()),
+        *(await TaskRun.all().values()),
+        *(await DeadLetter.all().values()),
+        *(await Delivery.all().values()),
+        *(await Attempt.all().values()),
+    ]
+    [event] = [r for r in rows if r.get("type") == "auth.password_reset_requested.v1"]
+    assert "reset_id" in event["payload"] and "token" not in event["payload"]
+    assert any(r.get("name") == "kernel:deliver" for r in rows)
+    assert token.group(1) not in repr(rows)
+    if lyo_settings.redis_url:  # nor in the task messages' streams
+        assert token.group(1) not in await _streams(lyo_settings)
     attempts = await Attempt.filter(provider="smtp", message_id__isnull=False).count()
     assert attempts == 2  # welcome and reset, each recorded with its Message-ID
 
@@ -93,3 +107,38 @@ async def test_a_refused_address_is_disabled(
     assert address.disabled_reason and "550" in address.disabled_reason
     attempt = await Attempt.get(delivery_id=delivery.id)
     assert attempt.status == 550 and attempt.target == "g***@example.com"
+
+
+async def _streams(settings: Any) -> str:
+    """Every entry of this test's Redis streams, as text."""
+    from redis.asyncio import Redis
+
+    client = Redis.from_url(settings.redis_url)
+    try:
+        seen = []
+        async for key in client.scan_iter(match=f"{settings.redis_prefix}*"):
+            if await client.type(key) == b"stream":
+                seen.append(repr(await client.xrange(key)))
+        assert seen, "no stream found"
+        return "".join(seen)
+    finally:
+        await client.aclose()
+
+
+async def test_a_content_refusal_fails_the_mail_but_keeps_the_address(
+    lyo_client: Any, mailbox: Mailbox, worker: None
+) -> None:
+    """A 5.7.x at the end of DATA (spam, policy) is about the message, not the mailbox;
+    a 5.1.1 there (servers that check late) is about the mailbox."""
+    mailbox.refuse_data["spam@example.com"] = "554 5.7.1 Message rejected as spam"
+    mailbox.refuse_data["late@example.com"] = "550 5.1.1 No such user here"
+    for email, disabled in (("spam@example.com", False), ("late@example.com", True)):
+        user_id, _ = await sign_in(lyo_client, email)
+        for _ in range(600):
+            delivery = await Delivery.get_or_none(user_id=user_id, kind="welcome")
+            if delivery and delivery.status == "failed":
+                break
+            await asyncio.sleep(0.05)
+        assert delivery is not None and delivery.status == "failed", email
+        address = await Address.get(user_id=user_id)
+        assert (address.disabled_reason is not None) is disabled, email

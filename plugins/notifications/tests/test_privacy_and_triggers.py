@@ -126,7 +126,7 @@ async def test_admin_send_is_a_task_with_progress(
 
     await _until(done)
     run = await (await lyo_client.get(status_url, headers=root_headers)).get_json()
-    assert run["status"] == "succeeded" and run["result"] == {"notified": 1}, run
+    assert run["status"] == "succeeded" and run["result"] == {"notified": 1, "audience": 3}, run
     assert (await Notification.get(user_id=ada)).title == "Maintenance"
 
 

@@ -138,3 +138,29 @@ async def test_push_preference_off_sends_nothing(
             context={"title": "T", "body": "B"},
         )
     assert not await Delivery.filter(user_id=ada, channel="push").exists()
+
+
+async def test_one_run_sends_a_batch_and_its_retry_only_what_failed(
+    lyo_client: Any, lyo_app: Any, worker: None, fcm: FcmServer
+) -> None:
+    from kernel.data.models import TaskRun
+
+    ada, ada_headers = await sign_in(lyo_client, "ada@example.com")
+    bob, bob_headers = await sign_in(lyo_client, "bob@example.com", "Bob")
+    await _devices(lyo_client, ada_headers, OK)
+    await _devices(lyo_client, bob_headers, DOWN)
+    lyo_app.kernel.activate()
+    async with kernel.transaction():
+        await notify(
+            [ada, bob], category="reminders", kind="message", key="p4",
+            context={"title": "T", "body": "B"},
+        )  # fmt: skip
+
+    async def retried() -> bool:
+        return await Attempt.filter(provider="fcm", status=503).count() >= 2
+
+    await _until(retried)
+    assert await TaskRun.filter(name="notifications:send_push").count() == 1  # both in one
+    assert [m["token"] for m in fcm.sent] == [OK]  # sent once: the retry skipped it
+    assert (await Delivery.get(user_id=ada, key="p4", channel="push")).status == "sent"
+    assert (await Delivery.get(user_id=bob, key="p4", channel="push")).status == "pending"
