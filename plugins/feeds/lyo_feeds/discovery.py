@@ -13,14 +13,14 @@ import numpy as np
 
 from kernel import ServiceUnavailable
 
+from .activity import TAKEN
+from .caching import cached
 from .embedder import INSTALL, can_embed_here
 from .models import Activity, Embedding
 from .settings import plugin
 from .tasks import embed_query, query_key
 from .vectors import index
 from .vectors import version as vector_version
-
-TAKEN = ("enrolled", "completed_course", "completed_lesson", "published_course")
 
 
 async def _titles(kind: str, ids: list[str]) -> dict[str, str]:
@@ -81,24 +81,21 @@ async def _popularity(ids: list[str]) -> dict[str, float]:
     return {i: (math.log1p(counts.get(i, 0)) / top if top else 0.0) for i in ids}
 
 
-#: Seconds a user's recommendations are cached; their own new activity and any change
-#: of the course vectors invalidate them sooner.
+#: Seconds a user's recommendations are cached; their own activity on a course (token
+#: ``taste:{user}``) and any change of the course vectors invalidate them sooner, others'
+#: enrolments (popularity) only through this expiry.
 DISCOVER_TTL = 300
 
 
 async def discover(user_id: str, size: int) -> list[dict[str, Any]]:
-    """:func:`recommend`, cached per user (``discover:{user}:``, dropped by
-    :func:`forget_recommendations`) and per version of the course vectors."""
-    key = f"discover:{user_id}:{size}:{await vector_version('course')}"
-    cached = await plugin.cache.get(key)
-    if cached is None:
-        cached = await recommend(user_id, size)
-        await plugin.cache.set(key, cached, ttl=DISCOVER_TTL)
-    return list(cached)
-
-
-async def forget_recommendations(user_id: str) -> None:
-    await plugin.cache.delete_prefix(f"discover:{user_id}:")
+    """:func:`recommend`, cached per user and per version of the course vectors."""
+    found = await cached(
+        f"discover:{user_id}:{size}:{await vector_version('course')}",
+        [f"taste:{user_id}"],
+        lambda: recommend(user_id, size),
+        DISCOVER_TTL,
+    )
+    return list(found)
 
 
 async def recommend(user_id: str, size: int) -> list[dict[str, Any]]:

