@@ -19,7 +19,7 @@ from tortoise.expressions import Q, Subquery
 
 from kernel import Envelope, after_commit, transaction
 
-from .caching import renew, renew_all
+from .caching import each, renew, renew_all
 from .models import Activity, Course, Follow, Privacy, Source
 from .settings import plugin
 
@@ -241,8 +241,11 @@ async def push(activity: Activity, readers: set[str]) -> None:
     data = public(activity, await titles_of([activity]))
     message = {"activity": _jsonable(data)}
     others = sorted(readers - {activity.actor_id})[: plugin.settings.max_push_fanout]
-    for user_id in [activity.actor_id, *others]:
+
+    async def tell(user_id: str) -> None:
         await plugin.notify_user(user_id, "activity", message)  # kind feeds.activity
+
+    await each([activity.actor_id, *others], tell)
 
 
 def _jsonable(value: Any) -> Any:
