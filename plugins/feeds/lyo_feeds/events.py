@@ -17,8 +17,10 @@ which then lands in the dead letters instead of inventing an actor):
   no activity
 - ``community.reply_created.v1``: author_id, reply_id, discussion_id, course_id?,
   ``status`` as above
-- ``community.content_moderated.v1``: target_id, discussion_id, action; hidden,
-  deleted and rejected content's activities disappear (a discussion's with its replies)
+- ``community.content_moderated.v1``: target_type, target_id, discussion_id, action;
+  hidden content's activities (a discussion's with its replies; a reply's place in an
+  aggregate) leave the feeds until ``unhidden``, deleted and rejected content's for
+  good (:mod:`.moderation`)
 - ``gamification.achievement_unlocked.v1``: user_id, achievement, name
 - ``auth.user_deactivated.v1``, ``auth.user_erased.v1``: user_id; their activity
   disappears (erased: their follows and settings too)"""
@@ -28,20 +30,17 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from kernel import Envelope, Handler, KernelError, after_commit, on
+from kernel import Envelope, Handler, KernelError, on
 
 from .activity import Draft, forget_activity, forget_user, record
-from .caching import renew
 from .embedder import can_embed_here
-from .models import Activity, Course, Embedding
+from .models import Activity, Course
+from .moderation import moderated
 from .settings import plugin
 from .tasks import course_text, embed
-from .vectors import changed
 
 #: Community statuses that are not (yet) visible to others.
 NOT_VISIBLE = frozenset({"held", "pending", "hidden", "rejected", "deleted", "draft"})
-#: Moderation actions after which content is gone from feeds.
-REMOVING = frozenset({"hidden", "deleted", "rejected"})
 
 
 def _s(payload: dict[str, Any], field: str) -> str:
@@ -204,15 +203,9 @@ async def _course_text(course_id: str, title: str) -> str:
 @on("community.content_moderated.v1", id="feeds:community_content_moderated")
 async def content_moderated(envelope: Envelope) -> None:
     p = envelope.payload
-    if str(p.get("action")) not in REMOVING:
-        return
-    target = _s(p, "target_id")
-    await after_commit(lambda: renew("all"))
-    await Activity.filter(object_id=target).delete()
-    if str(p.get("target_type")) == "discussion":
-        await Activity.filter(target_type="discussion", target_id=target).delete()
-        if await Embedding.filter(kind="discussion", object_id=target).delete():
-            await changed("discussion")  # no longer found by search or similar
+    await moderated(
+        str(p.get("action")), _s(p, "target_type"), _s(p, "target_id"), _s(p, "discussion_id")
+    )
 
 
 @on("auth.user_deactivated.v1", id="feeds:auth_user_deactivated")

@@ -24,6 +24,7 @@ TABLES = {
     "feeds_privacy",
     "feeds_course",
     "feeds_embedding",
+    "feeds_withdrawn",
 }
 
 
