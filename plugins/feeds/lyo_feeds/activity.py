@@ -20,7 +20,7 @@ from tortoise.expressions import Q, Subquery
 from kernel import Envelope, after_commit, transaction
 
 from .caching import each, renew, renew_all
-from .models import Activity, Course, Follow, Privacy, Source
+from .models import Activity, Course, Follow, Privacy, Reaction, Source
 from .settings import plugin
 
 #: Verbs whose repeats (same actor, same target) within the window become one activity.
@@ -271,9 +271,11 @@ async def forget_activity(user_id: str) -> int:
 
 
 async def forget_user(user_id: str) -> None:
-    """Erase: the user's activity, follows (theirs and of them), privacy, authorship."""
+    """Erase: the user's activity, follows (theirs and of them), privacy, reactions,
+    authorship."""
     await forget_activity(user_id)
     await Follow.filter(user_id=user_id).delete()
     await Follow.filter(kind="user", target_id=user_id).delete()
     await Privacy.filter(user_id=user_id).delete()
+    await Reaction.filter(user_id=user_id).delete()
     await Course.filter(author_id=user_id).update(author_id="")

@@ -16,7 +16,7 @@ from kernel import ServiceUnavailable
 from .activity import TAKEN
 from .caching import cached
 from .embedder import INSTALL, can_embed_here
-from .models import Activity, Embedding
+from .models import Activity, Embedding, Reaction
 from .settings import plugin
 from .tasks import embed_query, query_key
 from .vectors import index
@@ -99,19 +99,25 @@ async def discover(user_id: str, size: int) -> list[dict[str, Any]]:
 
 
 async def recommend(user_id: str, size: int) -> list[dict[str, Any]]:
-    """Courses for ``user_id``: close to what they took (enrolled, completed, published),
-    scored ``similarity * (1 + popularity_weight * popularity)`` (similarity: the best
-    cosine to one taken course; popularity: log of enrolments scaled to [0, 1]), never
-    one they took; each with a reason. With no history: the most popular courses."""
+    """Courses for ``user_id``: close to what they took (enrolled, completed, published)
+    or reacted to in its discussions, scored ``similarity * (1 + popularity_weight *
+    popularity)`` (similarity: the best cosine to one of those courses; popularity: log
+    of enrolments scaled to [0, 1]), never one they took or reacted in; each with a reason. With no
+    history: the most popular courses."""
     taken_ids = {
         str(c)
         for c in await Activity.filter(
             actor_id=user_id, verb__in=TAKEN, course_id__not_isnull=True
         ).values_list("course_id", flat=True)
     }
-    taken = {i: v for i in taken_ids if (v := await index.vector_of("course", i)) is not None}
+    liked = {
+        str(c) for c in await Reaction.filter(user_id=user_id).values_list("course_id", flat=True)
+    }
+    seeds = {
+        i: v for i in taken_ids | liked if (v := await index.vector_of("course", i)) is not None
+    }
     weight = plugin.settings.popularity_weight
-    if not taken:  # nothing to go on: the most popular courses
+    if not seeds:  # nothing to go on: the most popular courses
         pool = [
             str(i)
             for i in await Embedding.filter(kind="course")
@@ -135,18 +141,18 @@ async def recommend(user_id: str, size: int) -> list[dict[str, Any]]:
     # that course): a history of two subjects recommends both, where a mean would
     # recommend what lies between them
     best: dict[str, tuple[float, str]] = {}
-    exclude = frozenset(taken_ids)
-    for taken_id, vector in taken.items():
+    exclude = frozenset(taken_ids | liked)
+    for seed, vector in seeds.items():
         for i, score in await index.nearest("course", vector, size * 3, exclude=exclude):
             if i not in best or score > best[i][0]:
-                best[i] = (score, taken_id)
+                best[i] = (score, seed)
     popularity = await _popularity(list(best))
     # popularity boosts similarity (up to ``weight``), never lifts an unrelated course
     scored = sorted(
         ((i, s * (1 + weight * popularity[i]), why) for i, (s, why) in best.items()),
         key=lambda p: -p[1],
     )[:size]
-    titles = await _titles("course", [i for i, _, _ in scored] + list(taken))
+    titles = await _titles("course", [i for i, _, _ in scored] + list(seeds))
     result = [
         {
             "kind": "course",

@@ -21,6 +21,9 @@ which then lands in the dead letters instead of inventing an actor):
   hidden content's activities (a discussion's with its replies; a reply's place in an
   aggregate) leave the feeds until ``unhidden``, deleted and rejected content's for
   good (:mod:`.moderation`)
+- ``community.reaction_added.v1``: user_id, target_id, kind, course_id? (without a
+  course: ignored); ``community.reaction_removed.v1``: user_id, target_id, kind. Not
+  activity: a taste for the course, for recommendations
 - ``gamification.achievement_unlocked.v1``: user_id, achievement, name
 - ``auth.user_deactivated.v1``, ``auth.user_erased.v1``: user_id; their activity
   disappears (erased: their follows and settings too)"""
@@ -30,11 +33,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from kernel import Envelope, Handler, KernelError, on
+from kernel import Envelope, Handler, KernelError, after_commit, on
 
 from .activity import Draft, forget_activity, forget_user, record
+from .caching import renew
 from .embedder import can_embed_here
-from .models import Activity, Course
+from .models import Activity, Course, Reaction
 from .moderation import moderated
 from .settings import plugin
 from .tasks import course_text, embed
@@ -208,6 +212,29 @@ async def content_moderated(envelope: Envelope) -> None:
     )
 
 
+@on("community.reaction_added.v1", id="feeds:community_reaction_added")
+async def reaction_added(envelope: Envelope) -> None:
+    """A reaction in a course's discussions: a taste for that course (recommendations)."""
+    p = envelope.payload
+    course, user = _opt(p, "course_id"), _s(p, "user_id")
+    if course is None:
+        return
+    reaction = Reaction(
+        user_id=user, target_id=_s(p, "target_id"), kind=_s(p, "kind"), course_id=course
+    )
+    await Reaction.bulk_create([reaction], ignore_conflicts=True)  # again: no change
+    await after_commit(lambda: renew(f"taste:{user}"))
+
+
+@on("community.reaction_removed.v1", id="feeds:community_reaction_removed")
+async def reaction_removed(envelope: Envelope) -> None:
+    p = envelope.payload
+    user = _s(p, "user_id")
+    where = {"user_id": user, "target_id": _s(p, "target_id"), "kind": _s(p, "kind")}
+    if await Reaction.filter(**where).delete():
+        await after_commit(lambda: renew(f"taste:{user}"))
+
+
 @on("auth.user_deactivated.v1", id="feeds:auth_user_deactivated")
 async def user_deactivated(envelope: Envelope) -> None:
     await forget_activity(_s(envelope.payload, "user_id"))
@@ -222,6 +249,8 @@ HANDLERS: tuple[Handler, ...] = (
     *(_handler(t) for t in BUILDERS),
     course_published,
     content_moderated,
+    reaction_added,
+    reaction_removed,
     user_deactivated,
     user_erased,
 )

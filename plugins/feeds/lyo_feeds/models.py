@@ -124,3 +124,20 @@ class Withdrawn(Model):
 
     class Meta:
         table = "feeds_withdrawn"
+
+
+class Reaction(Model):
+    """A user's reaction to community content of a course
+    (``community.reaction_added.v1``, gone with ``reaction_removed``): besides what they
+    took, what their recommendations start from. Not activity: nobody sees it."""
+
+    id = fields.BigIntField(primary_key=True)
+    user_id = fields.CharField(max_length=64)
+    target_id = fields.CharField(max_length=64)
+    kind = fields.CharField(max_length=32)
+    course_id = fields.CharField(max_length=64)
+    created_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "feeds_reaction"
+        unique_together = (("user_id", "target_id", "kind"),)

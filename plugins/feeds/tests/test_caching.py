@@ -1,13 +1,16 @@
-"""Feed pages come from the kernel cache (memory here, Redis with ``LYO_TEST_REDIS``),
-and every change that reaches a feed reaches its cached pages: a write through the API
-is seen by the next read (no stale read), a delivered event soon after."""
+"""Feed pages and recommendations come from the kernel cache (memory here, Redis with
+``LYO_TEST_REDIS``), and every change that reaches them reaches the cached copies: a
+write through the API is seen by the next read (no stale read), a delivered event soon
+after."""
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime
 from typing import Any
-from uuid import uuid4
+from uuid import UUID, uuid4
 
+import numpy as np
 from conftest import (
     ContentModerated,
     DiscussionCreated,
@@ -20,7 +23,11 @@ from conftest import (
     publish,
     settled,
 )
-from lyo_feeds.models import Activity
+from lyo_feeds.models import Activity, Embedding
+from lyo_feeds.settings import plugin as feeds
+from lyo_feeds.vectors import changed, to_bytes
+
+from kernel import Event
 
 
 async def _behind_the_back(app: Any, actor: str) -> None:
@@ -114,3 +121,74 @@ async def test_events_reach_cached_feeds(lyo_client: Any, lyo_app: Any, lyo_work
     for path, reader in (("/me", "ada"), ("/me", "cy"), (f"/courses/{course}", "dee")):
         body = await settled(lyo_client, path, reader, lambda b: b["items"] == [])
         assert body["items"] == [], (path, reader)
+
+
+class ReactionAdded(Event):
+    type = "community.reaction_added.v1"
+    target_type: str
+    target_id: UUID
+    discussion_id: UUID
+    user_id: str
+    target_author_id: str
+    kind: str
+    course_id: UUID | None = None
+
+
+class ReactionRemoved(Event):
+    type = "community.reaction_removed.v1"
+    target_type: str
+    target_id: UUID
+    discussion_id: UUID
+    user_id: str
+    target_author_id: str
+    kind: str
+
+
+async def test_recommendations_follow_reactions(
+    lyo_client: Any, lyo_app: Any, lyo_worker: None
+) -> None:
+    """Recommendations are cached, start from the courses whose discussions I reacted
+    to, and change as soon as a reaction is delivered (added or removed)."""
+    lyo_app.kernel.activate()
+    courses = {name: uuid4() for name in ("knots", "splices", "baking")}
+    vectors = {"knots": [1.0, 0.0, 0.0], "splices": [0.8, 0.6, 0.0], "baking": [0.0, 0.0, 1.0]}
+    for name, course in courses.items():
+        await Embedding.create(
+            kind="course",
+            object_id=str(course),
+            title=name,
+            text=name,
+            model=feeds.settings.model_version,
+            vector=to_bytes(np.asarray(vectors[name], dtype=np.float32)),
+        )
+    await changed("course")
+    await publish(lyo_app, enrolled("bob", courses["baking"]))  # baking is popular
+
+    async def discover() -> list[tuple[str, str]]:
+        response = await lyo_client.get("/api/feeds/discover", headers=auth("ada"))
+        assert response.status_code == 200, await response.get_data()
+        return [(i["title"], i["reason"]) for i in (await response.get_json())["items"]]
+
+    async def settled_on(check: Any) -> list[tuple[str, str]]:
+        for _ in range(300):  # 30 s at most: the delivery is asynchronous
+            if check(found := await discover()):
+                break
+            await asyncio.sleep(0.1)
+        return found
+
+    popular = await settled_on(lambda f: f[0] == ("baking", "popular with learners"))
+    assert popular[0] == ("baking", "popular with learners")
+    reaction = {
+        "target_type": "discussion",
+        "target_id": uuid4(),
+        "discussion_id": uuid4(),
+        "user_id": "ada",
+        "target_author_id": "bob",
+        "kind": "like",
+    }
+    await publish(lyo_app, ReactionAdded(**reaction, course_id=courses["knots"]))
+    found = await settled_on(lambda f: f[0][1] != "popular with learners")
+    assert found[0] == ("splices", "similar to knots")
+    await publish(lyo_app, ReactionRemoved(**reaction))
+    found = await settled_on(lambda f: f[0][1] == "popular with learners")
+    assert found[0] == ("baking", "popular with learners")

@@ -1,5 +1,5 @@
-"""The migration in ``lyo_feeds/migrations/feeds/``, through the ``lyo``
-command: up, down, up again, and in step with the models. PostgreSQL only."""
+"""The migrations in ``lyo_feeds/migrations/feeds/``, through the ``lyo``
+command: up, down one by one, up again, and in step with the models. PostgreSQL only."""
 
 from __future__ import annotations
 
@@ -25,7 +25,10 @@ TABLES = {
     "feeds_course",
     "feeds_embedding",
     "feeds_withdrawn",
+    "feeds_reaction",
 }
+#: The tables of the second migration.
+LATER = {"feeds_withdrawn", "feeds_reaction"}
 
 
 async def lyo(url: str, *args: str) -> str:
@@ -60,11 +63,14 @@ async def tables(url: str) -> set[str]:
 
 async def test_upgrade_downgrade_and_upgrade_again() -> None:
     async with testing.temporary_database() as url:
-        assert "feeds: applied 0_" in await lyo(url, "migrate")
+        applied = await lyo(url, "migrate")
+        assert "feeds: applied 0_" in applied and "_withdrawn_and_reactions" in applied
         assert await tables(url) >= TABLES
-        undone = await lyo(url, "migrate", "--plugin", "feeds", "--downgrade", "-1")
-        assert "feeds: undone 0_" in undone
-        assert not TABLES & await tables(url)
+        for step, gone, kept in (("1_", LATER, TABLES - LATER), ("0_", TABLES, set())):
+            undone = await lyo(url, "migrate", "--plugin", "feeds", "--downgrade", "-1")
+            assert f"feeds: undone {step}" in undone
+            found = await tables(url)
+            assert not gone & found and kept <= found
         assert "feeds: applied 0_" in await lyo(url, "migrate")
         assert await tables(url) >= TABLES
 
