@@ -51,12 +51,14 @@ async def query_vector(q: str) -> np.ndarray:
             )
         await plugin.kernel.tasks.enqueue(embed_query, q=q)
         deadline = time.monotonic() + plugin.settings.search_timeout
+        pause = 0.005  # a warm worker answers in milliseconds: look soon, then less often
         while cached is None:
             if time.monotonic() > deadline:
                 raise ServiceUnavailable(
                     "No worker embedded the query in time; try again.", headers={"Retry-After": "5"}
                 )
-            await asyncio.sleep(0.05)
+            await asyncio.sleep(pause)
+            pause = min(pause * 2, 0.05)
             cached = await plugin.cache.get(key)
     return np.asarray(cached, dtype=np.float32)
 

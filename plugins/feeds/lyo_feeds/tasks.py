@@ -5,7 +5,8 @@ broker, the API process, in a thread), so only those processes ever import torch
   store each vector with the model version; enqueued by the event handlers on create
   and update (``learning.course_published.v1``, ``community.discussion_created.v1``).
 - ``feeds:reembed``: re-embed every stored text whose model version is not the
-  configured one, in batches (run after changing the model).
+  configured one, in batches; periodic (hourly, ``lyo scheduler``), so a model change
+  re-embeds by itself (enqueue it to start at once).
 - ``feeds:embed_query``: embed a search query into the cache, where ``GET /search``
   waits for it."""
 
@@ -74,9 +75,15 @@ async def embed(ctx: TaskContext, items: list[dict[str, str]]) -> dict[str, Any]
     return {"embedded": await store(items)}
 
 
-@task("feeds:reembed", queue="low", retries=1, timeout=3600)
+@task("feeds:reembed", queue="low", retries=1, timeout=3600, every=3600)
 async def reembed(ctx: TaskContext) -> dict[str, Any]:
+    """Hourly (``lyo scheduler``), or enqueued after a model change: one query when
+    every vector is of the configured model."""
+    from .embedder import can_embed_here
+
     version, done = plugin.settings.model_version, 0
+    if not can_embed_here():
+        return {"embedded": 0}
     while True:
         stale = await Embedding.exclude(model=version).limit(plugin.settings.embed_batch)
         if not stale:
