@@ -7,6 +7,7 @@ matrix product. A pgvector or ANN backend implements :class:`VectorIndex` the sa
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -35,14 +36,15 @@ def from_bytes(raw: bytes) -> np.ndarray:
     return np.frombuffer(raw, dtype=np.float32)
 
 
-async def changed(kind: str) -> str:
+async def changed(kind: str) -> None:
     """Tell every process's matrix of ``kind`` to reload (call after writing vectors)."""
-    return (await renew(f"vectors:{kind}"))[0]
+    await renew(f"vectors:{kind}")
 
 
 async def version(kind: str) -> str:
-    """The current token of ``kind``'s vectors (caches keyed on it expire with them)."""
-    return await token(f"vectors:{kind}")
+    """The current token of ``kind``'s vectors (caches keyed on it expire with them); a
+    new one each time while Redis is down, so every process reloads."""
+    return await token(f"vectors:{kind}") or uuid.uuid4().hex
 
 
 @dataclass
