@@ -12,8 +12,9 @@ the same run on the same database (PostgreSQL, a temporary database):
 Feed pages are cached (``lyo_feeds.caching``): each feed is measured computed (its
 reader's token renewed before each request, as a new activity of someone they follow
 does: the cache's miss path, the figure before caching) and cached (repeated reads).
-Invalidation is a fan-out: recording an activity renews the token of each follower, so
-it is measured for an actor with ``--followed`` followers against one with 10.
+Invalidation is a fan-out: recording an activity renews the token of each follower (and
+pushes it to them), so it is measured for an actor with ``--followed`` followers against
+one with 10, and each of the two parts alone.
 
 Requests go through the app's routes (test client: routing, auth, validation, queries,
 serialization), with the kernel cache on Redis. From the repository root, with
@@ -57,8 +58,8 @@ PERMISSIONS = frozenset({"feeds:read", "feeds:follow"})
 
 async def main(args: argparse.Namespace) -> dict[str, Any]:
     from lyo_feeds import plugin as feeds
-    from lyo_feeds.activity import Draft, record
-    from lyo_feeds.caching import renew
+    from lyo_feeds.activity import Draft, push, record
+    from lyo_feeds.caching import renew, renew_all
     from lyo_feeds.models import Activity, Follow
 
     from kernel import Envelope, Identity, Settings, create_app, transaction
@@ -176,6 +177,18 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
                     times.append(time.perf_counter() - started)
                 followers = args.followed if actor == "star" else 10
                 results[f"write_one_activity_{followers}_followers"] = rt.percentiles(times)
+            # the two parts of the 1,000-follower write that grow with its readers
+            readers, some = set(users), await Activity.first()
+            for name, part in (
+                (f"invalidate_{args.followed}_readers", lambda: renew_all(viewers(readers))),
+                (f"push_to_{args.followed}_readers", lambda: push(some, readers)),
+            ):
+                times = []
+                for _i in range(20):
+                    started = time.perf_counter()
+                    await part()
+                    times.append(time.perf_counter() - started)
+                results[name] = rt.percentiles(times)
             await db.execute_script(
                 "CREATE TABLE bench_timeline (owner_id VARCHAR(64), activity_id UUID,"
                 " created_at TIMESTAMPTZ, PRIMARY KEY (owner_id, created_at, activity_id))"
@@ -208,6 +221,10 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
     results["activities"] = len(rows)
     results["machine"] = rt.machine()
     return results
+
+
+def viewers(users: set[str]) -> list[str]:
+    return [f"viewer:{u}" for u in users]
 
 
 async def percentiles_of(

@@ -59,7 +59,7 @@ def _id(value: str) -> str:
     return value
 
 
-async def _page(queryset: Any, query: FeedQuery, scope: str, depends: list[str]) -> Any:
+async def _page(queryset: Any, query: FeedQuery, scope: str, depends: list[str]) -> Feed:
     """One page of ``queryset``, cached under ``scope`` (the feed and its reader) and
     the tokens ``depends`` (:mod:`.caching`): the events that change it renew one."""
 
@@ -75,7 +75,7 @@ async def _page(queryset: Any, query: FeedQuery, scope: str, depends: list[str])
         return feed.model_dump(mode="json")
 
     key = f"feed:{scope}:{query.size}:{query.cursor or ''}"
-    return await cached(key, [*depends, "all"], compute, PAGE_TTL)
+    return Feed.model_validate(await cached(key, [*depends, "all"], compute, PAGE_TTL))
 
 
 @bp.get("/me")
@@ -86,7 +86,7 @@ async def _page(queryset: Any, query: FeedQuery, scope: str, depends: list[str])
 async def my_feed(query_args: FeedQuery) -> Feed:
     """Activity of the users and courses I follow, and mine, newest first."""
     me = _me()
-    return await _page(home(me), query_args, f"me:{me}", [f"viewer:{me}"])  # type: ignore[no-any-return]
+    return await _page(home(me), query_args, f"me:{me}", [f"viewer:{me}"])
 
 
 @bp.get("/users/<user_id>")
@@ -98,7 +98,8 @@ async def user_feed(user_id: str, query_args: FeedQuery) -> Feed:
     """One user's activity that I may see (all of it when it is mine)."""
     me, user_id = _me(), _id(user_id)
     qs = Activity.filter(actor_id=user_id).filter(visible_to(me))
-    return await _page(qs, query_args, f"user:{user_id}:{me}", [f"viewer:{me}", f"actor:{user_id}"])  # type: ignore[no-any-return]
+    depends = [f"viewer:{me}", f"actor:{user_id}"]
+    return await _page(qs, query_args, f"user:{user_id}:{me}", depends)
 
 
 @bp.get("/courses/<course_id>")
@@ -110,9 +111,8 @@ async def course_feed(course_id: str, query_args: FeedQuery) -> Feed:
     """Activity about one course that I may see."""
     me, course_id = _me(), _id(course_id)
     qs = Activity.filter(course_id=course_id).filter(visible_to(me))
-    return await _page(  # type: ignore[no-any-return]
-        qs, query_args, f"course:{course_id}:{me}", [f"viewer:{me}", f"course:{course_id}"]
-    )
+    depends = [f"viewer:{me}", f"course:{course_id}"]
+    return await _page(qs, query_args, f"course:{course_id}:{me}", depends)
 
 
 # -- follows ---------------------------------------------------------------------------
