@@ -86,7 +86,10 @@ class ExactIndex:
         if not held.ids:
             return []
         scores = held.matrix @ np.asarray(vector, dtype=np.float32)
-        order = np.argsort(-scores)
+        # the best k + |exclude| found in linear time, then only those sorted
+        top = min(len(scores), k + len(exclude))
+        best = np.argpartition(-scores, top - 1)[:top]
+        order = best[np.argsort(-scores[best])]
         found = []
         for n in order:
             if held.ids[n] in exclude:
