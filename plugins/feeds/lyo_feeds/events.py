@@ -41,7 +41,7 @@ from .embedder import can_embed_here
 from .models import Activity, Course, Reaction
 from .moderation import moderated
 from .settings import plugin
-from .tasks import course_text, embed
+from .tasks import course_text, wait_for_embedding
 
 #: Community statuses that are not (yet) visible to others.
 NOT_VISIBLE = frozenset({"held", "pending", "hidden", "rejected", "deleted", "draft"})
@@ -152,13 +152,8 @@ def _handler(event_type: str) -> Handler:
             if draft.verb == "started_discussion" and can_embed_here():
                 title = str(envelope.payload.get("title") or "")
                 body = str(envelope.payload.get("body") or envelope.payload.get("excerpt") or "")
-                item = {
-                    "kind": "discussion",
-                    "object_id": draft.object_id,
-                    "title": title,
-                    "text": ". ".join(p for p in (title, body) if p),
-                }
-                await plugin.kernel.tasks.enqueue(embed, items=[item])
+                text = ". ".join(p for p in (title, body) if p)
+                await wait_for_embedding("discussion", draft.object_id, title, text)
 
     handle.__name__ = handle.__qualname__ = f"on_{name}"
     prefix = event_type.split(".")[0]
@@ -176,9 +171,7 @@ async def course_published(envelope: Envelope) -> None:
     draft = Draft(author, "published_course", "course", course, course_id=course)
     await record(envelope, Draft(**{**draft.__dict__, "data": {"title": title}}))
     if can_embed_here():
-        text = await _course_text(course, title)
-        item = {"kind": "course", "object_id": course, "title": title, "text": text}
-        await plugin.kernel.tasks.enqueue(embed, items=[item])
+        await wait_for_embedding("course", course, title, await _course_text(course, title))
 
 
 async def _course_text(course_id: str, title: str) -> str:
