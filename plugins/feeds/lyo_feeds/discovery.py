@@ -142,12 +142,11 @@ async def recommend(user_id: str, size: int) -> list[dict[str, Any]]:
     # each candidate scores its best similarity to one taken course (the reason names
     # that course): a history of two subjects recommends both, where a mean would
     # recommend what lies between them
-    best: dict[str, tuple[float, str]] = {}
-    exclude = frozenset(taken_ids | liked)
-    for seed, vector in seeds.items():
-        for i, score in await index.nearest("course", vector, size * 3, exclude=exclude):
-            if i not in best or score > best[i][0]:
-                best[i] = (score, seed)
+    ids = list(seeds)
+    found = await index.nearest_any(
+        "course", np.vstack([seeds[i] for i in ids]), size * 3, frozenset(taken_ids | liked)
+    )
+    best = {i: (score, ids[row]) for i, score, row in found}
     popularity = await _popularity(list(best))
     # popularity boosts similarity (up to ``weight``), never lifts an unrelated course
     scored = sorted(

@@ -3,7 +3,7 @@ vectors of one kind in a numpy matrix, cached per process and reloaded when the 
 version token (:mod:`.caching`, replaced on every write; a lost one is replaced too,
 so a flushed cache reloads rather than trusts an old matrix) changes; a query is one
 matrix product. A pgvector or ANN backend implements :class:`VectorIndex` the same way
-(``vector_of`` and ``nearest``) and replaces :data:`index`."""
+(``vector_of``, ``nearest`` and ``nearest_any``) and replaces :data:`index`."""
 
 from __future__ import annotations
 
@@ -25,6 +25,13 @@ class VectorIndex(Protocol):
         self, kind: str, vector: np.ndarray, k: int, exclude: frozenset[str] = frozenset()
     ) -> list[tuple[str, float]]:
         """The ``k`` objects of ``kind`` closest to ``vector`` (cosine), best first."""
+        ...
+
+    async def nearest_any(
+        self, kind: str, vectors: np.ndarray, k: int, exclude: frozenset[str] = frozenset()
+    ) -> list[tuple[str, float, int]]:
+        """The ``k`` objects of ``kind`` closest to any row of ``vectors``, best first:
+        (id, its best cosine, the row it is closest to)."""
         ...
 
 
@@ -82,19 +89,26 @@ class ExactIndex:
     async def nearest(
         self, kind: str, vector: np.ndarray, k: int, exclude: frozenset[str] = frozenset()
     ) -> list[tuple[str, float]]:
+        found = await self.nearest_any(kind, np.asarray(vector)[None, :], k, exclude)
+        return [(i, score) for i, score, _row in found]
+
+    async def nearest_any(
+        self, kind: str, vectors: np.ndarray, k: int, exclude: frozenset[str] = frozenset()
+    ) -> list[tuple[str, float, int]]:
         held = await self._matrix(kind)
-        if not held.ids:
+        if not held.ids or not len(vectors):
             return []
-        scores = held.matrix @ np.asarray(vector, dtype=np.float32)
+        # one pass over the matrix for all the rows of ``vectors``
+        all_scores = held.matrix @ np.asarray(vectors, dtype=np.float32).T
+        rows, scores = all_scores.argmax(axis=1), all_scores.max(axis=1)
         # the best k + |exclude| found in linear time, then only those sorted
         top = min(len(scores), k + len(exclude))
         best = np.argpartition(-scores, top - 1)[:top]
-        order = best[np.argsort(-scores[best])]
         found = []
-        for n in order:
+        for n in best[np.argsort(-scores[best])]:
             if held.ids[n] in exclude:
                 continue
-            found.append((held.ids[n], float(scores[n])))
+            found.append((held.ids[n], float(scores[n]), int(rows[n])))
             if len(found) == k:
                 break
         return found
