@@ -76,6 +76,23 @@ async def store(items: list[dict[str, str]]) -> int:
     return len(rows)
 
 
+async def refresh(rows: list[Embedding]) -> int:
+    """Embed stored ``rows`` anew with one ``encode`` call and update them by id (one
+    statement): a row that moderation hid (another kind) or deleted meanwhile stays so."""
+    from .embedder import encode
+
+    if not rows:
+        return 0
+    vectors = await encode([row.text for row in rows])
+    version, now = plugin.settings.model_version, datetime.now(UTC)
+    for row, vector in zip(rows, vectors, strict=True):
+        row.vector, row.model, row.updated_at = to_bytes(vector), version, now
+    await Embedding.bulk_update(rows, fields=["vector", "model", "updated_at"])
+    for kind in {row.kind for row in rows}:
+        await changed(kind)
+    return len(rows)
+
+
 @task("feeds:embed", queue="low", retries=3, timeout=600)
 async def embed(ctx: TaskContext, items: list[dict[str, str]]) -> dict[str, Any]:
     return {"embedded": await store(items)}
@@ -116,12 +133,7 @@ async def embed_waiting(ctx: TaskContext) -> dict[str, Any]:
         claimed = await Embedding.filter(model=claim)
         if not claimed:
             return {"embedded": done}
-        done += await store(
-            [
-                {"kind": e.kind, "object_id": e.object_id, "title": e.title, "text": e.text}
-                for e in claimed
-            ]
-        )
+        done += await refresh(claimed)
 
 
 @task("feeds:reembed", queue="low", retries=1, timeout=3600, every=3600)
@@ -137,12 +149,7 @@ async def reembed(ctx: TaskContext) -> dict[str, Any]:
         stale = await Embedding.exclude(model=version).limit(plugin.settings.embed_batch)
         if not stale:
             return {"embedded": done}
-        done += await store(
-            [
-                {"kind": e.kind, "object_id": e.object_id, "title": e.title, "text": e.text}
-                for e in stale
-            ]
-        )
+        done += await refresh(stale)
 
 
 @task("feeds:embed_query", queue="high", retries=0, timeout=60)

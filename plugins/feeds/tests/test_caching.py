@@ -163,6 +163,9 @@ async def test_recommendations_follow_reactions(
         )
     await changed("course")
     await publish(lyo_app, enrolled("bob", courses["baking"]))  # baking is popular
+    # recorded before the first read: others' enrolments reach cached recommendations
+    # only when they expire
+    await feed(lyo_client, "/users/bob", "bob", want=1)
 
     async def discover() -> list[tuple[str, str]]:
         response = await lyo_client.get("/api/feeds/discover", headers=auth("ada"))

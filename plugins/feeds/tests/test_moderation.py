@@ -78,14 +78,11 @@ async def test_a_hidden_discussion_takes_its_replies_and_embedding_until_unhidde
     await publish(lyo_app, _reply(discussion))
     shown = await settled(lyo_client, "/users/bob", "ada", lambda b: len(b["items"]) == 1)
     await settled(lyo_client, "/users/cy", "ada", lambda b: len(b["items"]) == 1)
-    lyo_app.kernel.activate()  # as feeds:embed would have stored it
-    await Embedding.create(
+    lyo_app.kernel.activate()  # as feeds:embed_waiting would have stored it
+    await Embedding.update_or_create(
+        {"title": "Bowlines", "text": "", "model": "m", "vector": b""},
         kind="discussion",
         object_id=str(discussion),
-        title="Bowlines",
-        text="",
-        model="m",
-        vector=b"",
     )
     await publish(lyo_app, _moderated("discussion", discussion, discussion, "hidden"))
     for user in ("bob", "cy"):
