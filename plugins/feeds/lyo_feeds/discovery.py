@@ -13,14 +13,14 @@ import numpy as np
 
 from kernel import ServiceUnavailable
 
+from .activity import TAKEN
+from .caching import cached
 from .embedder import INSTALL, can_embed_here
-from .models import Activity, Embedding
+from .models import Activity, Embedding, Reaction
 from .settings import plugin
 from .tasks import embed_query, query_key
 from .vectors import index
 from .vectors import version as vector_version
-
-TAKEN = ("enrolled", "completed_course", "completed_lesson", "published_course")
 
 
 async def _titles(kind: str, ids: list[str]) -> dict[str, str]:
@@ -51,12 +51,14 @@ async def query_vector(q: str) -> np.ndarray:
             )
         await plugin.kernel.tasks.enqueue(embed_query, q=q)
         deadline = time.monotonic() + plugin.settings.search_timeout
+        pause = 0.005  # a warm worker answers in milliseconds: look soon, then less often
         while cached is None:
             if time.monotonic() > deadline:
                 raise ServiceUnavailable(
                     "No worker embedded the query in time; try again.", headers={"Retry-After": "5"}
                 )
-            await asyncio.sleep(0.05)
+            await asyncio.sleep(pause)
+            pause = min(pause * 2, 0.05)
             cached = await plugin.cache.get(key)
     return np.asarray(cached, dtype=np.float32)
 
@@ -81,40 +83,43 @@ async def _popularity(ids: list[str]) -> dict[str, float]:
     return {i: (math.log1p(counts.get(i, 0)) / top if top else 0.0) for i in ids}
 
 
-#: Seconds a user's recommendations are cached; their own new activity and any change
-#: of the course vectors invalidate them sooner.
+#: Seconds a user's recommendations are cached; their own activity on a course (token
+#: ``taste:{user}``) and any change of the course vectors invalidate them sooner, others'
+#: enrolments (popularity) only through this expiry.
 DISCOVER_TTL = 300
 
 
 async def discover(user_id: str, size: int) -> list[dict[str, Any]]:
-    """:func:`recommend`, cached per user (``discover:{user}:``, dropped by
-    :func:`forget_recommendations`) and per version of the course vectors."""
-    key = f"discover:{user_id}:{size}:{await vector_version('course')}"
-    cached = await plugin.cache.get(key)
-    if cached is None:
-        cached = await recommend(user_id, size)
-        await plugin.cache.set(key, cached, ttl=DISCOVER_TTL)
-    return list(cached)
-
-
-async def forget_recommendations(user_id: str) -> None:
-    await plugin.cache.delete_prefix(f"discover:{user_id}:")
+    """:func:`recommend`, cached per user and per version of the course vectors."""
+    found = await cached(
+        f"discover:{user_id}:{size}:{await vector_version('course')}",
+        [f"taste:{user_id}"],
+        lambda: recommend(user_id, size),
+        DISCOVER_TTL,
+    )
+    return list(found)
 
 
 async def recommend(user_id: str, size: int) -> list[dict[str, Any]]:
-    """Courses for ``user_id``: close to what they took (enrolled, completed, published),
-    scored ``similarity * (1 + popularity_weight * popularity)`` (similarity: the best
-    cosine to one taken course; popularity: log of enrolments scaled to [0, 1]), never
-    one they took; each with a reason. With no history: the most popular courses."""
+    """Courses for ``user_id``: close to what they took (enrolled, completed, published)
+    or reacted to in its discussions, scored ``similarity * (1 + popularity_weight *
+    popularity)`` (similarity: the best cosine to one of those courses; popularity: log
+    of enrolments scaled to [0, 1]), never one they took or reacted in; each with a reason. With no
+    history: the most popular courses."""
     taken_ids = {
         str(c)
         for c in await Activity.filter(
             actor_id=user_id, verb__in=TAKEN, course_id__not_isnull=True
         ).values_list("course_id", flat=True)
     }
-    taken = {i: v for i in taken_ids if (v := await index.vector_of("course", i)) is not None}
+    liked = {
+        str(c) for c in await Reaction.filter(user_id=user_id).values_list("course_id", flat=True)
+    }
+    seeds = {
+        i: v for i in taken_ids | liked if (v := await index.vector_of("course", i)) is not None
+    }
     weight = plugin.settings.popularity_weight
-    if not taken:  # nothing to go on: the most popular courses
+    if not seeds:  # nothing to go on: the most popular courses
         pool = [
             str(i)
             for i in await Embedding.filter(kind="course")
@@ -137,19 +142,18 @@ async def recommend(user_id: str, size: int) -> list[dict[str, Any]]:
     # each candidate scores its best similarity to one taken course (the reason names
     # that course): a history of two subjects recommends both, where a mean would
     # recommend what lies between them
-    best: dict[str, tuple[float, str]] = {}
-    exclude = frozenset(taken_ids)
-    for taken_id, vector in taken.items():
-        for i, score in await index.nearest("course", vector, size * 3, exclude=exclude):
-            if i not in best or score > best[i][0]:
-                best[i] = (score, taken_id)
+    ids = list(seeds)
+    found = await index.nearest_any(
+        "course", np.vstack([seeds[i] for i in ids]), size * 3, frozenset(taken_ids | liked)
+    )
+    best = {i: (score, ids[row]) for i, score, row in found}
     popularity = await _popularity(list(best))
     # popularity boosts similarity (up to ``weight``), never lifts an unrelated course
     scored = sorted(
         ((i, s * (1 + weight * popularity[i]), why) for i, (s, why) in best.items()),
         key=lambda p: -p[1],
     )[:size]
-    titles = await _titles("course", [i for i, _, _ in scored] + list(taken))
+    titles = await _titles("course", [i for i, _, _ in scored] + list(seeds))
     result = [
         {
             "kind": "course",

@@ -15,6 +15,10 @@ import numpy as np
 from .settings import plugin
 
 _lock = threading.Lock()
+#: One encode at a time per process: torch already spreads one over ``torch_threads``
+#: cores, and two at once would only fight for them (concurrent tasks still overlap
+#: their database writes with the next encode).
+_encoding = threading.Lock()
 _model: Any = None
 
 
@@ -54,13 +58,20 @@ def _load() -> Any:
 
 def encode_sync(texts: list[str]) -> np.ndarray:
     model = _load()
-    vectors = model.encode(
-        texts,
-        batch_size=plugin.settings.embed_batch,
-        normalize_embeddings=True,
-        convert_to_numpy=True,
-        show_progress_bar=False,
-    )
+    with _encoding:
+        threads = plugin.settings.torch_threads
+        if threads:  # in the encoding thread: OpenMP keeps the count per thread
+            import torch  # type: ignore[import-not-found,unused-ignore]
+
+            if torch.get_num_threads() != threads:
+                torch.set_num_threads(threads)
+        vectors = model.encode(
+            texts,
+            batch_size=plugin.settings.embed_batch,
+            normalize_embeddings=True,
+            convert_to_numpy=True,
+            show_progress_bar=False,
+        )
     return np.asarray(vectors, dtype=np.float32)
 
 

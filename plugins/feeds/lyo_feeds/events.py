@@ -17,8 +17,13 @@ which then lands in the dead letters instead of inventing an actor):
   no activity
 - ``community.reply_created.v1``: author_id, reply_id, discussion_id, course_id?,
   ``status`` as above
-- ``community.content_moderated.v1``: target_id, discussion_id, action; hidden,
-  deleted and rejected content's activities disappear (a discussion's with its replies)
+- ``community.content_moderated.v1``: target_type, target_id, discussion_id, action;
+  hidden content's activities (a discussion's with its replies; a reply's place in an
+  aggregate) leave the feeds until ``unhidden``, deleted and rejected content's for
+  good (:mod:`.moderation`)
+- ``community.reaction_added.v1``: user_id, target_id, kind, course_id? (without a
+  course: ignored); ``community.reaction_removed.v1``: user_id, target_id, kind. Not
+  activity: a taste for the course, for recommendations
 - ``gamification.achievement_unlocked.v1``: user_id, achievement, name
 - ``auth.user_deactivated.v1``, ``auth.user_erased.v1``: user_id; their activity
   disappears (erased: their follows and settings too)"""
@@ -28,19 +33,18 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from kernel import Envelope, Handler, KernelError, on
+from kernel import Envelope, Handler, KernelError, after_commit, on
 
 from .activity import Draft, forget_activity, forget_user, record
+from .caching import renew
 from .embedder import can_embed_here
-from .models import Activity, Course, Embedding
+from .models import Activity, Course, Reaction
+from .moderation import moderated
 from .settings import plugin
-from .tasks import course_text, embed
-from .vectors import changed
+from .tasks import course_text, wait_for_embedding
 
 #: Community statuses that are not (yet) visible to others.
 NOT_VISIBLE = frozenset({"held", "pending", "hidden", "rejected", "deleted", "draft"})
-#: Moderation actions after which content is gone from feeds.
-REMOVING = frozenset({"hidden", "deleted", "rejected"})
 
 
 def _s(payload: dict[str, Any], field: str) -> str:
@@ -148,13 +152,8 @@ def _handler(event_type: str) -> Handler:
             if draft.verb == "started_discussion" and can_embed_here():
                 title = str(envelope.payload.get("title") or "")
                 body = str(envelope.payload.get("body") or envelope.payload.get("excerpt") or "")
-                item = {
-                    "kind": "discussion",
-                    "object_id": draft.object_id,
-                    "title": title,
-                    "text": ". ".join(p for p in (title, body) if p),
-                }
-                await plugin.kernel.tasks.enqueue(embed, items=[item])
+                text = ". ".join(p for p in (title, body) if p)
+                await wait_for_embedding("discussion", draft.object_id, title, text)
 
     handle.__name__ = handle.__qualname__ = f"on_{name}"
     prefix = event_type.split(".")[0]
@@ -172,9 +171,7 @@ async def course_published(envelope: Envelope) -> None:
     draft = Draft(author, "published_course", "course", course, course_id=course)
     await record(envelope, Draft(**{**draft.__dict__, "data": {"title": title}}))
     if can_embed_here():
-        text = await _course_text(course, title)
-        item = {"kind": "course", "object_id": course, "title": title, "text": text}
-        await plugin.kernel.tasks.enqueue(embed, items=[item])
+        await wait_for_embedding("course", course, title, await _course_text(course, title))
 
 
 async def _course_text(course_id: str, title: str) -> str:
@@ -203,14 +200,32 @@ async def _course_text(course_id: str, title: str) -> str:
 @on("community.content_moderated.v1", id="feeds:community_content_moderated")
 async def content_moderated(envelope: Envelope) -> None:
     p = envelope.payload
-    if str(p.get("action")) not in REMOVING:
+    await moderated(
+        str(p.get("action")), _s(p, "target_type"), _s(p, "target_id"), _s(p, "discussion_id")
+    )
+
+
+@on("community.reaction_added.v1", id="feeds:community_reaction_added")
+async def reaction_added(envelope: Envelope) -> None:
+    """A reaction in a course's discussions: a taste for that course (recommendations)."""
+    p = envelope.payload
+    course, user = _opt(p, "course_id"), _s(p, "user_id")
+    if course is None:
         return
-    target = _s(p, "target_id")
-    await Activity.filter(object_id=target).delete()
-    if str(p.get("target_type")) == "discussion":
-        await Activity.filter(target_type="discussion", target_id=target).delete()
-        if await Embedding.filter(kind="discussion", object_id=target).delete():
-            await changed("discussion")  # no longer found by search or similar
+    reaction = Reaction(
+        user_id=user, target_id=_s(p, "target_id"), kind=_s(p, "kind"), course_id=course
+    )
+    await Reaction.bulk_create([reaction], ignore_conflicts=True)  # again: no change
+    await after_commit(lambda: renew(f"taste:{user}"))
+
+
+@on("community.reaction_removed.v1", id="feeds:community_reaction_removed")
+async def reaction_removed(envelope: Envelope) -> None:
+    p = envelope.payload
+    user = _s(p, "user_id")
+    where = {"user_id": user, "target_id": _s(p, "target_id"), "kind": _s(p, "kind")}
+    if await Reaction.filter(**where).delete():
+        await after_commit(lambda: renew(f"taste:{user}"))
 
 
 @on("auth.user_deactivated.v1", id="feeds:auth_user_deactivated")
@@ -227,6 +242,8 @@ HANDLERS: tuple[Handler, ...] = (
     *(_handler(t) for t in BUILDERS),
     course_published,
     content_moderated,
+    reaction_added,
+    reaction_removed,
     user_deactivated,
     user_erased,
 )

@@ -3,6 +3,8 @@ object ids are the publishers' ids as text; nothing points at another plugin's t
 
 from __future__ import annotations
 
+from typing import Any
+
 from tortoise import fields
 from tortoise.models import Model
 
@@ -106,3 +108,36 @@ class Embedding(Model):
     class Meta:
         table = "feeds_embedding"
         unique_together = (("kind", "object_id"),)
+
+
+class Withdrawn(Model):
+    """What moderation took out of the feeds while content is hidden: an activity of
+    ``content_id`` (a discussion, its replies, a reply) as it was, or, for a reply
+    folded into an aggregate, that one object (``into``: the aggregate's id), so that
+    ``unhidden`` puts it back. Deleted and rejected content leaves no row."""
+
+    id = fields.BigIntField(primary_key=True)
+    content_id = fields.CharField(max_length=64, db_index=True)
+    #: The activity's fields (JSON), ``into`` for one object of an aggregate.
+    activity: dict[str, Any] = fields.JSONField()  # type: ignore[assignment]
+    created_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "feeds_withdrawn"
+
+
+class Reaction(Model):
+    """A user's reaction to community content of a course
+    (``community.reaction_added.v1``, gone with ``reaction_removed``): besides what they
+    took, what their recommendations start from. Not activity: nobody sees it."""
+
+    id = fields.BigIntField(primary_key=True)
+    user_id = fields.CharField(max_length=64)
+    target_id = fields.CharField(max_length=64)
+    kind = fields.CharField(max_length=32)
+    course_id = fields.CharField(max_length=64)
+    created_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "feeds_reaction"
+        unique_together = (("user_id", "target_id", "kind"),)

@@ -72,7 +72,7 @@ def cli_commands() -> list[click.Command]:
 
 @hookimpl
 async def export_user(user_id: str) -> dict[str, Any] | None:
-    from .models import Activity, Follow, Privacy
+    from .models import Activity, Follow, Privacy, Reaction
 
     data: dict[str, Any] = {
         "activities": await Activity.filter(actor_id=user_id)
@@ -95,6 +95,9 @@ async def export_user(user_id: str) -> dict[str, Any] | None:
         .order_by("created_at")
         .values("kind", "target_id", "created_at"),
         "privacy": await Privacy.filter(user_id=user_id).values("visibility", "updated_at"),
+        "reactions": await Reaction.filter(user_id=user_id)
+        .order_by("created_at")
+        .values("target_id", "kind", "course_id", "created_at"),
     }
     return data if any(data.values()) else None
 

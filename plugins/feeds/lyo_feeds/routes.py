@@ -19,6 +19,7 @@ from kernel import (
 
 from . import discovery
 from .activity import home, public, titles_of, visibility_of, visible_to
+from .caching import PAGE_TTL, cached, renew
 from .models import Activity, Follow, Privacy
 from .schemas import (
     ActivityOut,
@@ -58,15 +59,23 @@ def _id(value: str) -> str:
     return value
 
 
-async def _page(queryset: Any, query: FeedQuery) -> Feed:
-    page = await paginate_cursor(
-        queryset, CursorQuery(cursor=query.cursor, size=query.size), lambda a: a
-    )
-    titles = await titles_of(page.items)
-    return Feed(
-        items=[ActivityOut.model_validate(public(a, titles)) for a in page.items],
-        next_cursor=page.next_cursor,
-    )
+async def _page(queryset: Any, query: FeedQuery, scope: str, depends: list[str]) -> Feed:
+    """One page of ``queryset``, cached under ``scope`` (the feed and its reader) and
+    the tokens ``depends`` (:mod:`.caching`): the events that change it renew one."""
+
+    async def compute() -> dict[str, Any]:
+        page = await paginate_cursor(
+            queryset, CursorQuery(cursor=query.cursor, size=query.size), lambda a: a
+        )
+        titles = await titles_of(page.items)
+        feed = Feed(
+            items=[ActivityOut.model_validate(public(a, titles)) for a in page.items],
+            next_cursor=page.next_cursor,
+        )
+        return feed.model_dump(mode="json")
+
+    key = f"feed:{scope}:{query.size}:{query.cursor or ''}"
+    return Feed.model_validate(await cached(key, [*depends, "all"], compute, PAGE_TTL))
 
 
 @bp.get("/me")
@@ -76,7 +85,8 @@ async def _page(queryset: Any, query: FeedQuery) -> Feed:
 @problem_responses(422)
 async def my_feed(query_args: FeedQuery) -> Feed:
     """Activity of the users and courses I follow, and mine, newest first."""
-    return await _page(home(_me()), query_args)
+    me = _me()
+    return await _page(home(me), query_args, f"me:{me}", [f"viewer:{me}"])
 
 
 @bp.get("/users/<user_id>")
@@ -86,8 +96,10 @@ async def my_feed(query_args: FeedQuery) -> Feed:
 @problem_responses(404, 422)
 async def user_feed(user_id: str, query_args: FeedQuery) -> Feed:
     """One user's activity that I may see (all of it when it is mine)."""
-    qs = Activity.filter(actor_id=_id(user_id)).filter(visible_to(_me()))
-    return await _page(qs, query_args)
+    me, user_id = _me(), _id(user_id)
+    qs = Activity.filter(actor_id=user_id).filter(visible_to(me))
+    depends = [f"viewer:{me}", f"actor:{user_id}"]
+    return await _page(qs, query_args, f"user:{user_id}:{me}", depends)
 
 
 @bp.get("/courses/<course_id>")
@@ -97,8 +109,10 @@ async def user_feed(user_id: str, query_args: FeedQuery) -> Feed:
 @problem_responses(404, 422)
 async def course_feed(course_id: str, query_args: FeedQuery) -> Feed:
     """Activity about one course that I may see."""
-    qs = Activity.filter(course_id=_id(course_id)).filter(visible_to(_me()))
-    return await _page(qs, query_args)
+    me, course_id = _me(), _id(course_id)
+    qs = Activity.filter(course_id=course_id).filter(visible_to(me))
+    depends = [f"viewer:{me}", f"course:{course_id}"]
+    return await _page(qs, query_args, f"course:{course_id}:{me}", depends)
 
 
 # -- follows ---------------------------------------------------------------------------
@@ -141,6 +155,7 @@ async def follow(data: FollowIn) -> tuple[FollowOut, int]:
     if await Follow.filter(user_id=me).count() >= plugin.settings.max_follows:
         raise _invalid(f"You follow {plugin.settings.max_follows} already.")
     made, created = await Follow.get_or_create(user_id=me, kind=data.kind, target_id=data.id)
+    await renew(f"viewer:{me}")  # committed: my feeds change now
     return _follow_out(made), 201 if created else 200
 
 
@@ -151,9 +166,11 @@ async def unfollow(kind: str, target_id: str) -> tuple[str, int]:
     """Stop following a user or a course."""
     if kind not in ("user", "course"):
         raise NotFound("Follows are of a user or a course.")
-    deleted = await Follow.filter(user_id=_me(), kind=kind, target_id=_id(target_id)).delete()
+    me = _me()
+    deleted = await Follow.filter(user_id=me, kind=kind, target_id=_id(target_id)).delete()
     if not deleted:
         raise NotFound("You do not follow that.")
+    await renew(f"viewer:{me}")
     return "", 204
 
 
@@ -189,6 +206,7 @@ async def get_settings() -> PrivacyOut:
 async def put_settings(data: PrivacyIn) -> PrivacyOut:
     """Choose who may see my activity; it applies at once to everything already shown."""
     await Privacy.update_or_create(defaults={"visibility": data.visibility}, user_id=_me())
+    await renew("all")  # whose feeds show me is not known here: every cached page goes
     return PrivacyOut(visibility=data.visibility)
 
 

@@ -36,6 +36,9 @@ class FeedsSettings(BaseModel):
     model_version: str = "all-MiniLM-L6-v2"
     #: Texts per ``encode`` call in a worker.
     embed_batch: int = Field(default=64, ge=1, le=1024)
+    #: Threads torch computes one ``encode`` with (``torch.set_num_threads``); 0: torch's
+    #: default (the machine's cores). Encodes of one process run one at a time.
+    torch_threads: int = Field(default=0, ge=0, le=256)
     #: Seconds ``GET /search`` waits for its query's embedding (a worker task) before 503.
     search_timeout: float = Field(default=10.0, gt=0, le=60)
     #: How much popularity (enrolments) boosts similarity in ``GET /discover``.

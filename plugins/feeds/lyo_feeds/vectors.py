@@ -1,9 +1,9 @@
 """Vector search behind a small interface. The shipped backend is exact: the normalized
 vectors of one kind in a numpy matrix, cached per process and reloaded when the kind's
-version token (in the kernel cache, replaced on every write; a lost one is replaced
-too, so a flushed cache reloads rather than trusts an old matrix) changes; a query is one
+version token (:mod:`.caching`, replaced on every write; a lost one is replaced too,
+so a flushed cache reloads rather than trusts an old matrix) changes; a query is one
 matrix product. A pgvector or ANN backend implements :class:`VectorIndex` the same way
-(``vector_of`` and ``nearest``) and replaces :data:`index`."""
+(``vector_of``, ``nearest`` and ``nearest_any``) and replaces :data:`index`."""
 
 from __future__ import annotations
 
@@ -13,10 +13,9 @@ from typing import Protocol
 
 import numpy as np
 
+from .caching import renew, token
 from .models import Embedding
 from .settings import plugin
-
-VERSION_TTL = 7 * 86400
 
 
 class VectorIndex(Protocol):
@@ -28,6 +27,13 @@ class VectorIndex(Protocol):
         """The ``k`` objects of ``kind`` closest to ``vector`` (cosine), best first."""
         ...
 
+    async def nearest_any(
+        self, kind: str, vectors: np.ndarray, k: int, exclude: frozenset[str] = frozenset()
+    ) -> list[tuple[str, float, int]]:
+        """The ``k`` objects of ``kind`` closest to any row of ``vectors``, best first:
+        (id, its best cosine, the row it is closest to)."""
+        ...
+
 
 def to_bytes(vector: np.ndarray) -> bytes:
     return np.asarray(vector, dtype=np.float32).tobytes()
@@ -37,17 +43,15 @@ def from_bytes(raw: bytes) -> np.ndarray:
     return np.frombuffer(raw, dtype=np.float32)
 
 
-async def changed(kind: str) -> str:
+async def changed(kind: str) -> None:
     """Tell every process's matrix of ``kind`` to reload (call after writing vectors)."""
-    token = uuid.uuid4().hex
-    await plugin.cache.set(f"vectors:{kind}", token, ttl=VERSION_TTL)
-    return token
+    await renew(f"vectors:{kind}")
 
 
 async def version(kind: str) -> str:
-    """The current token of ``kind``'s vectors (caches keyed on it expire with them)."""
-    token = await plugin.cache.get(f"vectors:{kind}")
-    return str(token) if token else await changed(kind)
+    """The current token of ``kind``'s vectors (caches keyed on it expire with them); a
+    new one each time while Redis is down, so every process reloads."""
+    return await token(f"vectors:{kind}") or uuid.uuid4().hex
 
 
 @dataclass
@@ -85,16 +89,26 @@ class ExactIndex:
     async def nearest(
         self, kind: str, vector: np.ndarray, k: int, exclude: frozenset[str] = frozenset()
     ) -> list[tuple[str, float]]:
+        found = await self.nearest_any(kind, np.asarray(vector)[None, :], k, exclude)
+        return [(i, score) for i, score, _row in found]
+
+    async def nearest_any(
+        self, kind: str, vectors: np.ndarray, k: int, exclude: frozenset[str] = frozenset()
+    ) -> list[tuple[str, float, int]]:
         held = await self._matrix(kind)
-        if not held.ids:
+        if not held.ids or not len(vectors):
             return []
-        scores = held.matrix @ np.asarray(vector, dtype=np.float32)
-        order = np.argsort(-scores)
+        # one pass over the matrix for all the rows of ``vectors``
+        all_scores = held.matrix @ np.asarray(vectors, dtype=np.float32).T
+        rows, scores = all_scores.argmax(axis=1), all_scores.max(axis=1)
+        # the best k + |exclude| found in linear time, then only those sorted
+        top = min(len(scores), k + len(exclude))
+        best = np.argpartition(-scores, top - 1)[:top]
         found = []
-        for n in order:
+        for n in best[np.argsort(-scores[best])]:
             if held.ids[n] in exclude:
                 continue
-            found.append((held.ids[n], float(scores[n])))
+            found.append((held.ids[n], float(scores[n]), int(rows[n])))
             if len(found) == k:
                 break
         return found

@@ -15,9 +15,10 @@ from typing import Any
 from uuid import uuid4
 
 import pytest
-from conftest import auth, enrolled, publish
+from conftest import auth, enrolled, publish, published
 from courses import COURSES, QUERIES
 from lyo_feeds.models import Embedding
+from lyo_feeds.settings import plugin as feeds
 from lyo_feeds.tasks import course_text, embed
 
 from kernel import Settings
@@ -130,3 +131,30 @@ async def test_discover_recommends_close_courses_not_taken(
     response = await lyo_client.get("/api/feeds/discover", headers=auth("dee"))
     first = (await response.get_json())["items"][0]
     assert first["reason"] == "popular with learners"
+
+
+async def test_published_courses_are_embedded_together(
+    lyo_client: Any, lyo_app: Any, lyo_worker: None
+) -> None:
+    """``learning.course_published.v1`` keeps the course's text waiting and wakes
+    ``feeds:embed_waiting``, which embeds whatever waits in batches: every course of a
+    burst of publications is embedded, then found by ``similar``."""
+    courses = [(uuid4(), title) for title, _d, _l in COURSES["programming"][:4]]
+    await publish(lyo_app, *(published("dee", c, title) for c, title in courses))
+    lyo_app.kernel.activate()
+    deadline = time.monotonic() + 300
+    embedded = Embedding.filter(
+        kind="course",
+        object_id__in=[str(c) for c, _ in courses],
+        model=feeds.settings.model_version,
+    )
+    while await embedded.count() < len(courses):
+        assert time.monotonic() < deadline, "the published courses were not embedded"
+        await asyncio.sleep(0.2)
+    response = await lyo_client.get(
+        f"/api/feeds/similar/course/{courses[0][0]}", headers=auth("ada")
+    )
+    assert response.status_code == 200, await response.get_data()
+    assert {i["id"] for i in (await response.get_json())["items"]} == {
+        str(c) for c, _ in courses[1:]
+    }

@@ -20,6 +20,8 @@ TABLES = {
     "feeds_privacy",
     "feeds_course",
     "feeds_embedding",
+    "feeds_withdrawn",
+    "feeds_reaction",
 }
 
 

@@ -73,3 +73,26 @@ async def test_search_without_an_embedder_is_a_503_saying_what_to_install(
     problem = await response.get_json()
     assert "lyo-feeds[model]" in problem["detail"] and response.headers["Retry-After"]
     assert (await lyo_client.get("/api/feeds/search?q=", headers=auth("ada"))).status_code == 422
+
+
+async def test_two_subjects_taken_recommend_both_with_their_reasons(
+    lyo_client: Any, lyo_app: Any, lyo_worker: None
+) -> None:
+    """Each candidate scores its best similarity to one of the taken courses (one matrix
+    product for all of them), and the reason names that course."""
+    lyo_app.kernel.activate()
+    ids = {name: uuid4() for name in ("python", "guitar", "flask", "chords", "baking")}
+    for name, vector in (
+        ("python", [1, 0, 0]),
+        ("guitar", [0, 0, 1]),
+        ("flask", [0.9, 0.2, 0]),
+        ("chords", [0.1, 0.1, 0.9]),
+        ("baking", [0, 1, 0]),
+    ):
+        await _put("course", str(ids[name]), name, vector)
+    await publish(lyo_app, enrolled("ada", ids["python"]), enrolled("ada", ids["guitar"]))
+    await feed(lyo_client, "/users/ada", "ada", want=2)
+    response = await lyo_client.get("/api/feeds/discover", headers=auth("ada"))
+    items = [(i["title"], i["reason"]) for i in (await response.get_json())["items"]]
+    assert sorted(items[:2]) == [("chords", "similar to guitar"), ("flask", "similar to python")]
+    assert items[2][0] == "baking" and len(items) == 3
