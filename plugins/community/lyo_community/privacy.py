@@ -56,13 +56,13 @@ async def erase(user_id: str) -> None:
             await Discussion.filter(id=reply.discussion_id).update(reply_count=F("reply_count") - 1)
             await _withdrawn("reply", reply.id, reply.discussion_id, user_id)
     await Reply.filter(author_id=user_id).update(
-        author_id="", body="", body_html="", mentions=[], deleted_at=now()
+        author_id="", body="", body_html="", mentions=[], mentioned_users={}, deleted_at=now()
     )
     for discussion in await Discussion.filter(author_id=user_id):
         if discussion.public:
             await _withdrawn("discussion", discussion.id, discussion.id, user_id)
     await Discussion.filter(author_id=user_id).update(
-        author_id="", body="", body_html="", mentions=[], deleted_at=now()
+        author_id="", body="", body_html="", mentions=[], mentioned_users={}, deleted_at=now()
     )
     await Report.filter(target_author_id=user_id).update(target_author_id="")
 

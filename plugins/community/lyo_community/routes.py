@@ -136,8 +136,8 @@ async def create_reply(discussion_id: UUID, data: ReplyCreate) -> tuple[ReplyOut
 async def update_reply(reply_id: UUID, data: ReplyUpdate) -> ReplyOut:
     """Edit a reply: its author within the edit window, moderators any time."""
     identity = current_identity()
-    reply, _ = await reply_for(reply_id, identity)
-    await posts.update_reply(reply, data, identity)
+    reply, discussion = await reply_for(reply_id, identity)
+    await posts.update_reply(reply, discussion, data, identity)
     return posts.reply_out(reply)
 
 
