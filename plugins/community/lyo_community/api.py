@@ -19,7 +19,7 @@ from .events import (
     ReplyCreated,
 )
 from .models import Discussion, PostState
-from .posts import discussion_out
+from .rows import discussion_out
 from .schemas import DiscussionOut
 
 __all__ = [

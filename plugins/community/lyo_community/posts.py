@@ -9,18 +9,18 @@ replies; every change of a reply's visibility adjusts it in the same transaction
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Any
 from uuid import UUID
 
 from tortoise.expressions import F
 
 from kernel import Conflict, Forbidden, Identity, ValidationFailed, publish, transaction
 
-from . import content, live, mentions
+from . import content, live, mentions, readcache
 from .access import ensure_not_restricted, is_moderator, take
 from .events import ContentModerated, DiscussionCreated, ReplyCreated
 from .learning import check_course
 from .models import Category, Discussion, DiscussionTag, Post, PostState, Reply, now
+from .rows import discussion_out, reply_out
 from .schemas import (
     DiscussionCreate,
     DiscussionOut,
@@ -74,72 +74,6 @@ def _may_edit(post: Post, identity: Identity) -> None:
     window = timedelta(minutes=plugin.settings.edit_window_minutes)
     if now() - post.created_at > window:
         raise Forbidden("The edit window has passed.")
-
-
-# -- serialization ---------------------------------------------------------------------
-
-
-def discussion_out(d: Discussion, pending_views: int = 0) -> DiscussionOut:
-    deleted = d.deleted_at is not None
-    return DiscussionOut(
-        id=d.id,
-        title=d.title,
-        body="" if deleted else d.body,
-        body_html="" if deleted else d.body_html,
-        author_id=d.author_id,
-        category_id=d.category_id,
-        course_id=d.course_id,
-        lesson_id=d.lesson_id,
-        tags=d.tags,
-        mentions=d.mentions,
-        mentioned_users={} if deleted else d.mentioned_users,
-        pinned=d.pinned,
-        locked=d.locked,
-        hidden=d.hidden,
-        held=d.state == PostState.HELD,
-        deleted=deleted,
-        reply_count=d.reply_count,
-        reaction_count=d.reaction_count,
-        view_count=d.view_count + pending_views,
-        created_at=d.created_at,
-        edited_at=d.edited_at,
-        last_activity_at=d.last_activity_at,
-    )
-
-
-REPLY_FIELDS = (
-    "id", "discussion_id", "parent_id", "depth", "author_id", "body", "body_html", "mentions",
-    "mentioned_users", "hidden", "state", "deleted_at", "reaction_count", "created_at",
-    "edited_at",
-)  # fmt: skip
-
-
-def reply_out(r: Reply) -> ReplyOut:
-    return reply_from_row({name: getattr(r, name) for name in REPLY_FIELDS})
-
-
-def reply_from_row(row: dict[str, Any]) -> ReplyOut:
-    """A reply from its stored values (``Reply...values(*REPLY_FIELDS)``): a thread builds
-    hundreds of these without making model instances (pydantic's validating constructor
-    measured faster than ``model_construct`` here)."""
-    deleted = row["deleted_at"] is not None
-    return ReplyOut(
-        id=row["id"],
-        discussion_id=row["discussion_id"],
-        parent_id=row["parent_id"],
-        depth=row["depth"],
-        author_id=None if deleted else row["author_id"],
-        body="" if deleted else row["body"],
-        body_html="" if deleted else row["body_html"],
-        mentions=[] if deleted else row["mentions"],
-        mentioned_users={} if deleted else row["mentioned_users"],
-        hidden=row["hidden"],
-        held=row["state"] == PostState.HELD,
-        deleted=deleted,
-        reaction_count=row["reaction_count"],
-        created_at=row["created_at"],
-        edited_at=row["edited_at"],
-    )
 
 
 # -- discussions -----------------------------------------------------------------------
@@ -199,6 +133,7 @@ async def announce_discussion(d: Discussion) -> None:
         )
     )
     await mentions.announce(d, d)
+    await readcache.changed([d.id])
 
 
 async def update_discussion(d: Discussion, data: DiscussionUpdate, identity: Identity) -> None:
@@ -219,6 +154,7 @@ async def update_discussion(d: Discussion, data: DiscussionUpdate, identity: Ide
             )
         d.edited_at = now()
         await d.save()
+        await readcache.changed([d.id])
         if d.public:
             await live.broadcast(
                 d.id, "discussion_edited", {"discussion": _json(discussion_out(d))}
@@ -237,6 +173,7 @@ async def delete_discussion(d: Discussion, identity: Identity, reason: str = "")
         d.mentioned_users = {}
         await d.save()
         await DiscussionTag.filter(discussion_id=d.id).delete()
+        await readcache.changed([d.id])
         await withdraw("discussion", d.id, d.id, d.author_id, "deleted", identity, reason)
 
 
@@ -349,6 +286,7 @@ async def announce_reply(reply: Reply, d: Discussion, parent: Reply | None) -> N
     )
     await live.broadcast(d.id, "reply_created", {"reply": _json(reply_out(reply))})
     await mentions.announce(reply, d, told=told)
+    await readcache.changed([d.id])
 
 
 async def update_reply(
@@ -362,6 +300,7 @@ async def update_reply(
         reply.mentions, reply.mentioned_users = await mentions.resolve(data.body)
         reply.edited_at = now()
         await reply.save()
+        await readcache.changed([reply.discussion_id])
         if reply.public:
             await live.broadcast(
                 reply.discussion_id, "reply_edited", {"reply": _json(reply_out(reply))}
@@ -381,6 +320,7 @@ async def delete_reply(reply: Reply, identity: Identity, reason: str = "") -> No
         await reply.save()
         if was_public:
             await count_reply(reply.discussion_id, -1)
+        await readcache.changed([reply.discussion_id])
         await withdraw(
             "reply", reply.id, reply.discussion_id, reply.author_id, "deleted", identity, reason
         )

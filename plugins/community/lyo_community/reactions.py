@@ -11,12 +11,12 @@ from __future__ import annotations
 from uuid import UUID
 
 from tortoise.exceptions import IntegrityError
-from tortoise.expressions import F
+from tortoise.expressions import F, Q
 from tortoise.functions import Count
 
 from kernel import Identity, ValidationFailed, publish, transaction
 
-from . import live
+from . import live, readcache
 from .access import take
 from .events import ReactionAdded, ReactionRemoved
 from .models import Discussion, Reaction, Reply, TargetType
@@ -68,6 +68,7 @@ async def react(
         else:
             changed = await Reaction.filter(**where).delete() > 0
         if changed:
+            await readcache.changed([discussion.id])
             delta = 1 if add else -1
             await (
                 _model(target_type)
@@ -91,7 +92,10 @@ async def react(
                     **extra,
                 )
             )
-        counts = await counts_for(target_type, [target.id])
+        on_discussion = target_type == TargetType.DISCUSSION
+        counts = await counts_for(
+            [target.id] if on_discussion else [], [] if on_discussion else [target.id]
+        )
         result = ReactionCounts(
             counts=counts.get(target.id, {}), mine=await mine(target_type, target.id, identity)
         )
@@ -117,12 +121,18 @@ async def react(
     return result
 
 
-async def counts_for(target_type: TargetType, ids: list[UUID]) -> dict[UUID, dict[str, int]]:
+async def counts_for(
+    discussion_ids: list[UUID], reply_ids: list[UUID]
+) -> dict[UUID, dict[str, int]]:
     """Per-kind counts of many targets in one grouped, indexed query."""
-    if not ids:
+    if not discussion_ids and not reply_ids:
         return {}
+    targets = Q(target_type=TargetType.REPLY, target_id__in=reply_ids) if reply_ids else Q()
+    if discussion_ids:
+        on_discussions = Q(target_type=TargetType.DISCUSSION, target_id__in=discussion_ids)
+        targets = (targets | on_discussions) if reply_ids else on_discussions
     rows = (
-        await Reaction.filter(target_type=target_type, target_id__in=ids)
+        await Reaction.filter(targets)
         .annotate(n=Count("id"))
         .group_by("target_id", "kind")
         .values("target_id", "kind", "n")
