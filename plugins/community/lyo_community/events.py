@@ -82,6 +82,12 @@ class ReactionAdded(Event):
     kind: str
     course_id: UUID | None = None
     lesson_id: UUID | None = None
+    #: The reply reacted to (``None``: the discussion) and ``kind`` again, under the
+    #: names the notifications plugin reads.
+    reply_id: UUID | None = None
+    reaction: str = ""
+    #: The target's author, unless they reacted themselves or blocked the reactor.
+    recipient_ids: list[str] = []
 
 
 class ReactionRemoved(Event):

@@ -76,11 +76,22 @@ async def react(
                 .update(reaction_count=F("reaction_count") + delta)
             )
             event_type = ReactionAdded if add else ReactionRemoved
-            extra = (
-                {"course_id": discussion.course_id, "lesson_id": discussion.lesson_id}
-                if add
-                else {}
-            )
+            extra: dict[str, object] = {}
+            if add:
+                notice = {
+                    "discussion_id": str(discussion.id),
+                    "target_type": target_type.value,
+                    "target_id": str(target.id),
+                    "reaction": kind,
+                }
+                told = await live.notify(identity.id, [target.author_id], "reaction", notice)
+                extra = {
+                    "course_id": discussion.course_id,
+                    "lesson_id": discussion.lesson_id,
+                    "reply_id": None if target_type == TargetType.DISCUSSION else target.id,
+                    "reaction": kind,
+                    "recipient_ids": told,
+                }
             await publish(
                 event_type(
                     target_type=target_type.value,
@@ -110,14 +121,6 @@ async def react(
                     "counts": result.counts,
                 },
             )
-            if add:
-                notice = {
-                    "discussion_id": str(discussion.id),
-                    "target_type": target_type.value,
-                    "target_id": str(target.id),
-                    "reaction": kind,
-                }
-                await live.notify(identity.id, [target.author_id], "reaction", notice)
     return result
 
 
