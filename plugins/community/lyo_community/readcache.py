@@ -30,7 +30,7 @@ log = structlog.get_logger("lyo.community")
 LISTINGS = "list:gen"
 #: Pages this process keeps per running kernel: ``{key: (expires at, page)}``, least
 #: recently used first.
-LOCAL_PAGES = 256
+LOCAL_PAGES = 128
 _kept: weakref.WeakKeyDictionary[Any, OrderedDict[str, tuple[float, Any]]] = (
     weakref.WeakKeyDictionary()
 )
