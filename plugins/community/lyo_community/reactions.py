@@ -8,6 +8,7 @@ concurrency."""
 
 from __future__ import annotations
 
+from typing import Any
 from uuid import UUID
 
 from tortoise.exceptions import IntegrityError
@@ -76,7 +77,7 @@ async def react(
                 .update(reaction_count=F("reaction_count") + delta)
             )
             event_type = ReactionAdded if add else ReactionRemoved
-            extra: dict[str, object] = {}
+            extra: dict[str, Any] = {}
             if add:
                 notice = {
                     "discussion_id": str(discussion.id),
