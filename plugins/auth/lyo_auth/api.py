@@ -2,10 +2,11 @@
 
 ::
 
-    from lyo_auth.api import UserInfo, users_by_id, user_by_id
+    from lyo_auth.api import UserInfo, users_by_id, user_by_id, users_by_name
 
     people = await users_by_id([reply.author_id for reply in replies])  # two queries
     name = people[author_id].display_name if author_id in people else "Deleted user"
+    mentioned = await users_by_name(["ada_lovelace", "Bob"])  # @handles -> UserInfo
 
 Ids are the accounts' UUIDs (``Identity.id`` is their text form); both forms are
 accepted. Ids without an account (never made, or erased) are absent from the answer;
@@ -33,6 +34,7 @@ import uuid
 from collections.abc import Iterable
 
 from pydantic import BaseModel, ConfigDict
+from tortoise.functions import Lower
 
 from .accounts import ResetLink, check_role, reset_link
 from .models import User, UserRole
@@ -47,6 +49,7 @@ __all__ = [
     "user_by_id",
     "user_ids_with_role",
     "users_by_id",
+    "users_by_name",
 ]
 
 #: Ids per query; more are read in several batches.
@@ -126,3 +129,35 @@ async def user_ids_with_role(role: str) -> list[str]:
         .values_list("user_id", flat=True)
     )
     return [str(user_id) for user_id in rows]
+
+
+async def users_by_name(names: Iterable[str]) -> dict[str, UserInfo]:
+    """``{name: UserInfo}`` for the names (``@mention`` handles) that designate exactly one
+    active account, keyed by the name as given.
+
+    A name matches a display name case-insensitively, and ``_`` in it also stands for a
+    space (``ada_lovelace`` finds "Ada Lovelace"). Display names are not unique: a name
+    that fits several active accounts is ambiguous and absent, so a mention never reaches
+    the wrong person (deactivated accounts neither match nor make a name ambiguous).
+    Three queries, whatever the number of names (at most :data:`BATCH` of them), through
+    an index on ``lower(display_name)``. On SQLite ``lower`` folds only ASCII letters.
+    """
+    wanted = list(dict.fromkeys(n.strip() for n in names if n and n.strip()))[:BATCH]
+    keys = {name: {name.lower(), name.lower().replace("_", " ")} for name in wanted}
+    if not keys:
+        return {}
+    rows = (
+        await User.annotate(name_key=Lower("display_name"))
+        .filter(name_key__in=sorted(set().union(*keys.values())), is_active=True)
+        .values_list("id", "name_key")
+    )
+    holders: dict[str, set[uuid.UUID]] = {}
+    for user_id, key in rows:
+        holders.setdefault(key, set()).add(_uuid(user_id))
+    chosen: dict[str, uuid.UUID] = {}
+    for name, candidates in keys.items():
+        fits = set().union(*(holders.get(key, set()) for key in candidates))
+        if len(fits) == 1:
+            chosen[name] = fits.pop()
+    people = await users_by_id(chosen.values())
+    return {name: people[user_id] for name, user_id in chosen.items() if user_id in people}

@@ -13,6 +13,8 @@ from typing import Any
 
 from tortoise import fields
 from tortoise.exceptions import ValidationError
+from tortoise.functions import Lower
+from tortoise.indexes import Index
 from tortoise.models import Model
 from tortoise.validators import MaxLengthValidator, MinLengthValidator, RegexValidator
 
@@ -49,6 +51,10 @@ class User(Model):
 
     role_grants: fields.ReverseRelation[UserRole]
     sessions: fields.ReverseRelation[Session]
+
+    class Meta:
+        #: ``lyo_auth.api.users_by_name`` looks names up case-insensitively.
+        indexes = (Index(Lower("display_name"), name="idx_auth_user_name_lower"),)
 
     def role_names(self) -> list[str]:
         """Role names; needs ``role_grants`` fetched (``prefetch_related``)."""

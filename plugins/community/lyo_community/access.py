@@ -37,12 +37,17 @@ def is_moderator(identity: Identity) -> bool:
     return identity.has(MODERATE)
 
 
-def can_see(post: Post, identity: Identity) -> bool:
-    if post.public:
+def may_see(public: bool, author_id: str, identity: Identity) -> bool:
+    """Public posts: everyone; others: their author and moderators."""
+    if public:
         return True
-    if identity.id is not None and post.author_id == identity.id:
+    if identity.id is not None and author_id == identity.id:
         return True
     return is_moderator(identity)
+
+
+def can_see(post: Post, identity: Identity) -> bool:
+    return may_see(post.public, post.author_id, identity)
 
 
 def listed(identity: Identity) -> Q:

@@ -13,12 +13,13 @@ from .events import (
     ContentModerated,
     ContentReported,
     DiscussionCreated,
+    MentionCreated,
     ReactionAdded,
     ReactionRemoved,
     ReplyCreated,
 )
 from .models import Discussion, PostState
-from .posts import discussion_out
+from .rows import discussion_out
 from .schemas import DiscussionOut
 
 __all__ = [
@@ -26,6 +27,7 @@ __all__ = [
     "ContentReported",
     "DiscussionCreated",
     "DiscussionOut",
+    "MentionCreated",
     "ReactionAdded",
     "ReactionRemoved",
     "ReplyCreated",

@@ -50,7 +50,8 @@ TAGS = {
 ATTRIBUTES = {"a": {"href", "title"}, "img": {"src", "alt", "title"}, "ol": {"start"}}
 URL_SCHEMES = {"http", "https", "mailto"}
 
-MENTION = re.compile(r"(?<![\w@])@([A-Za-z0-9][A-Za-z0-9_.-]{0,63})")
+#: ``@`` then a handle: letters (any script), digits, ``_ . -``; not inside an address.
+MENTION = re.compile(r"(?<![\w@])@(\w[\w.-]{0,63})")
 
 
 def render(source: str) -> str:

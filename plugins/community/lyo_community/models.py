@@ -62,6 +62,10 @@ class Post(Model):
     body_html = fields.TextField()
     #: ``@handles`` found in the body.
     mentions = fields.JSONField[list[str]](default=list)
+    # which user each handle names (edits tell only the users they add)
+    mentioned_users = fields.JSONField[dict[str, str]](
+        default=dict, description="{handle: user id} for the handles naming one user"
+    )
     state = fields.CharEnumField(PostState, max_length=12, default=PostState.PUBLISHED)
     hidden = fields.BooleanField(default=False)
     deleted_at = fields.DatetimeField(null=True)
@@ -95,13 +99,14 @@ class Discussion(Post):
 
     class Meta:
         table = "community_discussion"
+        # listings put pinned discussions first, whatever the sort
         indexes = (
-            ("created_at", "id"),
-            ("last_activity_at", "id"),
-            ("reaction_count", "id"),
-            ("category_id", "last_activity_at"),
-            ("course_id", "last_activity_at"),
-            ("lesson_id", "last_activity_at"),
+            ("pinned", "created_at", "id"),
+            ("pinned", "last_activity_at", "id"),
+            ("pinned", "reaction_count", "id"),
+            ("category_id", "pinned", "last_activity_at"),
+            ("course_id", "pinned", "last_activity_at"),
+            ("lesson_id", "pinned", "last_activity_at"),
             ("author_id", "created_at"),
             ("state", "hidden"),
         )
@@ -139,7 +144,11 @@ class Reply(Post):
 
     class Meta:
         table = "community_reply"
-        indexes = (("discussion_id", "depth", "created_at"), ("root_id", "created_at"))
+        indexes = (
+            ("discussion_id", "depth", "created_at"),
+            ("root_id", "created_at"),
+            ("author_id", "created_at"),  # trust levels, export, erasure
+        )
 
 
 class Reaction(Model):

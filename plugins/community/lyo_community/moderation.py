@@ -18,7 +18,7 @@ from kernel import (
     transaction,
 )
 
-from . import live, posts
+from . import live, posts, readcache
 from .access import take
 from .events import ContentModerated, ContentReported
 from .models import (
@@ -125,6 +125,7 @@ async def moderate(
     if isinstance(target, Reply) and action in {"lock", "unlock", "pin", "unpin", "move"}:
         raise ValidationFailed.field("action", f"{action!r} applies to discussions only.")
     async with transaction():
+        await readcache.changed([discussion_id])
         was_public = target.public
         if action == "delete":
             if isinstance(target, Discussion):

@@ -9,18 +9,18 @@ replies; every change of a reply's visibility adjusts it in the same transaction
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Any
 from uuid import UUID
 
 from tortoise.expressions import F
 
 from kernel import Conflict, Forbidden, Identity, ValidationFailed, publish, transaction
 
-from . import content, live
+from . import content, live, mentions, readcache
 from .access import ensure_not_restricted, is_moderator, take
 from .events import ContentModerated, DiscussionCreated, ReplyCreated
 from .learning import check_course
 from .models import Category, Discussion, DiscussionTag, Post, PostState, Reply, now
+from .rows import discussion_out, reply_out
 from .schemas import (
     DiscussionCreate,
     DiscussionOut,
@@ -76,69 +76,6 @@ def _may_edit(post: Post, identity: Identity) -> None:
         raise Forbidden("The edit window has passed.")
 
 
-# -- serialization ---------------------------------------------------------------------
-
-
-def discussion_out(d: Discussion, pending_views: int = 0) -> DiscussionOut:
-    deleted = d.deleted_at is not None
-    return DiscussionOut(
-        id=d.id,
-        title=d.title,
-        body="" if deleted else d.body,
-        body_html="" if deleted else d.body_html,
-        author_id=d.author_id,
-        category_id=d.category_id,
-        course_id=d.course_id,
-        lesson_id=d.lesson_id,
-        tags=d.tags,
-        mentions=d.mentions,
-        pinned=d.pinned,
-        locked=d.locked,
-        hidden=d.hidden,
-        held=d.state == PostState.HELD,
-        deleted=deleted,
-        reply_count=d.reply_count,
-        reaction_count=d.reaction_count,
-        view_count=d.view_count + pending_views,
-        created_at=d.created_at,
-        edited_at=d.edited_at,
-        last_activity_at=d.last_activity_at,
-    )
-
-
-REPLY_FIELDS = (
-    "id", "discussion_id", "parent_id", "depth", "author_id", "body", "body_html", "mentions",
-    "hidden", "state", "deleted_at", "reaction_count", "created_at", "edited_at",
-)  # fmt: skip
-
-
-def reply_out(r: Reply) -> ReplyOut:
-    return reply_from_row({name: getattr(r, name) for name in REPLY_FIELDS})
-
-
-def reply_from_row(row: dict[str, Any]) -> ReplyOut:
-    """A reply from its stored values (``Reply...values(*REPLY_FIELDS)``): a thread builds
-    hundreds of these without making model instances (pydantic's validating constructor
-    measured faster than ``model_construct`` here)."""
-    deleted = row["deleted_at"] is not None
-    return ReplyOut(
-        id=row["id"],
-        discussion_id=row["discussion_id"],
-        parent_id=row["parent_id"],
-        depth=row["depth"],
-        author_id=None if deleted else row["author_id"],
-        body="" if deleted else row["body"],
-        body_html="" if deleted else row["body_html"],
-        mentions=[] if deleted else row["mentions"],
-        hidden=row["hidden"],
-        held=row["state"] == PostState.HELD,
-        deleted=deleted,
-        reaction_count=row["reaction_count"],
-        created_at=row["created_at"],
-        edited_at=row["edited_at"],
-    )
-
-
 # -- discussions -----------------------------------------------------------------------
 
 
@@ -154,12 +91,14 @@ async def create_discussion(data: DiscussionCreate, identity: Identity) -> Discu
     await check_course(data.course_id, data.lesson_id, identity)
     await take("post", identity)
     state = await _first_state(identity)
+    handles, mentioned = await mentions.resolve(data.body)
     async with transaction():
         discussion = await Discussion.create(
             title=data.title,
             body=data.body,
             body_html=content.render(data.body),
-            mentions=content.mentions(data.body),
+            mentions=handles,
+            mentioned_users=mentioned,
             author_id=author,
             category_id=data.category_id,
             course_id=data.course_id,
@@ -177,7 +116,8 @@ async def create_discussion(data: DiscussionCreate, identity: Identity) -> Discu
 
 
 async def announce_discussion(d: Discussion) -> None:
-    """The discussion became public: its event (in the current transaction)."""
+    """The discussion became public: its event (in the current transaction), its
+    mentions."""
     await publish(
         DiscussionCreated(
             discussion_id=d.id,
@@ -188,20 +128,24 @@ async def announce_discussion(d: Discussion) -> None:
             lesson_id=d.lesson_id,
             tags=d.tags,
             mentions=d.mentions,
+            mentioned_user_ids=list(d.mentioned_users.values()),
             created_at=d.created_at,
         )
     )
+    await mentions.announce(d, d)
+    await readcache.changed([d.id])
 
 
 async def update_discussion(d: Discussion, data: DiscussionUpdate, identity: Identity) -> None:
     _may_edit(d, identity)
     _check_lengths(data.title, data.body)
+    earlier = set(d.mentioned_users.values())
     async with transaction():
         if data.title is not None:
             d.title = data.title
         if data.body is not None:
             d.body, d.body_html = data.body, content.render(data.body)
-            d.mentions = content.mentions(data.body)
+            d.mentions, d.mentioned_users = await mentions.resolve(data.body)
         if data.tags is not None:
             d.tags = _check_tags(data.tags)
             await DiscussionTag.filter(discussion_id=d.id).delete()
@@ -210,10 +154,12 @@ async def update_discussion(d: Discussion, data: DiscussionUpdate, identity: Ide
             )
         d.edited_at = now()
         await d.save()
+        await readcache.changed([d.id])
         if d.public:
             await live.broadcast(
                 d.id, "discussion_edited", {"discussion": _json(discussion_out(d))}
             )
+            await mentions.announce(d, d, earlier)
 
 
 async def delete_discussion(d: Discussion, identity: Identity, reason: str = "") -> None:
@@ -224,8 +170,10 @@ async def delete_discussion(d: Discussion, identity: Identity, reason: str = "")
         raise Forbidden("Only the author or a moderator may delete this.")
     async with transaction():
         d.deleted_at, d.body, d.body_html, d.mentions = now(), "", "", []
+        d.mentioned_users = {}
         await d.save()
         await DiscussionTag.filter(discussion_id=d.id).delete()
+        await readcache.changed([d.id])
         await withdraw("discussion", d.id, d.id, d.author_id, "deleted", identity, reason)
 
 
@@ -288,6 +236,7 @@ async def create_reply(d: Discussion, data: ReplyCreate, identity: Identity) -> 
     await ensure_not_restricted(identity)
     await take("reply", identity)
     state = await _first_state(identity)
+    handles, mentioned = await mentions.resolve(data.body)
     async with transaction():
         reply = await Reply.create(
             discussion_id=d.id,
@@ -297,7 +246,8 @@ async def create_reply(d: Discussion, data: ReplyCreate, identity: Identity) -> 
             author_id=author,
             body=data.body,
             body_html=content.render(data.body),
-            mentions=content.mentions(data.body),
+            mentions=handles,
+            mentioned_users=mentioned,
             state=state,
         )
         if state == PostState.PUBLISHED:
@@ -306,11 +256,15 @@ async def create_reply(d: Discussion, data: ReplyCreate, identity: Identity) -> 
 
 
 async def announce_reply(reply: Reply, d: Discussion, parent: Reply | None) -> None:
-    """The reply became public: count it, its event, its live message, its notices."""
+    """The reply became public: count it, its notices, its event, its live message,
+    its mentions."""
     await Discussion.filter(id=d.id).update(
         reply_count=F("reply_count") + 1, last_activity_at=now()
     )
     target_author = parent.author_id if parent else d.author_id
+    notice = {"discussion_id": str(d.id), "reply_id": str(reply.id), "title": d.title}
+    recipients = {d.author_id, target_author, *await live.subscribers(d.id)}
+    told = await live.notify(reply.author_id, recipients, "reply", notice)
     await publish(
         ReplyCreated(
             reply_id=reply.id,
@@ -318,31 +272,40 @@ async def announce_reply(reply: Reply, d: Discussion, parent: Reply | None) -> N
             parent_id=reply.parent_id,
             author_id=reply.author_id,
             target_author_id=target_author,
+            parent_author_id=parent.author_id if parent else None,
             discussion_author_id=d.author_id,
             course_id=d.course_id,
             lesson_id=d.lesson_id,
             mentions=reply.mentions,
+            mentioned_user_ids=list(reply.mentioned_users.values()),
+            recipient_ids=told,
+            title=d.title,
+            excerpt=mentions.excerpt(reply),
             created_at=reply.created_at,
         )
     )
     await live.broadcast(d.id, "reply_created", {"reply": _json(reply_out(reply))})
-    notice = {"discussion_id": str(d.id), "reply_id": str(reply.id), "title": d.title}
-    recipients = {d.author_id, target_author, *await live.subscribers(d.id)}
-    await live.notify(reply.author_id, recipients, "reply", notice)
+    await mentions.announce(reply, d, told=told)
+    await readcache.changed([d.id])
 
 
-async def update_reply(reply: Reply, data: ReplyUpdate, identity: Identity) -> None:
+async def update_reply(
+    reply: Reply, discussion: Discussion, data: ReplyUpdate, identity: Identity
+) -> None:
     _may_edit(reply, identity)
     _check_lengths(None, data.body)
+    earlier = set(reply.mentioned_users.values())
     async with transaction():
         reply.body, reply.body_html = data.body, content.render(data.body)
-        reply.mentions = content.mentions(data.body)
+        reply.mentions, reply.mentioned_users = await mentions.resolve(data.body)
         reply.edited_at = now()
         await reply.save()
+        await readcache.changed([reply.discussion_id])
         if reply.public:
             await live.broadcast(
                 reply.discussion_id, "reply_edited", {"reply": _json(reply_out(reply))}
             )
+            await mentions.announce(reply, discussion, earlier)
 
 
 async def delete_reply(reply: Reply, identity: Identity, reason: str = "") -> None:
@@ -353,9 +316,11 @@ async def delete_reply(reply: Reply, identity: Identity, reason: str = "") -> No
     async with transaction():
         was_public = reply.public
         reply.deleted_at, reply.body, reply.body_html, reply.mentions = now(), "", "", []
+        reply.mentioned_users = {}
         await reply.save()
         if was_public:
             await count_reply(reply.discussion_id, -1)
+        await readcache.changed([reply.discussion_id])
         await withdraw(
             "reply", reply.id, reply.discussion_id, reply.author_id, "deleted", identity, reason
         )

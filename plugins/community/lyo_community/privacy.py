@@ -14,6 +14,7 @@ from tortoise.expressions import F
 
 from kernel import publish
 
+from . import readcache
 from .events import ContentModerated
 from .models import Block, Discussion, Reaction, Reply, Report, Subscription, TargetType, now
 
@@ -43,28 +44,41 @@ async def export(user_id: str) -> dict[str, Any] | None:
 
 
 async def erase(user_id: str) -> None:
+    touched: set[Any] = set()  # discussions whose cached pages change
+    reacted_replies = []
     for reaction in await Reaction.filter(user_id=user_id):
         model = Discussion if reaction.target_type == TargetType.DISCUSSION else Reply
         await model.filter(id=reaction.target_id).update(reaction_count=F("reaction_count") - 1)
+        if model is Discussion:
+            touched.add(reaction.target_id)
+        else:
+            reacted_replies.append(reaction.target_id)
+    if reacted_replies:
+        touched.update(
+            await Reply.filter(id__in=reacted_replies).values_list("discussion_id", flat=True)
+        )
     await Reaction.filter(user_id=user_id).delete()
     await Report.filter(reporter_id=user_id).delete()
     await Subscription.filter(user_id=user_id).delete()
     await Block.filter(blocker_id=user_id).delete()
     await Block.filter(blocked_id=user_id).delete()
     for reply in await Reply.filter(author_id=user_id):
+        touched.add(reply.discussion_id)
         if reply.public:
             await Discussion.filter(id=reply.discussion_id).update(reply_count=F("reply_count") - 1)
             await _withdrawn("reply", reply.id, reply.discussion_id, user_id)
     await Reply.filter(author_id=user_id).update(
-        author_id="", body="", body_html="", mentions=[], deleted_at=now()
+        author_id="", body="", body_html="", mentions=[], mentioned_users={}, deleted_at=now()
     )
     for discussion in await Discussion.filter(author_id=user_id):
+        touched.add(discussion.id)
         if discussion.public:
             await _withdrawn("discussion", discussion.id, discussion.id, user_id)
     await Discussion.filter(author_id=user_id).update(
-        author_id="", body="", body_html="", mentions=[], deleted_at=now()
+        author_id="", body="", body_html="", mentions=[], mentioned_users={}, deleted_at=now()
     )
     await Report.filter(target_author_id=user_id).update(target_author_id="")
+    await readcache.changed(touched)
 
 
 async def _withdrawn(target_type: str, target_id: Any, discussion_id: Any, author_id: str) -> None:

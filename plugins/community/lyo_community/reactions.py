@@ -8,15 +8,16 @@ concurrency."""
 
 from __future__ import annotations
 
+from typing import Any
 from uuid import UUID
 
 from tortoise.exceptions import IntegrityError
-from tortoise.expressions import F
+from tortoise.expressions import F, Q
 from tortoise.functions import Count
 
 from kernel import Identity, ValidationFailed, publish, transaction
 
-from . import live
+from . import live, readcache
 from .access import take
 from .events import ReactionAdded, ReactionRemoved
 from .models import Discussion, Reaction, Reply, TargetType
@@ -68,6 +69,7 @@ async def react(
         else:
             changed = await Reaction.filter(**where).delete() > 0
         if changed:
+            await readcache.changed([discussion.id])
             delta = 1 if add else -1
             await (
                 _model(target_type)
@@ -75,11 +77,22 @@ async def react(
                 .update(reaction_count=F("reaction_count") + delta)
             )
             event_type = ReactionAdded if add else ReactionRemoved
-            extra = (
-                {"course_id": discussion.course_id, "lesson_id": discussion.lesson_id}
-                if add
-                else {}
-            )
+            extra: dict[str, Any] = {}
+            if add:
+                notice = {
+                    "discussion_id": str(discussion.id),
+                    "target_type": target_type.value,
+                    "target_id": str(target.id),
+                    "reaction": kind,
+                }
+                told = await live.notify(identity.id, [target.author_id], "reaction", notice)
+                extra = {
+                    "course_id": discussion.course_id,
+                    "lesson_id": discussion.lesson_id,
+                    "reply_id": None if target_type == TargetType.DISCUSSION else target.id,
+                    "reaction": kind,
+                    "recipient_ids": told,
+                }
             await publish(
                 event_type(
                     target_type=target_type.value,
@@ -91,7 +104,10 @@ async def react(
                     **extra,
                 )
             )
-        counts = await counts_for(target_type, [target.id])
+        on_discussion = target_type == TargetType.DISCUSSION
+        counts = await counts_for(
+            [target.id] if on_discussion else [], [] if on_discussion else [target.id]
+        )
         result = ReactionCounts(
             counts=counts.get(target.id, {}), mine=await mine(target_type, target.id, identity)
         )
@@ -106,23 +122,21 @@ async def react(
                     "counts": result.counts,
                 },
             )
-            if add:
-                notice = {
-                    "discussion_id": str(discussion.id),
-                    "target_type": target_type.value,
-                    "target_id": str(target.id),
-                    "reaction": kind,
-                }
-                await live.notify(identity.id, [target.author_id], "reaction", notice)
     return result
 
 
-async def counts_for(target_type: TargetType, ids: list[UUID]) -> dict[UUID, dict[str, int]]:
+async def counts_for(
+    discussion_ids: list[UUID], reply_ids: list[UUID]
+) -> dict[UUID, dict[str, int]]:
     """Per-kind counts of many targets in one grouped, indexed query."""
-    if not ids:
+    if not discussion_ids and not reply_ids:
         return {}
+    targets = Q(target_type=TargetType.REPLY, target_id__in=reply_ids) if reply_ids else Q()
+    if discussion_ids:
+        on_discussions = Q(target_type=TargetType.DISCUSSION, target_id__in=discussion_ids)
+        targets = (targets | on_discussions) if reply_ids else on_discussions
     rows = (
-        await Reaction.filter(target_type=target_type, target_id__in=ids)
+        await Reaction.filter(targets)
         .annotate(n=Count("id"))
         .group_by("target_id", "kind")
         .values("target_id", "kind", "n")

@@ -6,8 +6,13 @@ from __future__ import annotations
 
 from uuid import UUID
 
-from quart import Blueprint
-from quart_schema import validate_querystring, validate_request, validate_response
+from quart import Blueprint, Response
+from quart_schema import (
+    document_response,
+    validate_querystring,
+    validate_request,
+    validate_response,
+)
 
 from kernel import (
     CursorPage,
@@ -18,7 +23,7 @@ from kernel import (
     require,
 )
 
-from . import moderation, posts, reactions, search, threads
+from . import moderation, posts, reactions, rows, search, threads
 from .access import MODERATE, POST, REACT, REPORT, discussion_for, reply_for
 from .models import Block, Category, ModerationAction, Subscription, TargetType
 from .schemas import (
@@ -58,14 +63,20 @@ NO_CONTENT = ("", 204)
 # -- discussions -----------------------------------------------------------------------------
 
 
+def _json(body: bytes) -> Response:
+    """A read answered as the JSON :mod:`.threads` encoded (documented by its model)."""
+    return Response(body, content_type="application/json")
+
+
 @bp.get("/discussions")
 @validate_querystring(DiscussionQuery)
-@validate_response(CursorPage[DiscussionOut])
-async def list_discussions(query_args: DiscussionQuery) -> CursorPage[DiscussionOut]:
-    """Discussions, newest first (``sort``: ``recent``, ``active``: by last activity,
-    ``top``: by reactions); filters ``category`` (slug), ``course_id``, ``lesson_id``,
-    ``tag``, ``author`` (an id or ``me``), ``pinned``. Keyset pages: ``next_cursor``."""
-    return await threads.listing(query_args, current_identity())
+@document_response(CursorPage[DiscussionOut])
+async def list_discussions(query_args: DiscussionQuery) -> Response:
+    """Discussions, pinned ones first, then newest first (``sort``: ``recent``,
+    ``active``: by last activity, ``top``: by reactions); filters ``category`` (slug),
+    ``course_id``, ``lesson_id``, ``tag``, ``author`` (an id or ``me``), ``pinned``.
+    Keyset pages: ``next_cursor``."""
+    return _json(await threads.listing(query_args, current_identity()))
 
 
 @bp.post("/discussions")
@@ -77,18 +88,16 @@ async def create_discussion(data: DiscussionCreate) -> tuple[DiscussionOut, int]
     """Start a discussion, optionally in a category and about a course or lesson. A new
     account's first posts may be held for a moderator (``held: true``)."""
     discussion = await posts.create_discussion(data, current_identity())
-    return posts.discussion_out(discussion), 201
+    return rows.discussion_out(discussion), 201
 
 
 @bp.get("/discussions/<uuid:discussion_id>")
 @validate_querystring(ThreadQuery)
-@validate_response(DiscussionDetail)
-async def get_discussion(discussion_id: UUID, query_args: ThreadQuery) -> DiscussionDetail:
+@document_response(DiscussionDetail)
+async def get_discussion(discussion_id: UUID, query_args: ThreadQuery) -> Response:
     """A discussion with its reactions and its reply tree: top-level replies oldest
     first (paged by ``cursor``/``size``), each with all its answers nested."""
-    identity = current_identity()
-    discussion = await discussion_for(discussion_id, identity)
-    return await threads.detail(discussion, query_args, identity)
+    return _json(await threads.detail(discussion_id, query_args, current_identity()))
 
 
 @bp.patch("/discussions/<uuid:discussion_id>")
@@ -100,7 +109,7 @@ async def update_discussion(discussion_id: UUID, data: DiscussionUpdate) -> Disc
     identity = current_identity()
     discussion = await discussion_for(discussion_id, identity)
     await posts.update_discussion(discussion, data, identity)
-    return posts.discussion_out(discussion)
+    return rows.discussion_out(discussion)
 
 
 @bp.delete("/discussions/<uuid:discussion_id>")
@@ -126,7 +135,7 @@ async def create_reply(discussion_id: UUID, data: ReplyCreate) -> tuple[ReplyOut
     identity = current_identity()
     discussion = await discussion_for(discussion_id, identity)
     reply = await posts.create_reply(discussion, data, identity)
-    return posts.reply_out(reply), 201
+    return rows.reply_out(reply), 201
 
 
 @bp.patch("/replies/<uuid:reply_id>")
@@ -136,9 +145,9 @@ async def create_reply(discussion_id: UUID, data: ReplyCreate) -> tuple[ReplyOut
 async def update_reply(reply_id: UUID, data: ReplyUpdate) -> ReplyOut:
     """Edit a reply: its author within the edit window, moderators any time."""
     identity = current_identity()
-    reply, _ = await reply_for(reply_id, identity)
-    await posts.update_reply(reply, data, identity)
-    return posts.reply_out(reply)
+    reply, discussion = await reply_for(reply_id, identity)
+    await posts.update_reply(reply, discussion, data, identity)
+    return rows.reply_out(reply)
 
 
 @bp.delete("/replies/<uuid:reply_id>")
@@ -286,9 +295,9 @@ def _moderation_routes(kind_of: TargetType, out: type) -> None:
         target, _ = await _target(kind_of, ids[param])
         await moderation.moderate(kind_of, target, data, identity)  # type: ignore[arg-type]
         return (
-            posts.discussion_out(target)
+            rows.discussion_out(target)
             if kind_of == TargetType.DISCUSSION
-            else posts.reply_out(target)
+            else rows.reply_out(target)
         )  # type: ignore[arg-type]
 
     act.__doc__ = (

@@ -85,6 +85,8 @@ class DiscussionOut(BaseModel):
     lesson_id: UUID | None
     tags: list[str]
     mentions: list[str]
+    #: ``{handle: user id}`` for the handles that name one user.
+    mentioned_users: dict[str, str]
     pinned: bool
     locked: bool
     hidden: bool
@@ -110,6 +112,7 @@ class ReplyOut(BaseModel):
     body: str
     body_html: str
     mentions: list[str]
+    mentioned_users: dict[str, str]
     hidden: bool
     held: bool
     deleted: bool

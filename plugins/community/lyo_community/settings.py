@@ -36,6 +36,8 @@ class CommunitySettings(BaseModel):
     report_rate: str = Field(default="20/hour", description=_RATE_HELP)
     #: Seconds between flushes of the view counters into the database.
     view_flush_interval: float = Field(default=60.0, gt=0)
+    #: Seconds a cached listing or thread page lives (writes drop it sooner); 0: no cache.
+    read_cache_ttl: float = Field(default=60.0, ge=0)
 
     @field_validator("post_rate", "reply_rate", "react_rate", "report_rate")
     @classmethod

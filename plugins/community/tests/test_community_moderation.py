@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from community_support import BOB, auth, published
+from community_support import ADA, BOB, CAROL, MOD, auth, published
 
 
 async def post(client: Any, token: str = "ada", title: str = "Hello") -> Any:
@@ -164,6 +164,37 @@ async def test_blocking(lyo_client: Any) -> None:
         headers=auth("bob"),
     )
     assert r.status_code == 201
+
+
+async def test_events_name_recipients_without_blockers(lyo_client: Any) -> None:
+    """What the notifications plugin delivers from (``recipient_ids``) leaves out whoever
+    blocked the actor: a subscriber, the author of what was reacted to."""
+    discussion = await (await post(lyo_client)).get_json()
+    url = f"/api/community/discussions/{discussion['id']}"
+    await lyo_client.put(f"{url}/subscription", headers=auth("carol"))
+    await lyo_client.put(f"{url}/subscription", headers=auth("mod"))
+    await lyo_client.put(f"/api/community/blocks/{BOB.id}", headers=auth("carol"))
+    reply = await (
+        await lyo_client.post(f"{url}/replies", json={"body": "hi"}, headers=auth("bob"))
+    ).get_json()
+    [created] = published("community.reply_created.v1")
+    assert sorted(created["recipient_ids"]) == sorted([ADA.id, MOD.id])
+    assert created["parent_author_id"] is None and created["title"] == "Hello"
+    await lyo_client.put(f"/api/community/blocks/{BOB.id}", headers=auth("ada"))
+    await lyo_client.put(f"{url}/reactions/like", headers=auth("bob"))
+    await lyo_client.put(f"{url}/reactions/like", headers=auth("carol"))
+    await lyo_client.put(
+        f"/api/community/replies/{reply['id']}/reactions/thanks", headers=auth("ada")
+    )
+    await lyo_client.put(
+        f"/api/community/replies/{reply['id']}/reactions/like", headers=auth("bob")
+    )
+    added = {(e["user_id"], e["reply_id"]): e for e in published("community.reaction_added.v1")}
+    assert added[(BOB.id, None)]["recipient_ids"] == []  # Ada blocked Bob
+    assert added[(CAROL.id, None)]["recipient_ids"] == [ADA.id]
+    assert added[(ADA.id, reply["id"])]["recipient_ids"] == [BOB.id]
+    assert added[(ADA.id, reply["id"])]["reaction"] == "thanks"
+    assert added[(BOB.id, reply["id"])]["recipient_ids"] == []  # his own reply
 
 
 @pytest.fixture

@@ -127,13 +127,21 @@ async def test_migrations_down_and_up(lyo_app: Any) -> None:
     from kernel.data import migrations  # the kernel's migration runner, as `lyo migrate` uses it
 
     kernel = lyo_app.kernel
-    await migrations.downgrade(kernel, "community", -1)
+    assert await migrations.make(kernel, "community", check=True) is None  # models == files
     from lyo_community.models import Discussion
 
     conn = Discussion._meta.db
+    column = (
+        "SELECT 1 FROM information_schema.columns WHERE table_name = 'community_reply' "
+        "AND column_name = 'mentioned_users'"
+    )
+    await migrations.downgrade(kernel, "community", -1)  # pinned indexes, mentioned users
+    assert (await conn.execute_query(column))[1] == []
+    await migrations.downgrade(kernel, "community", -1)
     _, rows = await conn.execute_query("SELECT to_regclass('community_discussion') AS t")
     assert rows[0]["t"] is None
     await migrations.upgrade(kernel)
+    assert (await conn.execute_query(column))[1] != []
     _, rows = await conn.execute_query(
         "SELECT indexdef FROM pg_indexes WHERE indexname = 'idx_community_discussion_search'"
     )
