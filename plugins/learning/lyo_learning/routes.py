@@ -18,12 +18,14 @@ from kernel import (
     require,
 )
 
-from . import courses, lessons, progress
-from .access import ENROLL, WRITE
+from . import courses, lessons, progress, quizzes, resume
+from .access import ENROLL, WRITE, can_edit
 from .models import Course
+from .quiz_schemas import QuizResult, QuizSubmission
 from .schemas import (
     CourseCreate,
     CourseDetail,
+    CourseProgressDetail,
     CourseQuery,
     CourseSummary,
     CourseUpdate,
@@ -80,8 +82,10 @@ async def create_course(data: CourseCreate) -> tuple[CourseDetail, int]:
 @bp.get("/courses/<uuid:course_id>")
 @validate_response(CourseDetail)
 async def get_course(course_id: UUID) -> CourseDetail:
-    """A course with its lessons in order."""
-    return courses.detail(await courses.visible_course(course_id, current_identity()))
+    """A course with its lessons in order. Quiz answers only for those who may edit it."""
+    identity = current_identity()
+    course = await courses.visible_course(course_id, identity)
+    return courses.detail(course, answers=can_edit(identity, course))
 
 
 @bp.patch("/courses/<uuid:course_id>")
@@ -176,11 +180,33 @@ async def record_progress(lesson_id: UUID, data: ProgressIn) -> ProgressOut:
     return await progress.record(lesson_id, user_id, data)
 
 
+@bp.post("/lessons/<uuid:lesson_id>/quiz")
+@require(ENROLL)
+@problem_responses(409)
+@validate_request(QuizSubmission)
+@validate_response(QuizResult, 201)
+async def submit_quiz(lesson_id: UUID, data: QuizSubmission) -> tuple[QuizResult, int]:
+    """Answer the lesson's quiz (one answer per question, in order): graded here, the
+    attempt recorded; passing completes the lesson. 409 when no attempts are left."""
+    identity, user_id = _user()
+    return await quizzes.submit(lesson_id, user_id, data, identity), 201
+
+
+@bp.get("/courses/<uuid:course_id>/progress")
+@require(ENROLL)
+@validate_response(CourseProgressDetail)
+async def course_progress(course_id: UUID) -> CourseProgressDetail:
+    """Your progress in a course, lesson by lesson, and the lesson to resume from."""
+    identity, user_id = _user()
+    return await resume.course_progress(course_id, user_id, identity)
+
+
 @bp.get("/me/courses")
 @require(ENROLL)
 @validate_querystring(PageQuery)
 @validate_response(Page[MyCourse])
 async def my_courses(query_args: PageQuery) -> Page[MyCourse]:
-    """The courses you are enrolled in, newest enrollment first, with your progress."""
+    """The courses you are enrolled in, newest enrollment first, with your progress and
+    the lesson to resume from."""
     _, user_id = _user()
     return await progress.my_courses(user_id, query_args)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
 
 from kernel import PluginHandle
 
@@ -10,9 +12,18 @@ NAME = "learning"
 
 
 class LearningSettings(BaseModel):
-    """``LYO_LEARNING__<FIELD>``: none yet (the limits are in :mod:`.models`)."""
+    """``LYO_LEARNING__<FIELD>`` (the content limits are in :mod:`.models`)."""
 
     model_config = ConfigDict(frozen=True)
+
+    #: Attempts a learner has at each lesson's quiz; 0: no limit.
+    quiz_max_attempts: int = Field(default=3, ge=0, le=1000)
+    #: Which attempt's score counts for the lesson: the best one, or the last one.
+    quiz_score: Literal["best", "last"] = "best"
+    #: The pass mark (percent of questions right) of a lesson that sets none.
+    quiz_pass_mark: int = Field(default=70, ge=0, le=100)
+    #: How long instructor statistics are cached (the plugin's events also clear them).
+    stats_cache_seconds: int = Field(default=300, ge=0, le=86_400)
 
 
 #: How the plugin's code reaches the running kernel (``plugin.settings``, ``plugin.cache``).
