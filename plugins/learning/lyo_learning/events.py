@@ -8,7 +8,9 @@ from __future__ import annotations
 from datetime import datetime
 from uuid import UUID
 
-from kernel import Event
+from kernel import Envelope, Event, Handler, on
+
+from . import stats
 
 
 class CoursePublished(Event):
@@ -124,3 +126,15 @@ EVENTS = (
     QuizAttempted,
     CourseCompleted,
 )
+
+
+async def _forget_stats(envelope: Envelope) -> None:
+    """A course's statistics changed: the next read recomputes them."""
+    await stats.forget(envelope.payload["course_id"])
+
+
+#: In-process (after commit, in the publishing process; the cache is shared with Redis).
+HANDLERS: list[Handler] = [
+    on(type_, id=f"learning:stats_{type_.split('.')[1]}", durable=False)(_forget_stats)
+    for type_ in stats.INVALIDATED_BY
+]

@@ -18,7 +18,7 @@ from kernel import (
     require,
 )
 
-from . import courses, lessons, progress, quizzes, resume
+from . import courses, lessons, progress, quizzes, resume, stats
 from .access import ENROLL, WRITE, can_edit
 from .models import Course
 from .quiz_schemas import QuizResult, QuizSubmission
@@ -199,6 +199,17 @@ async def course_progress(course_id: UUID) -> CourseProgressDetail:
     """Your progress in a course, lesson by lesson, and the lesson to resume from."""
     identity, user_id = _user()
     return await resume.course_progress(course_id, user_id, identity)
+
+
+@bp.get("/courses/<uuid:course_id>/stats")
+@require(WRITE)
+@validate_querystring(stats.StatsQuery)
+@validate_response(stats.CourseStats)
+async def course_stats(course_id: UUID, query_args: stats.StatsQuery) -> stats.CourseStats:
+    """How your course does: enrollments (per day over ``days``), active learners in the
+    last 7 and 30 days, completion rate, each lesson's reach and drop-off, quiz pass
+    rates. Cached; the course's events refresh it."""
+    return await stats.course_stats(course_id, query_args, current_identity())
 
 
 @bp.get("/me/courses")

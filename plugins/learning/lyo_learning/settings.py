@@ -23,7 +23,7 @@ class LearningSettings(BaseModel):
     #: The pass mark (percent of questions right) of a lesson that sets none.
     quiz_pass_mark: int = Field(default=70, ge=0, le=100)
     #: How long instructor statistics are cached (the plugin's events also clear them).
-    stats_cache_seconds: int = Field(default=300, ge=0, le=86_400)
+    stats_cache_seconds: int = Field(default=300, ge=1, le=86_400)
 
 
 #: How the plugin's code reaches the running kernel (``plugin.settings``, ``plugin.cache``).
