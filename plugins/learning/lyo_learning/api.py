@@ -78,7 +78,8 @@ async def create_course(
 
 
 async def get_course(course_id: UUID) -> CourseDetail:
-    """A course with its lessons, whatever its status (404 :class:`kernel.NotFound`)."""
+    """A course with its lessons, whatever its status, quiz answers included (404
+    :class:`kernel.NotFound`)."""
     return await courses.load_detail(course_id)
 
 

@@ -127,7 +127,12 @@ def _check_indexes(indexes: list[int], info: ValidationInfo) -> None:
 
 #: One answer per question, in the quiz's order: an option's index (single choice), a
 #: list of indexes (multiple choice), a text (text question), or null (left unanswered).
-AnswerValue = StrictInt | list[StrictInt] | Annotated[StrictStr, Field(max_length=1000)] | None
+AnswerValue = (
+    StrictInt
+    | Annotated[list[StrictInt], Field(max_length=10)]
+    | Annotated[StrictStr, Field(max_length=1000)]
+    | None
+)
 
 
 class QuizSubmission(BaseModel):
