@@ -27,7 +27,10 @@ REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/0")
 #: For workers that get SIGSTOPped: redis-py's default 5 s read timeout would fire on
 #: their blocked XREADGROUP when they resume, and a kernel worker exits on it.
 PAUSABLE_REDIS_URL = REDIS_URL + ("&" if "?" in REDIS_URL else "?") + "socket_timeout=120"
-PACKAGES = ["taskiq", "taskiq-redis", "redis", "tortoise-orm", "asyncpg", "quart", "hypercorn"]
+PACKAGES = [
+    "taskiq", "taskiq-redis", "redis", "hiredis", "tortoise-orm", "asyncpg", "orjson", "quart",
+    "hypercorn", "uvloop",
+]  # fmt: skip
 
 
 def unique_prefix() -> str:
@@ -355,6 +358,68 @@ def machine() -> dict[str, Any]:
         "commit": _git("rev-parse", "--short", "HEAD"),
         "kernel_modified": bool(_git("status", "--porcelain", "kernel")),
     }
+
+
+#: PostgreSQL settings a task's cost depends on (durability, memory, planning).
+PG_SETTINGS = (
+    "server_version", "synchronous_commit", "fsync", "wal_level", "full_page_writes",
+    "shared_buffers", "max_connections", "jit", "plan_cache_mode", "autovacuum",
+)  # fmt: skip
+
+
+async def environment() -> dict[str, Any]:
+    """What a figure depends on besides the code: the machine's CPU and load, the
+    packages, PostgreSQL's and Redis's versions and settings. Printed with the figures,
+    so a re-run elsewhere can tell a different environment from a regression."""
+    import asyncpg  # type: ignore[import-untyped]
+    from redis.asyncio import Redis
+
+    from kernel.testing import POSTGRES_SERVER
+
+    server = POSTGRES_SERVER.replace("postgres://", "postgresql://", 1)
+    connection = await asyncpg.connect(server + "/postgres")
+    try:
+        rows = await connection.fetch(
+            "SELECT name, setting, unit FROM pg_settings WHERE name = ANY($1)", list(PG_SETTINGS)
+        )
+    finally:
+        await connection.close()
+    redis = Redis.from_url(REDIS_URL)
+    try:
+        info = await redis.info()
+        config = await redis.config_get("appendonly")
+        config.update(await redis.config_get("save"))
+    finally:
+        await redis.aclose()
+    return {
+        **machine(),
+        "cpu": _cpu_model(),
+        "load_average": [round(x, 2) for x in os.getloadavg()],
+        "postgres": {r["name"]: _setting(r["setting"], r["unit"]) for r in rows},
+        "redis": {"version": info.get("redis_version"), **config},
+    }
+
+
+def _cpu_model() -> str:
+    with contextlib.suppress(OSError), open("/proc/cpuinfo") as lines:
+        return next((line.split(":", 1)[1].strip() for line in lines if "model name" in line), "")
+    return ""
+
+
+def _setting(value: str, unit: str | None) -> str:
+    """``16384`` of ``8kB`` reads ``16384x8kB``; ``100`` of ``ms`` reads ``100ms``."""
+    return value + (f"x{unit}" if unit and unit[0].isdigit() else unit or "")
+
+
+def print_environment(env: dict[str, Any]) -> None:
+    print(f"commit {env['commit']}{' (kernel modified)' if env['kernel_modified'] else ''}, "
+          f"Python {env['python']}, {env['cpus']} CPUs ({env['cpu']}), "
+          f"load average {env['load_average']}", file=sys.stderr)  # fmt: skip
+    packages = ", ".join(f"{k} {v}" for k, v in env["packages"].items())
+    print(f"packages: {packages}", file=sys.stderr)
+    pg = ", ".join(f"{k}={v}" for k, v in env["postgres"].items())
+    print(f"postgres: {pg}", file=sys.stderr)
+    print(f"redis: {', '.join(f'{k}={v}' for k, v in env['redis'].items())}", file=sys.stderr)
 
 
 def _git(*args: str) -> str:

@@ -440,6 +440,8 @@ def stream_name(prefix: str) -> str:
 
 
 async def main_async(args: argparse.Namespace) -> None:
+    environment = await rt.environment()
+    rt.print_environment(environment)
     runs: dict[str, list[dict[str, Any]]] = {"taskiq-redis": [], "kernel": []}
     for _ in range(args.repeat):  # interleaved, so drift hits both alike
         for target, run in (("taskiq-redis", run_taskiq), ("kernel", run_kernel)):
@@ -454,7 +456,9 @@ async def main_async(args: argparse.Namespace) -> None:
     results = [sorted(rs, key=lambda r: r[key])[(len(rs) - 1) // 2] for rs in runs.values()]
     goals = print_table(results)
     settings = {k: v for k, v in vars(args).items() if k not in ("json", "profile")}
-    rt.write_json(args.json, {"settings": settings, "results": results, "goals": goals})
+    environment["load_average_after"] = [round(x, 2) for x in os.getloadavg()]
+    report = {"settings": settings, "environment": environment, "results": results}
+    rt.write_json(args.json, {**report, "goals": goals})
 
 
 def main() -> None:

@@ -57,6 +57,7 @@ from kernel.version import __version__
 from kernel.web.accepted import Accepted, accepted
 from kernel.web.app import App, create_app
 from kernel.web.problems import problem_responses
+from kernel.web.responses import json_response, responds
 
 __all__ = [
     "ANONYMOUS",
@@ -113,6 +114,7 @@ __all__ = [
     "current",
     "current_identity",
     "hookimpl",
+    "json_response",
     "load_settings",
     "on",
     "paginate",
@@ -120,6 +122,7 @@ __all__ = [
     "problem_responses",
     "publish",
     "require",
+    "responds",
     "save_upload",
     "task",
     "task_run",

@@ -16,6 +16,7 @@ from kernel import ConfigError, Kernel, Settings
 from kernel.cli import main
 from kernel.data import migrations
 from kernel.data.db import connect_raw
+from kernel.testing import table_names
 from tests.notes import plugin as notes
 from tests.tags import plugin as tags
 
@@ -34,31 +35,22 @@ def load(url: str, env: str = "test") -> Kernel:
     return Kernel.load(Settings(env=env, database_url=url, **extra), [tags, notes], discover=False)
 
 
-async def tables(url: str) -> set[str]:
-    connection = await connect_raw(url)
-    try:
-        rows = await connection.fetch("SELECT tablename FROM pg_tables WHERE schemaname = 'public'")
-        return {row["tablename"] for row in rows}
-    finally:
-        await connection.close()
-
-
 async def test_upgrade_downgrade_and_upgrade_again(pg_url: str) -> None:
     kernel = load(pg_url)
     applied = await migrations.upgrade(kernel)
     assert list(applied) == ["kernel", "notes", "tags"]  # the kernel, then dependency order
-    assert await tables(pg_url) >= KERNEL_TABLES | NOTES_TABLES
+    assert await table_names(pg_url) >= KERNEL_TABLES | NOTES_TABLES
     status = await migrations.status(kernel)
     assert all(not state["pending"] for state in status.values())
 
     undone = await migrations.downgrade(kernel, None)
     assert list(undone) == ["tags", "notes", "kernel"]  # reverse dependency order
-    assert not (KERNEL_TABLES | NOTES_TABLES) & await tables(pg_url)
+    assert not (KERNEL_TABLES | NOTES_TABLES) & await table_names(pg_url)
     assert all(not s["applied"] for s in (await migrations.status(kernel)).values())
 
     again = await migrations.upgrade(kernel)
     assert again == applied
-    assert await tables(pg_url) >= KERNEL_TABLES | NOTES_TABLES
+    assert await table_names(pg_url) >= KERNEL_TABLES | NOTES_TABLES
     assert await migrations.upgrade(kernel) == {"kernel": [], "notes": [], "tags": []}
 
 

@@ -179,7 +179,7 @@ def helpers_of_testing() -> set[str]:
     for name, value in vars(kernel.testing).items():
         if name.startswith("_"):
             continue
-        if getattr(value, "__module__", None) == "kernel.testing" or (
+        if str(getattr(value, "__module__", "")).startswith("kernel.testing") or (
             name.isupper() and isinstance(value, (str, int, float))
         ):
             names.add(name)

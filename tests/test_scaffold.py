@@ -75,7 +75,7 @@ def test_generated_tests_pass_on_sqlite(generated: Path) -> None:
 def test_generated_tests_pass_on_postgres_with_redis(generated: Path) -> None:
     redis = os.environ.get("LYO_TEST_REDIS", "redis://127.0.0.1:6379/0")
     output = run_generated_tests(generated, LYO_TEST_DATABASE="postgres", LYO_TEST_REDIS=redis)
-    assert "test_the_migration_goes_up_down_and_up_again PASSED" in output
+    assert "test_the_migrations_go_up_down_and_up_again PASSED" in output
     assert "test_the_task_runs_for_its_owner PASSED" in output
 
 

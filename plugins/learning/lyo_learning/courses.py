@@ -10,31 +10,22 @@ from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
 
-from tortoise.expressions import Q
 from tortoise.query_utils import Prefetch
 from tortoise.queryset import QuerySet
 
-from kernel import Conflict, Identity, NotFound, Page, ValidationFailed, publish, transaction
+from kernel import Conflict, Identity, NotFound, ValidationFailed, publish, transaction
 
-from .access import MANAGE, can_see, check_can_edit
+from .access import can_see, check_can_edit
 from .events import CoursePublished, CourseUnpublished, CourseUpdated
 from .grading import without_answers
 from .models import Course, CourseStatus, CourseTag, Lesson
 from .schemas import (
     CourseCreate,
     CourseDetail,
-    CourseQuery,
-    CourseSummary,
     CourseUpdate,
     LessonIn,
     LessonOut,
 )
-
-SUMMARY_LESSON_FIELDS = ("id", "course_id", "position", "title", "estimated_minutes")
-#: kernel.paginate builds ``Page[Any]`` on every call, and pydantic forgets a generic
-#: parametrization nobody references, rebuilding the class each time (about 2 ms a
-#: request): holding it here keeps it cached.
-_ANY_PAGE = Page[Any]
 
 
 def _tags() -> Prefetch:
@@ -44,31 +35,6 @@ def _tags() -> Prefetch:
 def with_lessons(queryset: QuerySet[Course]) -> QuerySet[Course]:
     lessons = Lesson.all().order_by("position")
     return queryset.prefetch_related(_tags(), Prefetch("lessons", lessons))
-
-
-def listing(query: CourseQuery, identity: Identity) -> QuerySet[Course]:
-    """The courses ``identity`` may see matching ``query``, in its order. Without a status
-    or author filter only published courses are listed (the catalog)."""
-    qs = Course.all()
-    if not identity.has(MANAGE):
-        visible = ~Q(status=CourseStatus.DRAFT)
-        if identity.id is not None:
-            visible |= Q(author_id=identity.id)
-        qs = qs.filter(visible)
-    if query.status is not None:
-        qs = qs.filter(status=query.status)
-    elif query.author is None:
-        qs = qs.filter(status=CourseStatus.PUBLISHED)
-    if query.author is not None:
-        qs = qs.filter(author_id=identity.id or "" if query.author == "me" else query.author)
-    if query.level is not None:
-        qs = qs.filter(level=query.level)
-    if query.tag is not None:
-        qs = qs.filter(tags__name=query.tag)
-    if query.q is not None:
-        qs = qs.filter(Q(title__icontains=query.q) | Q(description__icontains=query.q))
-    tie_breaker = "-id" if query.sort.startswith("-") else "id"
-    return qs.order_by(query.sort, tie_breaker)
 
 
 async def visible_course(course_id: UUID, identity: Identity) -> Course:
@@ -243,7 +209,8 @@ async def announce(course: Course, was: CourseStatus, changed: list[str]) -> Non
 # -- serialization -------------------------------------------------------------------------
 
 
-_COLUMNS = (
+#: A course's own columns, as every course answer carries them.
+COLUMNS = (
     "id",
     "title",
     "slug",
@@ -260,35 +227,12 @@ _COLUMNS = (
 
 def _base(course: Course, tags: list[str], lessons: list[Any], minutes: int) -> dict[str, Any]:
     return {
-        **{name: getattr(course, name) for name in _COLUMNS},
+        **{name: getattr(course, name) for name in COLUMNS},
         "tags": tags,
         "lesson_count": len(lessons),
         "estimated_minutes": minutes,
         "lessons": lessons,
     }
-
-
-async def summaries(page: Page[Course]) -> Page[CourseSummary]:
-    """The page's courses with tags and lesson outlines, fetched for the whole page in two
-    queries as plain rows (no model instances: the listing is the hot path)."""
-    ids = [course.id for course in page.items]
-    tags: dict[UUID, list[str]] = {i: [] for i in ids}
-    lessons: dict[UUID, list[dict[str, Any]]] = {i: [] for i in ids}
-    if ids:
-        rows = CourseTag.filter(course_id__in=ids).order_by("id").values_list("course_id", "name")
-        for course_id, name in await rows:
-            tags[course_id].append(name)
-        outlines = Lesson.filter(course_id__in=ids).order_by("position")
-        for lesson in await outlines.values(*SUMMARY_LESSON_FIELDS):
-            lessons[lesson["course_id"]].append(lesson)
-    items = []
-    for course in page.items:
-        outline = lessons[course.id]
-        minutes = sum(lesson["estimated_minutes"] for lesson in outline)
-        items.append(CourseSummary.model_validate(_base(course, tags[course.id], outline, minutes)))
-    return Page[CourseSummary](
-        items=items, total=page.total, page=page.page, size=page.size, pages=page.pages
-    )
 
 
 def detail(course: Course, *, answers: bool = True) -> CourseDetail:

@@ -8,6 +8,7 @@ from typing import Any
 
 from kernel import publish, transaction
 
+from . import catalog
 from .events import CourseDeleted
 from .models import Course, CourseStatus, Enrollment, LessonProgress, QuizAttempt
 
@@ -59,3 +60,4 @@ async def erase_user(user_id: str) -> None:
             )
         await unpublished.delete()
         await Course.filter(author_id=user_id).update(author_id="")
+        await catalog.changed()  # bulk writes send no model signals

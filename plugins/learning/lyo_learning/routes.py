@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from uuid import UUID
 
-from quart import Blueprint
+from quart import Blueprint, Response
 from quart_schema import validate_querystring, validate_request, validate_response
 
 from kernel import (
@@ -13,14 +13,13 @@ from kernel import (
     Page,
     PageQuery,
     current_identity,
-    paginate,
     problem_responses,
     require,
+    responds,
 )
 
-from . import courses, lessons, progress, quizzes, resume, stats
+from . import catalog, courses, lessons, progress, quizzes, resume, stats
 from .access import ENROLL, WRITE, can_edit
-from .models import Course
 from .quiz_schemas import QuizResult, QuizSubmission
 from .schemas import (
     CourseCreate,
@@ -45,10 +44,6 @@ bp = Blueprint("learning", __name__)
 NO_CONTENT = ("", 204)
 
 
-def _itself(course: Course) -> Course:
-    return course
-
-
 def _user() -> tuple[Identity, str]:
     """The caller and their id (routes calling this require a signed-in identity)."""
     identity = current_identity()
@@ -58,13 +53,12 @@ def _user() -> tuple[Identity, str]:
 
 @bp.get("/courses")
 @validate_querystring(CourseQuery)
-@validate_response(Page[CourseSummary])
-async def list_courses(query_args: CourseQuery) -> Page[CourseSummary]:
+@responds(Page[CourseSummary])
+async def list_courses(query_args: CourseQuery) -> Response:
     """Courses with their lesson outlines, newest first. Filters: ``status``, ``level``,
     ``tag``, ``author`` (an id, or ``me``), ``q`` (in title or description). Without
     ``status`` or ``author``, only published courses."""
-    listing = courses.listing(query_args, current_identity())
-    return await courses.summaries(await paginate(listing, query_args, _itself))
+    return await catalog.page(query_args, current_identity())
 
 
 @bp.post("/courses")

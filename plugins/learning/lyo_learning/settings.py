@@ -24,6 +24,9 @@ class LearningSettings(BaseModel):
     quiz_pass_mark: int = Field(default=70, ge=0, le=100)
     #: How long instructor statistics are cached (the plugin's events also clear them).
     stats_cache_seconds: int = Field(default=300, ge=1, le=86_400)
+    #: Seconds a cached catalog page lives (0: no catalog cache). Writes retire cached
+    #: pages at once; this bounds staleness only when Redis missed the write's retirement.
+    catalog_ttl: float = Field(default=60, ge=0, le=86_400)
 
 
 #: How the plugin's code reaches the running kernel (``plugin.settings``, ``plugin.cache``).

@@ -140,5 +140,6 @@ async def test_listing_50_courses_with_lessons_runs_a_bounded_number_of_queries(
         assert len(body["items"]) == size
         assert all(len(item["lessons"]) == 3 and len(item["tags"]) == 2 for item in body["items"])
         counts[size] = queries.count
-    # count, page, its tags, its lessons: the same four whatever the page size
-    assert counts == {5: 4, 50: 4}, queries.statements
+    # count, page, its tags, its lessons: four whatever the page size; the second page
+    # size of the same filter reuses the cached count
+    assert counts == {5: 4, 50: 3}, queries.statements

@@ -1,15 +1,10 @@
-"""The migration in ``lyo_notifications/migrations/notifications/``, through the ``lyo``
-command: up, down, up again, and in step with the models. PostgreSQL only."""
+"""The migrations shipped in ``lyo_notifications/migrations/notifications/``,
+driven through the ``lyo`` command as an operator would: up, down, up again,
+and in step with the models.
+PostgreSQL only (aerich writes PostgreSQL SQL; SQLite is built from the models)."""
 
 from __future__ import annotations
 
-import asyncio
-import os
-import sys
-from pathlib import Path
-
-import asyncpg  # type: ignore[import-untyped]
-import lyo_notifications
 import pytest
 
 from kernel import testing
@@ -17,6 +12,7 @@ from kernel import testing
 pytestmark = pytest.mark.skipif(
     testing.test_database_kind() != "postgres", reason="migrations target PostgreSQL"
 )
+
 TABLES = {
     "notifications_device",
     "notifications_preference",
@@ -27,52 +23,5 @@ TABLES = {
 }
 
 
-async def lyo(url: str, *args: str) -> str:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("LYO_")}
-    env |= {
-        "LYO_ENV": "test",
-        "LYO_DATABASE_URL": url,
-        "LYO_PLUGINS__ENABLED": "auth,notifications",
-    }
-    process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "kernel",
-        *args,
-        env=env,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.STDOUT,
-    )
-    output = (await process.communicate())[0].decode()
-    assert process.returncode == 0, output
-    return output
-
-
-async def tables(url: str) -> set[str]:
-    connection = await asyncpg.connect(url.replace("postgres://", "postgresql://", 1))
-    try:
-        rows = await connection.fetch("SELECT tablename FROM pg_tables WHERE schemaname = 'public'")
-        return {row["tablename"] for row in rows}
-    finally:
-        await connection.close()
-
-
-async def test_upgrade_downgrade_and_upgrade_again() -> None:
-    async with testing.temporary_database() as url:
-        assert "notifications: applied 0_" in await lyo(url, "migrate")
-        assert await tables(url) >= TABLES
-        undone = await lyo(url, "migrate", "--plugin", "notifications", "--downgrade", "-1")
-        assert "notifications: undone 0_" in undone
-        assert not TABLES & await tables(url)
-        assert "notifications: applied 0_" in await lyo(url, "migrate")
-        assert await tables(url) >= TABLES
-
-
-async def test_the_migration_matches_the_models() -> None:
-    folder = Path(lyo_notifications.__file__).parent / "migrations" / "notifications"
-    before = set(folder.glob("*.py"))
-    async with testing.temporary_database() as url:
-        output = await lyo(url, "makemigrations", "notifications", "--check")
-    for created in set(folder.glob("*.py")) - before:
-        created.unlink()
-    assert "notifications: no changes" in output, "models changed: lyo makemigrations notifications"
+async def test_up_down_up_and_in_step_with_the_models() -> None:
+    await testing.check_migrations("notifications", TABLES, plugins="auth,notifications")

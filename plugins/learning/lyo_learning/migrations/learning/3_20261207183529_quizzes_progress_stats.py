@@ -34,13 +34,13 @@ COMMENT ON COLUMN "learning_quiz_attempt"."results" IS 'Per question: answered r
 COMMENT ON TABLE "learning_quiz_attempt" IS 'One graded submission. ``number`` is 1.. per (user, lesson): the unique constraint';
         ALTER TABLE "learning_lesson" ADD "pass_mark" INT;
         ALTER TABLE "learning_lesson" ADD "quiz_version" INT NOT NULL DEFAULT 1;
-        ALTER TABLE "learning_lesson_progress" ADD "last_position" INT;
         ALTER TABLE "learning_lesson_progress" ADD "attempts" INT NOT NULL DEFAULT 0;
         ALTER TABLE "learning_lesson_progress" ADD "score" INT;
+        ALTER TABLE "learning_lesson_progress" ADD "last_position" INT;
         COMMENT ON COLUMN learning_lesson."pass_mark" IS 'Percent of the quiz''s questions to get right to pass; null: the plugin''s default.';
 COMMENT ON COLUMN learning_lesson."quiz_version" IS 'Goes up whenever the quiz (its blocks or pass mark) changes; attempts record the';
-COMMENT ON COLUMN learning_lesson_progress."last_position" IS 'Where the learner stopped inside the lesson (a block index, a video second: the';
 COMMENT ON COLUMN learning_lesson_progress."attempts" IS 'Quiz attempts so far, and the score that counts (best or last, a plugin setting).';
+COMMENT ON COLUMN learning_lesson_progress."last_position" IS 'Where the learner stopped inside the lesson (a block index, a video second: the';
         CREATE INDEX IF NOT EXISTS "idx_learning_en_course__9865af" ON "learning_enrollment" ("course_id", "enrolled_at");
         CREATE INDEX IF NOT EXISTS "idx_learning_le_course__a0206c" ON "learning_lesson_progress" ("course_id", "updated_at");
         -- aerich ignores Meta.constraints: the CHECK constraints are written here by hand
@@ -66,9 +66,9 @@ async def downgrade(db: BaseDBAsyncClient) -> str:
         DROP INDEX IF EXISTS "idx_learning_en_course__9865af";
         ALTER TABLE "learning_lesson" DROP COLUMN "pass_mark";
         ALTER TABLE "learning_lesson" DROP COLUMN "quiz_version";
-        ALTER TABLE "learning_lesson_progress" DROP COLUMN "last_position";
         ALTER TABLE "learning_lesson_progress" DROP COLUMN "attempts";
         ALTER TABLE "learning_lesson_progress" DROP COLUMN "score";
+        ALTER TABLE "learning_lesson_progress" DROP COLUMN "last_position";
         DROP TABLE IF EXISTS "learning_quiz_attempt";
         DROP TABLE IF EXISTS "learning_quiz_version";"""
 
