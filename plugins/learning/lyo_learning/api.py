@@ -31,17 +31,32 @@ from pydantic import ValidationError
 from kernel import ValidationFailed, current_identity, transaction
 
 from . import courses
-from .events import CourseCompleted, CoursePublished, Enrolled, LessonCompleted
+from .events import (
+    CourseCompleted,
+    CourseDeleted,
+    CoursePublished,
+    CourseUnpublished,
+    CourseUpdated,
+    Enrolled,
+    LessonCompleted,
+    QuizAttempted,
+    Unenrolled,
+)
 from .schemas import CourseCreate, CourseDetail, LessonIn
 
 __all__ = [
     "CourseCompleted",
     "CourseCreate",
+    "CourseDeleted",
     "CourseDetail",
     "CoursePublished",
+    "CourseUnpublished",
+    "CourseUpdated",
     "Enrolled",
     "LessonCompleted",
     "LessonIn",
+    "QuizAttempted",
+    "Unenrolled",
     "create_course",
     "get_course",
 ]
