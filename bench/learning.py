@@ -549,6 +549,22 @@ the cached JSON as it is, while the baseline still runs its four statements.
     print(f"wrote {os.path.relpath(path, ROOT)}", file=sys.stderr)
 
 
+def stats_section(args: argparse.Namespace) -> None:
+    """The instructor statistics section: ``bench/learning_stats.py`` (its own module,
+    loaded by path: the bench folder is off ``sys.path``; it reuses this one's helpers)."""
+    import importlib.util
+
+    sys.modules.setdefault("learning", sys.modules[__name__])
+    path = os.path.join(ROOT, "bench", "learning_stats.py")
+    spec = importlib.util.spec_from_file_location("learning_stats", path)
+    assert spec is not None and spec.loader is not None
+    section = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(section)
+    readme = section.README if args.readme == README else args.readme
+    misses, hits = (10, 100) if args.quick else (30, 400)
+    section.run(args.enrollments, misses, hits, readme, args.quick)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
     parser.add_argument(
@@ -568,6 +584,10 @@ def main() -> None:
     parser.add_argument("--keep", action="store_true", help="keep the database afterwards")
     parser.add_argument("--json", metavar="PATH", help="also write the results here")
     parser.add_argument("--readme", default=README, help="write the results here ('' = no)")
+    parser.add_argument(
+        "--stats", action="store_true", help="the instructor statistics section instead"
+    )
+    parser.add_argument("--enrollments", type=int, default=10_000, help="for --stats")
     parser.add_argument("--load", help=argparse.SUPPRESS)
     parser.add_argument("--baseline", help=argparse.SUPPRESS)
     parser.add_argument("--scenario", help=argparse.SUPPRESS)
@@ -581,6 +601,9 @@ def main() -> None:
     if args.baseline:
         result = run_baseline(args.baseline, args.scenario, args.seconds, args.concurrency)
         print(json.dumps(asyncio.run(result)))
+        return
+    if args.stats:
+        stats_section(args)
         return
     if args.quick:
         args.duration, args.warmup, args.repeat = 3, 1, 1

@@ -3,7 +3,8 @@
 ``lyo-client --url http://127.0.0.1:8000 --email ada@example.com --password ...`` walks
 through what a learner-and-author does: register (or sign in to an existing account),
 create and enroll in a course, ask for an AI-generated course and watch it being written
-with a progress bar, look at the result, then complete a lesson.
+with a progress bar, look at the result, then complete a lesson and resume the course
+at the next one.
 
 The account needs permissions ``learning:write`` and ``ai:generate`` (role
 ``instructor``): on a server where new accounts get it
@@ -84,6 +85,20 @@ class LyoClient:
         )
         self.token = tokens["access_token"]
         return await self.call("GET", "/api/auth/me")
+
+    # -- learning ------------------------------------------------------------------------
+
+    async def resume_point(self, course_id: str) -> dict[str, Any] | None:
+        """Where to pick a course up (the first lesson not completed, and where in it the
+        learner stopped), from ``/me/courses``; ``None`` when every lesson is done."""
+        page, mine = 1, {"pages": 1}
+        while page <= mine["pages"]:
+            mine = await self.call("GET", "/api/learning/me/courses", params={"page": page})
+            for item in mine["items"]:
+                if item["course"]["id"] == course_id:
+                    return item["resume"]  # type: ignore[no-any-return]
+            page += 1
+        raise ApiError({"status": 404, "detail": f"not enrolled in course {course_id}"})
 
     # -- tasks ---------------------------------------------------------------------------
 
@@ -213,6 +228,23 @@ async def tour(
         console.print(
             f"Completed '{first['title']}': course {done['course']['percent']}% "
             f"({done['course']['completed_lessons']}/{done['course']['total_lessons']} lessons)"
+        )
+
+        # a later session picks the course up where it was left
+        here = await client.resume_point(course["id"])
+        assert here is not None, "a lesson is left"
+        await client.call(
+            "PUT",
+            f"/api/learning/lessons/{here['lesson_id']}/progress",
+            json={"percent": 40, "last_position": 3},  # stopped at the fourth block
+        )
+        seen["resume"] = await client.resume_point(course["id"])
+        mine = await client.call("GET", f"/api/learning/courses/{course['id']}/progress")
+        seen["course_progress"] = mine
+        marks = " ".join("✓" if x["status"] == "completed" else "·" for x in mine["lessons"])
+        console.print(
+            f"Resume at '{here['title']}' (lesson {here['position'] + 1}, block "
+            f"{seen['resume']['last_position']}); lessons: {marks}"
         )
     return seen
 

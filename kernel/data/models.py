@@ -37,6 +37,10 @@ class TaskRun(Model):
     started_at = fields.DatetimeField(null=True)
     finished_at = fields.DatetimeField(null=True)
 
+    class Meta:
+        # ``GET /api/tasks``: one owner's runs, newest first
+        indexes = (("owner_id", "created_at"),)
+
 
 class OutboxEvent(Model):
     """An event written in the transaction that produced it; the relay delivers it."""

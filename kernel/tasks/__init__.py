@@ -16,7 +16,7 @@ The parts, by role (as Taskiq's decorator, kicker, receiver and scheduler):
 - :mod:`~kernel.tasks.reaper`: re-sending runs whose message never left;
 - :mod:`~kernel.tasks.scheduler`: periodic tasks;
 - :mod:`~kernel.tasks.store`: the SQL of ``kernel_task_run``, shared between runs;
-- :mod:`~kernel.tasks.runs`: reading runs (:func:`own_run`, :func:`snapshot`);
+- :mod:`~kernel.tasks.runs`: reading runs (:func:`own_run`, :func:`owned_runs`, :func:`snapshot`);
 - :mod:`~kernel.tasks.broker`: the brokers; :mod:`~kernel.tasks.quotas`: per-owner limits;
 - :mod:`~kernel.tasks.retention`: the purge of old runs, events and dead letters;
 - :mod:`~kernel.tasks.runtime`: :class:`Tasks`, the object the kernel holds, which
@@ -27,7 +27,7 @@ from kernel.tasks.broker import stream
 from kernel.tasks.client import TaskCall
 from kernel.tasks.context import TaskContext
 from kernel.tasks.reaper import REAP_GRACE
-from kernel.tasks.runs import own_run, snapshot, task_topic
+from kernel.tasks.runs import own_run, owned_runs, snapshot, task_topic
 from kernel.tasks.runtime import Tasks
 from kernel.tasks.spec import FINISHED, QUEUES, TaskCancelled, TaskSpec, task
 
@@ -41,6 +41,7 @@ __all__ = [
     "TaskSpec",
     "Tasks",
     "own_run",
+    "owned_runs",
     "snapshot",
     "stream",
     "task",

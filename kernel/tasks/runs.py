@@ -1,13 +1,16 @@
 """Reading runs: what clients see of a run, and who may see it.
 
 ``GET /api/tasks/{id}`` and websocket topic ``task:{id}`` answer with :func:`snapshot`
-of the run, to the identity that started it (:func:`own_run`).
+of the run, to the identity that started it (:func:`own_run`); ``GET /api/tasks`` lists
+the caller's own runs (:func:`owned_runs`).
 """
 
 from __future__ import annotations
 
 import uuid
 from typing import Any
+
+from tortoise.queryset import QuerySet
 
 from kernel.data.models import TaskRun
 from kernel.errors import NotFound
@@ -32,6 +35,19 @@ async def own_run(task_id: uuid.UUID | str, identity: Identity) -> TaskRun:
     if run is None or not (identity.has("*") or (run.owner_id and run.owner_id == identity.id)):
         raise NotFound("No such task.")
     return run
+
+
+def owned_runs(
+    owner_id: str, *, name: str | None = None, status: str | None = None
+) -> QuerySet[TaskRun]:
+    """The runs ``owner_id`` started (never anyone else's, whatever their permissions),
+    of task ``name`` and in ``status`` when given."""
+    runs = TaskRun.filter(owner_id=owner_id)
+    if name is not None:
+        runs = runs.filter(name=name)
+    if status is not None:
+        runs = runs.filter(status=status)
+    return runs
 
 
 async def task_topic(identity: Identity, topic: str) -> dict[str, Any]:

@@ -25,6 +25,7 @@ from kernel.logs import access_writer, configure_logging
 from kernel.plugins.loading import Plugin, PluginState, owner_of
 from kernel.web.cors import Cors
 from kernel.web.inputs import MAX_JSON_DEPTH, check_fields, check_json_depth, check_json_strings
+from kernel.web.media import media_blueprint
 from kernel.web.middleware import REQUEST_ID_KEY, ROUTE_KEY, KernelMiddleware
 from kernel.web.problems import (
     ProblemOpenAPIProvider,
@@ -154,6 +155,8 @@ def create_app(
     _skip_conversion_of_plain_json(app)
     register_error_handlers(app, production=settings.is_production_like)
     app.register_blueprint(kernel_blueprint)
+    if not settings.is_production_like and settings.media_url.startswith("/"):
+        app.register_blueprint(media_blueprint(settings.media_url))  # production: a proxy
     for plugin in kernel.usable():
         _mount(app, kernel, plugin)
 

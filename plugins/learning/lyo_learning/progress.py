@@ -30,8 +30,10 @@ from kernel import (
 )
 
 from .access import can_see
-from .events import CourseCompleted, Enrolled, LessonCompleted
+from .events import CourseCompleted, Enrolled, LessonCompleted, Unenrolled
+from .grading import has_quiz
 from .models import Course, CourseStatus, Enrollment, Lesson, LessonProgress, ProgressStatus
+from .resume import resume_points
 from .schemas import CourseProgress, CourseRef, MyCourse, ProgressIn, ProgressOut
 
 
@@ -68,69 +70,118 @@ async def unenroll(course_id: UUID, user_id: str, identity: Identity | None = No
     new enrollment completes (once) at the next progress update once every lesson is done.
     A course ``identity`` may not see (someone else's draft) is answered as missing,
     unless the user is enrolled in it."""
-    course = await Course.get_or_none(id=course_id)
-    left = await Enrollment.filter(user_id=user_id, course_id=course_id).delete() if course else 0
-    if course is None or (not left and not can_see(identity or current_identity(), course)):
-        raise NotFound(f"No course {course_id}.")
-
-
-async def record(
-    lesson_id: UUID, user_id: str, data: ProgressIn, identity: Identity | None = None
-) -> ProgressOut:
-    """Record progress on a lesson: idempotent, never backwards. Reaching 100 percent
-    completes the lesson (event once); completing the last open lesson completes the
-    enrollment (event once)."""
     async with transaction():
-        lesson = await Lesson.get_or_none(id=lesson_id)
-        if lesson is None:
+        course = await Course.get_or_none(id=course_id)
+        enrollment = await Enrollment.get_or_none(user_id=user_id, course_id=course_id)
+        if course is None or (
+            enrollment is None and not can_see(identity or current_identity(), course)
+        ):
+            raise NotFound(f"No course {course_id}.")
+        # the delete's count decides, so two concurrent leaves announce it once
+        if enrollment and await Enrollment.filter(id=enrollment.id).delete():
+            await publish(
+                Unenrolled(
+                    enrollment_id=enrollment.id,
+                    user_id=user_id,
+                    course_id=course_id,
+                    unenrolled_at=datetime.now(UTC),
+                )
+            )
+
+
+async def enrolled_lesson(
+    lesson_id: UUID, user_id: str, identity: Identity | None
+) -> tuple[Lesson, Enrollment]:
+    """The lesson and the caller's enrollment in its course, row-locked until the
+    transaction ends (call inside one): one user's updates in one course run one at a
+    time. 404 for a missing lesson or a hidden draft's, 409 when not enrolled."""
+    lesson = await Lesson.get_or_none(id=lesson_id)
+    if lesson is None:
+        raise NotFound(f"No lesson {lesson_id}.")
+    enrollment = await Enrollment.select_for_update().get_or_none(
+        user_id=user_id, course_id=lesson.course_id
+    )
+    if enrollment is None:
+        course = await Course.get(id=lesson.course_id)
+        if not can_see(identity or current_identity(), course):  # a hidden draft's
             raise NotFound(f"No lesson {lesson_id}.")
-        enrollment = await Enrollment.select_for_update().get_or_none(
-            user_id=user_id, course_id=lesson.course_id
-        )
-        if enrollment is None:
-            course = await Course.get(id=lesson.course_id)
-            if not can_see(identity or current_identity(), course):  # a hidden draft's
-                raise NotFound(f"No lesson {lesson_id}.")
-            raise Conflict("Enroll in the course before recording progress on its lessons.")
-        progress = await LessonProgress.get_or_none(user_id=user_id, lesson_id=lesson_id)
-        new = progress is None
-        if progress is None:
-            progress = LessonProgress(user_id=user_id, lesson=lesson, course_id=lesson.course_id)
-        changed, completed_now = _advance(progress, data)
-        if changed or new:
-            await progress.save()
-        if completed_now:
-            await _lesson_completed(progress)
-        course = (await summarize(user_id, [enrollment]))[lesson.course_id]
-        if course.total_lessons and course.completed_lessons == course.total_lessons:
-            await _complete(enrollment, course)
+        raise Conflict("Enroll in the course before recording progress on its lessons.")
+    return lesson, enrollment
+
+
+async def roll_up(user_id: str, enrollment: Enrollment) -> CourseProgress:
+    """The course's progress; completes the (locked) enrollment once every lesson is."""
+    course = (await summarize(user_id, [enrollment]))[enrollment.course_id]
+    if course.total_lessons and course.completed_lessons == course.total_lessons:
+        await _complete(enrollment, course)
+    return course
+
+
+def progress_out(progress: LessonProgress, course: CourseProgress) -> ProgressOut:
     return ProgressOut(
-        lesson_id=lesson.id,
-        course_id=lesson.course_id,
+        lesson_id=progress.lesson_id,
+        course_id=progress.course_id,
         status=progress.status,
         percent=progress.percent,
         seconds_spent=progress.seconds_spent,
+        last_position=progress.last_position,
+        attempts=progress.attempts,
+        score=progress.score,
         completed_at=progress.completed_at,
         updated_at=progress.updated_at,
         course=course,
     )
 
 
-def _advance(progress: LessonProgress, data: ProgressIn) -> tuple[bool, bool]:
-    """Move ``progress`` forward to ``data``, never back. Returns whether anything changed
-    and whether this update completed the lesson."""
+async def lesson_progress(lesson: Lesson, user_id: str) -> tuple[LessonProgress, bool]:
+    """The user's progress row on ``lesson`` (unsaved when new) and whether it is new."""
+    progress = await LessonProgress.get_or_none(user_id=user_id, lesson_id=lesson.id)
+    if progress is not None:
+        return progress, False
+    return LessonProgress(user_id=user_id, lesson=lesson, course_id=lesson.course_id), True
+
+
+async def record(
+    lesson_id: UUID, user_id: str, data: ProgressIn, identity: Identity | None = None
+) -> ProgressOut:
+    """Record progress on a lesson: idempotent, never backwards. Reaching 100 percent
+    completes a lesson without a quiz (event once; a quiz's lesson completes when the
+    quiz is passed); completing the last open lesson completes the enrollment (once)."""
+    async with transaction():
+        lesson, enrollment = await enrolled_lesson(lesson_id, user_id, identity)
+        progress, new = await lesson_progress(lesson, user_id)
+        changed, completed_now = _advance(progress, data, quiz=has_quiz(lesson.content))
+        if changed or new:
+            await progress.save()
+        if completed_now:
+            await lesson_completed(progress)
+        course = await roll_up(user_id, enrollment)
+    return progress_out(progress, course)
+
+
+def _advance(progress: LessonProgress, data: ProgressIn, *, quiz: bool) -> tuple[bool, bool]:
+    """Move ``progress`` forward to ``data``, never back (``last_position`` is the
+    latest). Returns whether anything changed and whether this completed the lesson."""
     percent = max(progress.percent or 0, data.percent)
     seconds = max(progress.seconds_spent or 0, data.seconds_spent)
-    changed = (percent, seconds) != (progress.percent, progress.seconds_spent)
+    position = progress.last_position if data.last_position is None else data.last_position
+    before = (progress.percent, progress.seconds_spent, progress.last_position)
+    changed = (percent, seconds, position) != before
     progress.percent, progress.seconds_spent = percent, seconds
-    completed_now = percent == 100 and progress.completed_at is None
+    progress.last_position = position
+    completed_now = percent == 100 and progress.completed_at is None and not quiz
     if completed_now:
-        progress.status = ProgressStatus.COMPLETED
-        progress.completed_at = datetime.now(UTC)
+        complete_lesson(progress)
     return changed, completed_now
 
 
-async def _lesson_completed(progress: LessonProgress) -> None:
+def complete_lesson(progress: LessonProgress) -> None:
+    progress.percent = 100
+    progress.status = ProgressStatus.COMPLETED
+    progress.completed_at = datetime.now(UTC)
+
+
+async def lesson_completed(progress: LessonProgress) -> None:
     assert progress.completed_at is not None
     await publish(
         LessonCompleted(
@@ -139,6 +190,8 @@ async def _lesson_completed(progress: LessonProgress) -> None:
             course_id=progress.course_id,
             seconds_spent=progress.seconds_spent,
             completed_at=progress.completed_at,
+            attempts=progress.attempts,
+            score=progress.score,
         )
     )
 
@@ -201,12 +254,14 @@ async def my_courses(user_id: str, query: PageQuery) -> Page[MyCourse]:
     enrollments = Enrollment.filter(user_id=user_id).select_related("course")
     page = await paginate(enrollments.order_by("-enrolled_at", "-id"), query, lambda e: e)
     progress = await summarize(user_id, page.items)
+    resume = await resume_points(user_id, [e.course_id for e in page.items])
     items = [
         MyCourse(
             course=CourseRef.model_validate(e.course, from_attributes=True),
             enrollment_id=e.id,
             enrolled_at=e.enrolled_at,
             progress=progress[e.course_id],
+            resume=resume[e.course_id],
         )
         for e in page.items
     ]

@@ -18,11 +18,13 @@ from kernel import (
     responds,
 )
 
-from . import catalog, courses, lessons, progress
-from .access import ENROLL, WRITE
+from . import catalog, courses, lessons, progress, quizzes, resume, stats
+from .access import ENROLL, WRITE, can_edit
+from .quiz_schemas import QuizResult, QuizSubmission
 from .schemas import (
     CourseCreate,
     CourseDetail,
+    CourseProgressDetail,
     CourseQuery,
     CourseSummary,
     CourseUpdate,
@@ -74,8 +76,10 @@ async def create_course(data: CourseCreate) -> tuple[CourseDetail, int]:
 @bp.get("/courses/<uuid:course_id>")
 @validate_response(CourseDetail)
 async def get_course(course_id: UUID) -> CourseDetail:
-    """A course with its lessons in order."""
-    return courses.detail(await courses.visible_course(course_id, current_identity()))
+    """A course with its lessons in order. Quiz answers only for those who may edit it."""
+    identity = current_identity()
+    course = await courses.visible_course(course_id, identity)
+    return courses.detail(course, answers=can_edit(identity, course))
 
 
 @bp.patch("/courses/<uuid:course_id>")
@@ -170,11 +174,44 @@ async def record_progress(lesson_id: UUID, data: ProgressIn) -> ProgressOut:
     return await progress.record(lesson_id, user_id, data)
 
 
+@bp.post("/lessons/<uuid:lesson_id>/quiz")
+@require(ENROLL)
+@problem_responses(409)
+@validate_request(QuizSubmission)
+@validate_response(QuizResult, 201)
+async def submit_quiz(lesson_id: UUID, data: QuizSubmission) -> tuple[QuizResult, int]:
+    """Answer the lesson's quiz (one answer per question, in order): graded here, the
+    attempt recorded; passing completes the lesson. 409 when no attempts are left."""
+    identity, user_id = _user()
+    return await quizzes.submit(lesson_id, user_id, data, identity), 201
+
+
+@bp.get("/courses/<uuid:course_id>/progress")
+@require(ENROLL)
+@validate_response(CourseProgressDetail)
+async def course_progress(course_id: UUID) -> CourseProgressDetail:
+    """Your progress in a course, lesson by lesson, and the lesson to resume from."""
+    identity, user_id = _user()
+    return await resume.course_progress(course_id, user_id, identity)
+
+
+@bp.get("/courses/<uuid:course_id>/stats")
+@require(WRITE)
+@validate_querystring(stats.StatsQuery)
+@validate_response(stats.CourseStats)
+async def course_stats(course_id: UUID, query_args: stats.StatsQuery) -> stats.CourseStats:
+    """How your course does: enrollments (per day over ``days``), active learners in the
+    last 7 and 30 days, completion rate, each lesson's reach and drop-off, quiz pass
+    rates. Cached; the course's events refresh it."""
+    return await stats.course_stats(course_id, query_args, current_identity())
+
+
 @bp.get("/me/courses")
 @require(ENROLL)
 @validate_querystring(PageQuery)
 @validate_response(Page[MyCourse])
 async def my_courses(query_args: PageQuery) -> Page[MyCourse]:
-    """The courses you are enrolled in, newest enrollment first, with your progress."""
+    """The courses you are enrolled in, newest enrollment first, with your progress and
+    the lesson to resume from."""
     _, user_id = _user()
     return await progress.my_courses(user_id, query_args)

@@ -14,13 +14,13 @@ from pydantic import (
     ConfigDict,
     Field,
     StringConstraints,
-    ValidationInfo,
     field_validator,
 )
 
 from kernel import PageQuery
 
 from .models import MAX_LESSONS, CourseLevel, CourseStatus, ProgressStatus
+from .quiz_schemas import QuizBlock
 
 Title = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 Slug = Annotated[
@@ -73,23 +73,7 @@ class VideoBlock(Input):
     duration_seconds: Annotated[int, Field(ge=0)] | None = None
 
 
-Option = Annotated[str, StringConstraints(min_length=1, max_length=500)]
 Search = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
-
-
-class QuizBlock(Input):
-    type: Literal["quiz"]
-    question: Text
-    options: Annotated[list[Option], Field(min_length=2, max_length=10)]
-    answer: Annotated[int, Field(ge=0, le=9)]
-
-    @field_validator("answer")
-    @classmethod
-    def _answer_is_an_option(cls, value: int, info: ValidationInfo) -> int:
-        options = info.data.get("options")
-        if options is not None and value >= len(options):
-            raise ValueError(f"must index one of the {len(options)} options")
-        return value
 
 
 Block = Annotated[
@@ -117,10 +101,17 @@ def _unique_tags(value: list[str]) -> list[str]:
     return list(dict.fromkeys(value))
 
 
+PassMark = Annotated[int, Field(ge=0, le=100)]
+
+
 class LessonIn(Input):
+    """A lesson. Its ``quiz`` blocks make up its quiz, passed with ``pass_mark`` percent
+    of right answers (default: ``LYO_LEARNING__QUIZ_PASS_MARK``)."""
+
     title: Title
     content: Content = Field(default_factory=list)
     estimated_minutes: Minutes = 0
+    pass_mark: PassMark | None = None
 
 
 class LessonCreate(LessonIn):
@@ -136,6 +127,8 @@ class LessonUpdate(Input):
     content: Content | None = None
     estimated_minutes: Minutes | None = None
     position: Annotated[int, Field(ge=0)] | None = None
+    #: null: back to the plugin's default pass mark.
+    pass_mark: PassMark | None = None
 
     _given = field_validator("title", "content", "estimated_minutes", "position", mode="before")(
         _not_null
@@ -190,6 +183,9 @@ class ProgressIn(Input):
 
     percent: Annotated[int, Field(ge=0, le=100)]
     seconds_spent: Annotated[int, Field(ge=0, le=10_000_000)] = 0
+    #: Where the caller stopped inside the lesson (a block index, a video second, ...),
+    #: kept as sent (the latest wins) so a client can resume there.
+    last_position: Annotated[int, Field(ge=0, le=10_000_000)] | None = None
 
 
 class CourseQuery(PageQuery):
@@ -216,8 +212,13 @@ class LessonSummary(BaseModel):
 
 
 class LessonOut(LessonSummary):
+    """``content`` as stored for the course's editors; for everybody else the ``quiz``
+    blocks come without their answers."""
+
     course_id: UUID
     content: list[dict[str, Any]]
+    pass_mark: int | None
+    quiz_version: int
     created_at: datetime
     updated_at: datetime
 
@@ -275,6 +276,9 @@ class ProgressOut(BaseModel):
     status: ProgressStatus
     percent: int
     seconds_spent: int
+    last_position: int | None
+    attempts: int
+    score: int | None
     completed_at: datetime | None
     updated_at: datetime
     course: CourseProgress
@@ -288,8 +292,45 @@ class CourseRef(BaseModel):
     status: CourseStatus
 
 
+class Resume(BaseModel):
+    """The next lesson to take: the first one in course order not completed yet, and
+    where in it the learner stopped."""
+
+    lesson_id: UUID
+    position: int
+    title: str
+    last_position: int | None
+
+
 class MyCourse(BaseModel):
     course: CourseRef
     enrollment_id: UUID
     enrolled_at: datetime
     progress: CourseProgress
+    #: null: every lesson is completed (or the course has none).
+    resume: Resume | None
+
+
+class LessonProgressItem(BaseModel):
+    lesson_id: UUID
+    position: int
+    title: str
+    has_quiz: bool
+    status: Literal["not_started", "in_progress", "completed"]
+    percent: int
+    seconds_spent: int
+    last_position: int | None
+    attempts: int
+    score: int | None
+    completed_at: datetime | None
+    updated_at: datetime | None
+
+
+class CourseProgressDetail(BaseModel):
+    """The caller's progress in one course, lesson by lesson, in course order."""
+
+    course_id: UUID
+    enrolled: bool
+    progress: CourseProgress
+    resume: Resume | None
+    lessons: list[LessonProgressItem]

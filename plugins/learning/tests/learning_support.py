@@ -45,8 +45,13 @@ def auth(token: str) -> dict[str, str]:
 
 EVENT_TYPES = (
     "learning.course_published.v1",
+    "learning.course_updated.v1",
+    "learning.course_unpublished.v1",
+    "learning.course_deleted.v1",
     "learning.enrolled.v1",
+    "learning.unenrolled.v1",
     "learning.lesson_completed.v1",
+    "learning.quiz_attempted.v1",
     "learning.course_completed.v1",
 )
 #: Every event the plugin published and committed, in order (in-process handlers run

@@ -29,12 +29,16 @@ LEARNING_TABLES = {
     "learning_lesson",
     "learning_enrollment",
     "learning_lesson_progress",
+    "learning_quiz_version",
+    "learning_quiz_attempt",
 }
 CHECKS = {
     "learning_lesson_position_range",
     "learning_lesson_minutes_range",
     "learning_progress_percent_range",
     "learning_progress_seconds_range",
+    "learning_progress_score_range",
+    "learning_attempt_number_range",
 }
 CONTRACT = {
     "/api/learning/courses": {"get", "post"},
@@ -45,6 +49,9 @@ CONTRACT = {
     "/api/learning/courses/{course_id}/enroll": {"post", "delete"},
     "/api/learning/lessons/{lesson_id}/progress": {"put"},
     "/api/learning/me/courses": {"get"},
+    "/api/learning/lessons/{lesson_id}/quiz": {"post"},
+    "/api/learning/courses/{course_id}/progress": {"get"},
+    "/api/learning/courses/{course_id}/stats": {"get"},
 }
 
 
@@ -134,6 +141,11 @@ def test_migrations_up_down_and_up_again(lyo_command: Any, pg_url: str) -> None:
     assert "learning: applied 0_" in lyo_command("migrate", url=pg_url)
     tables, checks = asyncio.run(_schema(pg_url))
     assert tables >= LEARNING_TABLES and checks >= CHECKS
+    out = lyo_command("migrate", "--plugin", "learning", "--downgrade", "-1", url=pg_url)
+    assert "learning: undone 3_" in out  # quizzes, resumable progress, stats indexes
+    tables, checks = asyncio.run(_schema(pg_url))
+    assert "learning_quiz_attempt" not in tables and "learning_progress_score_range" not in checks
+    assert "learning_course" in tables
     out = lyo_command("migrate", "--plugin", "learning", "--downgrade", "0", url=pg_url)
     # every migration undone, newest first (catalog search indexes, slugs, tables)
     assert "learning: undone 2_" in out and ", 1_" in out and ", 0_" in out
