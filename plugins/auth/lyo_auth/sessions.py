@@ -39,15 +39,18 @@ def _at(timestamp: int) -> datetime:
 
 
 async def open_session(user: User, *, user_agent: str | None, ip: str | None) -> TokenPair:
-    """Sign ``user`` in: a new session (refresh-token family) and its first token pair."""
-    async with transaction():
-        session = await Session.create(
-            user_id=user.id,
-            user_agent=(user_agent or "")[:255] or None,
-            ip=(ip or "")[:64] or None,
-            last_used_at=utcnow(),
-        )
-        return await _issue_pair(user.id, session.id)
+    """Sign ``user`` in: a new session (refresh-token family) and its first token pair.
+
+    No transaction: a session whose refresh token failed to be stored has no token
+    anybody holds, so it is harmless, and BEGIN and COMMIT would be two more round trips
+    on the sign-in path."""
+    session = await Session.create(
+        user_id=user.id,
+        user_agent=(user_agent or "")[:255] or None,
+        ip=(ip or "")[:64] or None,
+        last_used_at=utcnow(),
+    )
+    return await _issue_pair(user.id, session.id)
 
 
 async def _issue_pair(user_id: uuid.UUID, session_id: uuid.UUID) -> TokenPair:
