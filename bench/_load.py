@@ -9,9 +9,10 @@ with the server it measures). Run it in a process of its own::
     python -m bench._load URL --seconds 10 --connections 16 [-H 'Name: value'] \\
         [--method POST --bodies bodies.json]
 
-prints ``{"rps", "p50_ms", "p99_ms", "requests", "errors", "seconds", "cpu_ms"}`` as
-JSON (``errors``: answers that are not 2xx; ``client_cpu_ms``: its own CPU time per
-request). ``--bodies`` names a JSON list of bodies sent in turn (JSON requests).
+prints ``{"rps", "p50_ms", "p99_ms", "requests", "errors", "dropped", "seconds",
+"client_cpu_ms"}`` as JSON (``errors``: answers that are not 2xx; ``dropped``:
+connections the server closed, reopened; ``client_cpu_ms``: its own CPU per request).
+``--bodies`` names a JSON list of bodies sent in turn (JSON requests).
 """
 
 from __future__ import annotations
@@ -55,16 +56,23 @@ async def run(url: str, seconds: float, connections: int, prepared: list[bytes])
     durations: list[float] = []
     errors = 0
     sent = 0
+    dropped = 0
     deadline = time.perf_counter() + seconds
 
     async def lane() -> None:
-        nonlocal errors, sent
+        nonlocal errors, sent, dropped
         reader, writer = await asyncio.open_connection(host, port)
         try:
             while (started := time.perf_counter()) < deadline:
                 writer.write(prepared[sent % len(prepared)])
                 sent += 1
-                head = await reader.readuntil(b"\r\n\r\n")
+                try:
+                    head = await reader.readuntil(b"\r\n\r\n")
+                except (asyncio.IncompleteReadError, ConnectionError):
+                    dropped += 1  # the server closed the connection: open another
+                    writer.close()
+                    reader, writer = await asyncio.open_connection(host, port)
+                    continue
                 status = int(head[9:12])
                 length = 0
                 for line in head.split(b"\r\n"):
@@ -87,6 +95,7 @@ async def run(url: str, seconds: float, connections: int, prepared: list[bytes])
         **percentiles(durations),
         "requests": len(durations),
         "errors": errors,
+        "dropped": dropped,
         "seconds": round(elapsed, 3),
         "client_cpu_ms": round(cpu * 1000 / max(1, len(durations)), 4),
     }

@@ -369,7 +369,13 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
                 json.dump([{"email": e, "password": PASSWORD} for e in emails], out)
             rounds = [one_round(base, pid, bodies, token, args, server_pin, load_pin)
                       for _ in range(args.repeat)]  # fmt: skip
-        seed = seed_claim(url, token, args, load_pin) if args.workers2 else None
+        print_table({"results": summarize(rounds), "settings": vars(args)})
+        seed = None
+        if args.workers2:
+            try:
+                seed = seed_claim(url, token, args, load_pin)
+            except SystemExit as failed:  # keep the rounds' figures
+                seed = {"error": str(failed)}
     return {
         "settings": {
             "users": args.users, "duration_s": args.duration, "warmup_s": args.warmup,
@@ -438,6 +444,9 @@ def print_table(report: dict[str, Any]) -> None:
     for key, runs in r["each_round"].items():
         print(f"{key}: {r[key]:.3f} (each round: {', '.join(f'{x:.3f}' for x in runs)})")
     for key, m in (report.get("seed_claim") or {}).items():
+        if key == "error":
+            print(f"seed claim: failed: {m}")
+            continue
         print(f"seed claim, {key}: {m['rps']:.0f} req/s, p50 {m['p50_ms']:.1f} ms, "
               f"p99 {m['p99_ms']:.1f} ms, server CPU {m['cpu_ms']:.3f} ms/request")  # fmt: skip
 
@@ -468,7 +477,7 @@ def main() -> None:
         args.duration, args.warmup, args.argon2_seconds = 3, 1, 2
         args.repeat, args.users = 1, min(args.users, 16)
     report = measure(args)
-    print_table(report)
+    print_table(report)  # again, with the seed claim
     if args.json:
         with open(args.json, "w") as out:
             json.dump(report, out, indent=2)
