@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import statistics
 import sys
 import time
@@ -101,6 +102,39 @@ async def run(url: str, seconds: float, connections: int, prepared: list[bytes])
     }
 
 
+def server_cpu(pid: int) -> float:
+    """User and system CPU seconds of process ``pid`` and its descendants (``/proc``)."""
+    with open(f"/proc/{pid}/stat") as stat:
+        fields = stat.read().rsplit(")", 1)[1].split()
+    total = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    for task in os.listdir(f"/proc/{pid}/task"):
+        try:
+            with open(f"/proc/{pid}/task/{task}/children") as children:
+                total += sum(server_cpu(int(child)) for child in children.read().split())
+        except (FileNotFoundError, ProcessLookupError):
+            pass
+    return total
+
+
+async def alternate(
+    targets: dict[str, str], headers: dict[str, list[str]], connections: int,
+    slice_s: float, cycles: int, pid: int,
+) -> dict[str, list[dict[str, Any]]]:  # fmt: skip
+    """Load each target in turn for ``slice_s`` seconds, ``cycles`` times (after one
+    cycle of warm-up), so that consecutive slices of two targets see the same machine;
+    per target, per cycle: requests/s, latency and the server's CPU per request."""
+    found: dict[str, list[dict[str, Any]]] = {name: [] for name in targets}
+    for cycle in range(cycles + 1):
+        for name, url in targets.items():
+            prepared = requests_for(url, "GET", headers[name], [])
+            cpu = server_cpu(pid)
+            result = await run(url, slice_s, connections, prepared)
+            result["cpu_ms"] = (server_cpu(pid) - cpu) * 1000 / max(1, result["requests"])
+            if cycle:
+                found[name].append(result)
+    return found
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
     parser.add_argument("url")
@@ -109,7 +143,17 @@ def main() -> None:
     parser.add_argument("--method", default="GET")
     parser.add_argument("-H", "--header", action="append", default=[])
     parser.add_argument("--bodies", help="a JSON file: a list of bodies sent in turn")
+    parser.add_argument("--alternate", metavar="JSON", help=(
+        'a file {"targets": {name: url}, "headers": {name: [...]}, "slice": s, "cycles": n, '
+        '"pid": server pid}: the targets in turn (URL is then ignored)'))  # fmt: skip
     args = parser.parse_args()
+    if args.alternate:
+        with open(args.alternate) as source:
+            spec = json.load(source)
+        found = asyncio.run(alternate(spec["targets"], spec["headers"], args.connections,
+                                      spec["slice"], spec["cycles"], spec["pid"]))  # fmt: skip
+        json.dump(found, sys.stdout)
+        return
     bodies: list[Any] = []
     if args.bodies:
         with open(args.bodies) as source:

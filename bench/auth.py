@@ -50,7 +50,7 @@ from contextlib import contextmanager
 from importlib.metadata import PackageNotFoundError, version
 from typing import Any
 
-from bench._load import percentiles
+from bench._load import percentiles, server_cpu
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/0")
@@ -222,22 +222,6 @@ async def register_users(base: str, count: int) -> list[str]:
 # -- load ----------------------------------------------------------------------------------
 
 
-def cpu_seconds(pid: int) -> float:
-    """User and system CPU time of process ``pid`` and its descendants so far (``/proc``;
-    ``--workers 2`` serves from child processes)."""
-    total = 0.0
-    with open(f"/proc/{pid}/stat") as stat:
-        fields = stat.read().rsplit(")", 1)[1].split()
-    total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-    for task in os.listdir(f"/proc/{pid}/task"):
-        try:
-            with open(f"/proc/{pid}/task/{task}/children") as children:
-                total += sum(cpu_seconds(int(child)) for child in children.read().split())
-        except (FileNotFoundError, ProcessLookupError):
-            pass
-    return total
-
-
 def load(url: str, seconds: float, connections: int, pin: Pin, *, token: str | None = None,
          bodies: str | None = None) -> dict[str, Any]:  # fmt: skip
     """``bench/_load.py`` against ``url`` in a process of its own on ``pin``'s CPU."""
@@ -260,9 +244,9 @@ def measured(pid: int, url: str, args: argparse.Namespace, connections: int, pin
              **options: Any) -> dict[str, Any]:  # fmt: skip
     """A warm-up, then a measurement with the server's CPU time per request."""
     load(url, args.warmup, connections, pin, **options)
-    cpu = cpu_seconds(pid)
+    cpu = server_cpu(pid)
     result = load(url, args.duration, connections, pin, **options)
-    result["cpu_ms"] = round((cpu_seconds(pid) - cpu) * 1000 / result["requests"], 3)
+    result["cpu_ms"] = round((server_cpu(pid) - cpu) * 1000 / result["requests"], 3)
     return result
 
 
@@ -296,17 +280,37 @@ def pins(no_pin: bool) -> tuple[Pin, Pin, bool]:
 
 def one_round(base: str, pid: int, bodies: str, token: str, args: argparse.Namespace,
               server_pin: Pin, load_pin: Pin) -> dict[str, Any]:  # fmt: skip
-    """Raw argon2, login at 1 and 4 connections, then each read."""
+    """Raw argon2, login at 1 and 4 connections, then the reads in turn (``--cycles``
+    cycles of ``--slice`` seconds each, one process of the load generator); each read's
+    median cycle, and each ratio's median over the cycles (consecutive slices)."""
     got: dict[str, Any] = {"argon2": raw_argon2(args.argon2_seconds, server_pin)}
     for n in (1, args.login_connections):
         got[f"login/{n}"] = measured(pid, f"{base}/api/auth/login", args, n, load_pin,
                                      bodies=bodies)  # fmt: skip
-    for name, path, auth in READS:
-        got[name] = measured(pid, base + path, args, args.connections, load_pin,
-                             token=token if auth else None)  # fmt: skip
+    spec = {"targets": {name: base + path for name, path, _ in READS},
+            "headers": {name: [f"Authorization: Bearer {token}"] if auth else []
+                        for name, _, auth in READS},
+            "slice": args.slice, "cycles": args.cycles, "pid": pid}  # fmt: skip
+    with tempfile.NamedTemporaryFile("w", suffix=".json") as file:
+        json.dump(spec, file)
+        file.flush()
+        cmd = [sys.executable, "-m", "bench._load", "--alternate", file.name, "-",
+               "--connections", str(args.connections)]  # fmt: skip
+        out = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, preexec_fn=load_pin)
+    if out.returncode != 0:
+        raise SystemExit(f"the load generator failed:\n{out.stderr}")
+    cycles: dict[str, list[dict[str, Any]]] = json.loads(out.stdout)
+    for name, runs in cycles.items():
+        got[name] = {**median_by_rps(runs), "cpu_ms": statistics.median(r["cpu_ms"] for r in runs),
+                     "cycles": [round(r["rps"], 1) for r in runs]}  # fmt: skip
     for ratio, (mine, baseline) in RATIOS.items():
-        got[ratio] = got[mine]["rps"] / got[baseline]["rps"]
-        got[ratio + "_cpu"] = got[baseline]["cpu_ms"] / got[mine]["cpu_ms"]
+        if baseline == "argon2":
+            got[ratio] = got[mine]["rps"] / got[baseline]["rps"]
+            got[ratio + "_cpu"] = got[baseline]["cpu_ms"] / got[mine]["cpu_ms"]
+            continue
+        pairs = list(zip(cycles[mine], cycles[baseline], strict=True))
+        got[ratio] = statistics.median(m["rps"] / b["rps"] for m, b in pairs)
+        got[ratio + "_cpu"] = statistics.median(b["cpu_ms"] / m["cpu_ms"] for m, b in pairs)
     print("  " + ", ".join(f"{k} {got[k]['rps']:.0f}/s" for k in ("argon2", "login/1",
           f"login/{args.login_connections}", *(r[0] for r in READS))), file=sys.stderr)  # fmt: skip
     return got
@@ -458,6 +462,8 @@ def main() -> None:
     parser.add_argument("--warmup", type=float, default=1.5, help="seconds of warm-up each")
     parser.add_argument("--argon2-seconds", type=float, default=4, help="raw argon2, per round")
     parser.add_argument("--connections", type=int, default=16, help="for the reads")
+    parser.add_argument("--slice", type=float, default=1.5, help="seconds per read, per cycle")
+    parser.add_argument("--cycles", type=int, default=5, help="cycles of the reads per round")
     parser.add_argument("--login-connections", type=int, default=4)
     parser.add_argument("--users", type=int, default=50, help="accounts the logins rotate over")
     parser.add_argument("--repeat", type=int, default=3, help="rounds; medians kept")
@@ -474,7 +480,7 @@ def main() -> None:
         print(json.dumps(argon2_loop(args.argon2)))
         return
     if args.quick:
-        args.duration, args.warmup, args.argon2_seconds = 3, 1, 2
+        args.duration, args.warmup, args.argon2_seconds, args.cycles = 3, 1, 2, 2
         args.repeat, args.users = 1, min(args.users, 16)
     report = measure(args)
     print_table(report)  # again, with the seed claim
