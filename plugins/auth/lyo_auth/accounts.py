@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import secrets
+import time
 import uuid
 from datetime import timedelta
 from typing import cast
@@ -170,13 +171,28 @@ async def login(email: str, password: str, *, ip: str | None, user_agent: str | 
         raise
     if user is None or not matches or not user.is_active:
         raise Unauthorized(BAD_CREDENTIALS)  # the attempts stay counted
-    remember = settings.known_address_ttl or None
     _, _, pair_issued = await asyncio.gather(
         _give_back(taken),
-        plugin.cache.set(known_key, True, ttl=remember) if remember else asyncio.sleep(0),
+        _remember(known_key, known, settings.known_address_ttl),
         _sign_in(user, password, user_agent=user_agent, ip=ip),
     )
     return pair_issued
+
+
+#: How stale the known-address mark may get before a sign-in renews it: renewing on
+#: every sign-in would cost a Redis round trip each time for nothing.
+KNOWN_RENEWAL = 24 * 3600
+
+
+async def _remember(key: str, known: object, ttl: int) -> None:
+    """Mark the (account, address) pair known for ``ttl`` seconds from now (its value is
+    when), unless a sign-in did within the last :data:`KNOWN_RENEWAL` seconds (or tenth
+    of ``ttl``): a pair stays known ``ttl`` seconds after its last sign-in, give or take
+    that."""
+    now = int(time.time())
+    marked = known if type(known) is int else None  # older marks hold True
+    if ttl and (marked is None or now - marked >= min(KNOWN_RENEWAL, ttl // 10)):
+        await plugin.cache.set(key, now, ttl=ttl)
 
 
 Taken = tuple[str, tuple[str, ...]]
