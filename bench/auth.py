@@ -101,6 +101,50 @@ def raw_argon2(seconds: float, pin: Pin) -> dict[str, Any]:
     return json.loads(out.stdout)  # type: ignore[no-any-return]
 
 
+# -- the token check alone, in-process -------------------------------------------------------
+
+
+async def token_check(email: str, seconds: float) -> dict[str, Any]:
+    """CPU microseconds of ``kernel.authenticate`` for a bearer token, in a kernel built
+    from the environment (the server's): a token this process verified (the in-process
+    cache) and one it has not (signature, then one ``MGET``)."""
+    from lyo_auth.services import services
+
+    from kernel import Credentials, create_app
+
+    app = create_app()
+    async with app.test_app():
+        app.kernel.activate()
+        answer = await app.test_client().post(
+            "/api/auth/login", json={"email": email, "password": PASSWORD}
+        )
+        token = (await answer.get_json())["access_token"]
+        credentials = Credentials(token=token)
+        verified = services().verified
+        jti = (await app.kernel.authenticate(credentials)).claims["jti"]
+        found = {}
+        for name, forget in (("cached", False), ("verified", True)):
+            calls, cpu = 0, time.process_time()
+            deadline = time.perf_counter() + seconds
+            while time.perf_counter() < deadline:
+                if forget:
+                    verified.forget(jtis=[jti])
+                await app.kernel.authenticate(credentials)
+                calls += 1
+            found[name] = round((time.process_time() - cpu) * 1e6 / calls, 1)
+    return found
+
+
+def token_check_process(url: str, email: str, seconds: float, pin: Pin) -> dict[str, Any]:
+    """:func:`token_check` in a process of its own on ``pin``'s CPU."""
+    cmd = [sys.executable, __file__, "--token-check", email, "--argon2", str(seconds)]
+    out = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, preexec_fn=pin,
+                         env=server_env(url))  # fmt: skip
+    if out.returncode != 0:
+        raise SystemExit(f"the token check failed:\n{out.stderr[-3000:]}")
+    return json.loads(out.stdout.strip().splitlines()[-1])  # type: ignore[no-any-return]
+
+
 # -- the server ------------------------------------------------------------------------------
 
 
@@ -373,6 +417,10 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
                 json.dump([{"email": e, "password": PASSWORD} for e in emails], out)
             rounds = [one_round(base, pid, bodies, token, args, server_pin, load_pin)
                       for _ in range(args.repeat)]  # fmt: skip
+        check = token_check_process(url, emails[0], args.argon2_seconds, server_pin)
+        print(f"token check, in-process CPU per call: {check['cached']} us for a token this "
+              f"process verified, {check['verified']} us for one it had not",
+              file=sys.stderr)  # fmt: skip
         print_table({"results": summarize(rounds), "settings": vars(args)})
         seed = None
         if args.workers2:
@@ -394,6 +442,7 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
             "packages": {p: _version(p) for p in PACKAGES},
         },
         "results": summarize(rounds),
+        "token_check_us": check,
         "seed_claim": seed,
         "rounds": rounds,
     }  # fmt: skip
@@ -447,6 +496,13 @@ def print_table(report: dict[str, Any]) -> None:
           "over this one's (the server's, or the argon2 loop's)")  # fmt: skip
     for key, runs in r["each_round"].items():
         print(f"{key}: {r[key]:.3f} (each round: {', '.join(f'{x:.3f}' for x in runs)})")
+    if "token_check_us" in report:
+        check = report["token_check_us"]
+        share = check["cached"] / 1000 / r["open"]["cpu_ms"]
+        print(
+            f"token check alone (in-process, CPU per call): {check['cached']} us cached "
+            f"({share:.1%} of the open route's server CPU), {check['verified']} us verified"
+        )
     for key, m in (report.get("seed_claim") or {}).items():
         if key == "error":
             print(f"seed claim: failed: {m}")
@@ -475,7 +531,11 @@ def main() -> None:
     parser.add_argument("--no-pin", action="store_true", help="do not pin processes to CPUs")
     parser.add_argument("--json", metavar="PATH", help="also write the results here")
     parser.add_argument("--argon2", type=float, help=argparse.SUPPRESS)
+    parser.add_argument("--token-check", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.token_check:
+        print(json.dumps(asyncio.run(token_check(args.token_check, args.argon2))))
+        return
     if args.argon2:
         print(json.dumps(argon2_loop(args.argon2)))
         return
