@@ -190,3 +190,29 @@ async def test_revocation_reaches_another_process(
         assert (await there.get("/api/auth/whoami", headers=headers)).status_code == 200
         await _until_401(there, pair["access_token"], limit=3 + 2)
         assert time.monotonic() - cached_at < 3 + 2
+
+
+def test_verified_tokens_are_bounded_and_never_restored_by_a_late_check() -> None:
+    from lyo_auth.verified import VerifiedTokens
+
+    from kernel import Identity
+
+    def claims(n: int) -> dict[str, Any]:
+        return {"sid": f"s{n}", "jti": f"j{n}", "exp": time.time() + 60}
+
+    verified = VerifiedTokens(ttl=60, max_entries=2)
+    for n in range(3):
+        verified.put(f"t{n}", Identity(id=str(n), kind="user"), claims(n), 0, verified.generation)
+    assert len(verified) == 2 and verified.get("t0") is None  # the oldest went
+    # a check that began before an invalidation stores nothing
+    began = verified.generation
+    verified.heard({"sids": ["s1"]})
+    assert verified.get("t1") is None and verified.get("t2") is not None
+    verified.put("t1", Identity(id="1", kind="user"), claims(1), 0, began)
+    assert verified.get("t1") is None
+    verified.heard({"jtis": ["j2"]})
+    assert verified.get("t2") is None
+    # an expired token is never served, whatever the TTL
+    verified.put("old", Identity(id="9", kind="user"), {**claims(9), "exp": time.time() - 1}, 0,
+                 verified.generation)  # fmt: skip
+    assert verified.get("old") is None
