@@ -1,21 +1,26 @@
-"""Sign-in (argon2id) per second and authenticated ``GET /api/auth/me`` requests/s through
-the whole kernel, each against its own baseline measured in the same run.
+"""Sign-in and authenticated reads through the whole kernel, each against its own baseline
+measured in the same run, round after round (interleaved), medians of the rounds.
 
-- **argon2**: argon2-cffi's ``PasswordHasher`` with the parameters the auth plugin uses
-  (its settings' defaults: OWASP's m=19 MiB, t=2, p=1), hashing and verifying in a loop,
-  with 1 and 2 threads, in one process pinned to the server's CPU.
-- **login**: ``lyo serve`` (Hypercorn, one worker, ``LYO_ENV=test``, only the auth plugin,
-  a fresh PostgreSQL database, Redis for limits and the revocation list) after ``--users``
-  accounts were registered through ``POST /api/auth/register``; wrk, in another process,
-  posts ``/api/auth/login`` with a Lua script rotating the accounts. Baseline: raw argon2
-  verifies/s with 1 thread on the same CPU.
-- **me**: ``GET /api/auth/me`` with a valid bearer token, against the kernel's
-  unauthenticated trivial route ``GET /health/live`` on the same server, same load.
+- **login**: ``POST /api/auth/login`` at 1 and at 4 connections, rotating over
+  ``--users`` accounts, against **raw argon2**: argon2-cffi's ``PasswordHasher`` with the
+  plugin's parameters (its settings' defaults, OWASP's m=19 MiB, t=2, p=1) verifying in
+  a loop on one thread, in a process pinned to the server's CPU.
+- **token check**: ``GET /api/benchauth/guarded`` (``@require()``, a bearer token) and
+  ``GET /api/auth/whoami`` (the same, in the auth plugin) against
+  ``GET /api/benchauth/open``, the same route body without ``require``, anonymous
+  (``bench/authplugin.py``).
+- **me**: ``GET /api/auth/me`` with a bearer token against the kernel's
+  unauthenticated trivial route ``GET /health/live``.
 
-The server and the argon2 loop get the first CPU, wrk the second (when there are two);
-PostgreSQL and Redis run unpinned on the same machine. From the repository root::
+The server (``python -m kernel serve``, one worker, ``LYO_ENV=test``, auth and benchauth
+only, a fresh PostgreSQL database, Redis) is pinned to the first CPU and the load
+generator (``bench/_load.py``, raw keep-alive HTTP/1.1, a process of its own) to the
+second; PostgreSQL and Redis run unpinned. Each measurement also gives the server's CPU
+time per request (``/proc``), the figure least moved by other work on the machine.
+``--workers2`` then serves ``/me`` and ``/health/live`` from ``--workers 2`` (unpinned),
+for the README's "requests per second per instance". From the repository root::
 
-    pip install -e . -e plugins/auth         # and apt-get install -y wrk
+    pip install -e . -e plugins/auth
     python bench/auth.py                     # --quick: under a minute; --json PATH
 """
 
@@ -25,19 +30,17 @@ import os
 import sys
 
 if os.path.abspath(sys.path[0]) == os.path.dirname(os.path.abspath(__file__)):
-    sys.path.pop(0)  # run as ``python bench/auth.py``: bench/http.py would hide the stdlib's
+    # run as ``python bench/auth.py``: bench/http.py would hide the stdlib's; the root instead
+    sys.path[0] = os.path.dirname(sys.path[0])
 
 import argparse
 import asyncio
 import json
 import platform
-import re
-import shutil
 import signal
 import statistics
 import subprocess
 import tempfile
-import threading
 import time
 import urllib.error
 import urllib.request
@@ -46,6 +49,8 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from importlib.metadata import PackageNotFoundError, version
 from typing import Any
+
+from bench._load import percentiles, server_cpu
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/0")
@@ -60,8 +65,8 @@ Pin = Callable[[], None] | None
 # -- the raw argon2 baseline -----------------------------------------------------------------
 
 
-def argon2_loop(op: str, threads: int, seconds: float) -> dict[str, Any]:
-    """``op`` ("hash" or "verify") in a loop on ``threads`` threads for ``seconds``."""
+def argon2_loop(seconds: float) -> dict[str, Any]:
+    """Verify in a loop on one thread for ``seconds``; per second, latency, CPU each."""
     from argon2 import PasswordHasher
     from lyo_auth.settings import AuthSettings
 
@@ -72,37 +77,23 @@ def argon2_loop(op: str, threads: int, seconds: float) -> dict[str, Any]:
         parallelism=s.argon2_parallelism,
     )
     hashed = hasher.hash(PASSWORD)
-    work = (lambda: hasher.hash(PASSWORD)) if op == "hash" else (
-        lambda: hasher.verify(hashed, PASSWORD)
-    )  # fmt: skip
     for _ in range(3):
-        work()
+        hasher.verify(hashed, PASSWORD)
     durations: list[float] = []
-    lock = threading.Lock()
-    deadline = time.perf_counter() + seconds
-
-    def lane() -> None:
-        mine = []
-        while (started := time.perf_counter()) < deadline:
-            work()
-            mine.append(time.perf_counter() - started)
-        with lock:
-            durations.extend(mine)
-
-    begun = time.perf_counter()
-    lanes = [threading.Thread(target=lane) for _ in range(threads)]
-    for t in lanes:
-        t.start()
-    for t in lanes:
-        t.join()
-    elapsed = time.perf_counter() - begun
+    cpu, begun = time.process_time(), time.perf_counter()
+    deadline = begun + seconds
+    while (started := time.perf_counter()) < deadline:
+        hasher.verify(hashed, PASSWORD)
+        durations.append(time.perf_counter() - started)
+    elapsed, cpu = time.perf_counter() - begun, time.process_time() - cpu
     params = {"m_kib": s.argon2_memory_cost, "t": s.argon2_time_cost, "p": s.argon2_parallelism}
-    return {"op": op, "threads": threads, "rps": len(durations) / elapsed,
-            **percentiles(durations), "params": params}  # fmt: skip
+    return {"rps": len(durations) / elapsed, **percentiles(durations),
+            "requests": len(durations), "cpu_ms": round(cpu * 1000 / len(durations), 3),
+            "params": params}  # fmt: skip
 
 
-def raw_argon2(seconds: float, pin: Pin) -> dict[str, dict[str, Any]]:
-    """Hash and verify with 1 and 2 threads, in a process of its own on ``pin``'s CPU."""
+def raw_argon2(seconds: float, pin: Pin) -> dict[str, Any]:
+    """:func:`argon2_loop` in a process of its own on ``pin``'s CPU."""
     cmd = [sys.executable, __file__, "--argon2", str(seconds)]
     out = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, preexec_fn=pin)
     if out.returncode != 0:
@@ -110,31 +101,56 @@ def raw_argon2(seconds: float, pin: Pin) -> dict[str, dict[str, Any]]:
     return json.loads(out.stdout)  # type: ignore[no-any-return]
 
 
-def argon2_main(seconds: float) -> None:
-    results = {f"{op}/{n}": argon2_loop(op, n, seconds) for op in ("hash", "verify")
-               for n in (1, 2)}  # fmt: skip
-    print(json.dumps(results))
+# -- the token check alone, in-process -------------------------------------------------------
 
 
-def percentiles(seconds: list[float]) -> dict[str, float]:
-    if len(seconds) < 2:
-        value = round(seconds[0] * 1000, 2) if seconds else 0.0
-        return {"p50_ms": value, "p99_ms": value}
-    cuts = statistics.quantiles(seconds, n=100, method="inclusive")
-    return {"p50_ms": round(cuts[49] * 1000, 2), "p99_ms": round(cuts[98] * 1000, 2)}
+async def token_check(email: str, seconds: float) -> dict[str, Any]:
+    """CPU microseconds of ``kernel.authenticate`` for a bearer token, in a kernel built
+    from the environment (the server's): a token this process verified (the in-process
+    cache) and one it has not (signature, then one ``MGET``)."""
+    from lyo_auth.services import services
+
+    from kernel import Credentials, create_app
+
+    app = create_app()
+    async with app.test_app():
+        app.kernel.activate()
+        answer = await app.test_client().post(
+            "/api/auth/login", json={"email": email, "password": PASSWORD}
+        )
+        token = (await answer.get_json())["access_token"]
+        credentials = Credentials(token=token)
+        verified = services().verified
+        jti = (await app.kernel.authenticate(credentials)).claims["jti"]
+        found = {}
+        for name, forget in (("cached", False), ("verified", True)):
+            calls, cpu = 0, time.process_time()
+            deadline = time.perf_counter() + seconds
+            while time.perf_counter() < deadline:
+                if forget:
+                    verified.forget(jtis=[jti])
+                await app.kernel.authenticate(credentials)
+                calls += 1
+            found[name] = round((time.process_time() - cpu) * 1e6 / calls, 1)
+    return found
+
+
+def token_check_process(url: str, email: str, seconds: float, pin: Pin) -> dict[str, Any]:
+    """:func:`token_check` in a process of its own on ``pin``'s CPU."""
+    cmd = [sys.executable, __file__, "--token-check", email, "--argon2", str(seconds)]
+    out = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, preexec_fn=pin,
+                         env=server_env(url))  # fmt: skip
+    if out.returncode != 0:
+        raise SystemExit(f"the token check failed:\n{out.stderr[-3000:]}")
+    return json.loads(out.stdout.strip().splitlines()[-1])  # type: ignore[no-any-return]
 
 
 # -- the server ------------------------------------------------------------------------------
 
 
 @contextmanager
-def database(sqlite: bool) -> Iterator[str]:
-    """A fresh PostgreSQL database (``kernel.testing.temporary_database``), or a SQLite file
-    in a temporary directory; removed afterwards."""
-    if sqlite:
-        with tempfile.TemporaryDirectory(prefix="lyo-bench-auth-") as folder:
-            yield f"sqlite://{os.path.join(folder, 'lyo.sqlite3')}"
-        return
+def database() -> Iterator[str]:
+    """A fresh PostgreSQL database (``kernel.testing.temporary_database``), dropped after."""
     from kernel.testing import temporary_database
 
     loop = asyncio.new_event_loop()
@@ -149,25 +165,51 @@ def database(sqlite: bool) -> Iterator[str]:
         loop.close()
 
 
-def server_env(url: str, redis: bool) -> dict[str, str]:
-    values = {
+def server_env(url: str) -> dict[str, str]:
+    return {
         **{k: v for k, v in os.environ.items() if not k.startswith("LYO_")},
         "LYO_ENV": "test",
         "LYO_DATABASE_URL": url,
+        "LYO_REDIS_URL": REDIS_URL,
+        "LYO_REDIS_PREFIX": f"bench-auth-{uuid.uuid4().hex[:10]}",
         "LYO_SECRET_KEY": "bench-auth-" + "k" * 40,
         "LYO_ACCESS_LOG": "false",
         "LYO_LOG_LEVEL": "WARNING",
-        "LYO_PLUGINS__ENABLED": "auth",
-        "LYO_PLUGINS__REQUIRED": "auth",
+        "LYO_PLUGINS__ENABLED": "auth,benchauth",
+        "LYO_PLUGINS__REQUIRED": "auth,benchauth",
+        "LYO_PLUGINS__MODULES": "bench.authplugin",
         "LYO_AUTH__LOGIN_ACCOUNT_LIMIT": NO_LIMIT,
         "LYO_AUTH__LOGIN_ACCOUNT_CEILING": NO_LIMIT,
         "LYO_AUTH__LOGIN_IP_LIMIT": NO_LIMIT,
         "LYO_AUTH__REGISTER_LIMIT": NO_LIMIT,
     }
-    if redis:
-        values["LYO_REDIS_URL"] = REDIS_URL
-        values["LYO_REDIS_PREFIX"] = f"bench-auth-{uuid.uuid4().hex[:10]}"
-    return values
+
+
+@contextmanager
+def server(url: str, env: dict[str, str], workers: int, pin: Pin) -> Iterator[tuple[str, int]]:
+    """``python -m kernel serve`` on a free port; its base URL and process id."""
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    cmd = [sys.executable, "-m", "kernel", "serve", "--port", str(port), "--workers",
+           str(workers)]  # fmt: skip
+    if workers > 1:
+        env = {**env, "PROMETHEUS_MULTIPROC_DIR": tempfile.mkdtemp(prefix="lyo-bench-prom-")}
+    with tempfile.TemporaryFile() as log:
+        proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=log, stderr=log, preexec_fn=pin)
+        try:
+            wait_ready(base, proc)
+            yield base, proc.pid
+        except BaseException:
+            log.seek(0)
+            sys.stderr.write(log.read().decode(errors="replace")[-4000:])
+            raise
+        finally:
+            proc.send_signal(signal.SIGTERM)
+            try:
+                proc.wait(20)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
 
 
 def request(url: str, body: Any = None, token: str | None = None) -> tuple[int, Any]:
@@ -221,53 +263,51 @@ async def register_users(base: str, count: int) -> list[str]:
     return emails
 
 
-def login_script(emails: list[str], folder: str) -> str:
-    """A wrk Lua script posting ``/api/auth/login`` for each account in turn."""
-    bodies = [json.dumps({"email": e, "password": PASSWORD}) for e in emails]
-    lua = "\n".join(f"  {json.dumps(b)}," for b in bodies)
-    path = os.path.join(folder, "login.lua")
-    with open(path, "w") as out:
-        out.write(f"""local bodies = {{
-{lua}
-}}
-local n = 0
-local headers = {{["Content-Type"] = "application/json"}}
-request = function()
-  n = n + 1
-  return wrk.format("POST", "/api/auth/login", headers, bodies[(n % #bodies) + 1])
-end
-""")
-    return path
+# -- load ----------------------------------------------------------------------------------
 
 
-# -- load --------------------------------------------------------------------------------------
+def load(url: str, seconds: float, connections: int, pin: Pin, *, token: str | None = None,
+         bodies: str | None = None) -> dict[str, Any]:  # fmt: skip
+    """``bench/_load.py`` against ``url`` in a process of its own on ``pin``'s CPU."""
+    cmd = [sys.executable, "-m", "bench._load", url, "--seconds", str(seconds),
+           "--connections", str(connections)]  # fmt: skip
+    if token:
+        cmd += ["-H", f"Authorization: Bearer {token}"]
+    if bodies:
+        cmd += ["--method", "POST", "--bodies", bodies]
+    out = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, preexec_fn=pin)
+    if out.returncode != 0:
+        raise SystemExit(f"the load generator failed:\n{out.stderr}")
+    result: dict[str, Any] = json.loads(out.stdout)
+    if result["errors"]:
+        print(f"  warning: {url}: {result['errors']} answers not 2xx", file=sys.stderr)
+    return result
 
-_UNITS = {"us": 0.001, "ms": 1.0, "s": 1000.0}
 
-
-def wrk(url: str, seconds: float, connections: int, pin: Pin, *extra: str) -> dict[str, Any]:
-    cmd = ["wrk", "-t1", f"-c{connections}", f"-d{max(1, round(seconds))}s", "--latency",
-           "--timeout", "10s", *extra, url]  # fmt: skip
-    out = subprocess.run(cmd, capture_output=True, text=True, check=True, preexec_fn=pin).stdout
-    pcts = re.findall(r"^\s+(50|99)%\s+([\d.]+)(us|ms|s)\s*$", out, re.M)
-    latency = {pct: float(value) * _UNITS[unit] for pct, value, unit in pcts}
-    bad = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
-    socket_errors = re.search(r"Socket errors: (.*)", out)
-    result = {
-        "rps": float(re.findall(r"Requests/sec:\s+([\d.]+)", out)[0]),
-        "p50_ms": latency["50"],
-        "p99_ms": latency["99"],
-        "requests": int(re.findall(r"(\d+) requests in", out)[0]),
-        "errors": int(bad[1]) if bad else 0,
-        "socket_errors": socket_errors[1] if socket_errors else None,
-    }
-    if result["errors"] or result["socket_errors"]:
-        print(f"  warning: {url}: {result['errors']} non-2xx answers, socket errors: "
-              f"{result['socket_errors']}", file=sys.stderr)  # fmt: skip
+def measured(pid: int, url: str, args: argparse.Namespace, connections: int, pin: Pin,
+             **options: Any) -> dict[str, Any]:  # fmt: skip
+    """A warm-up, then a measurement with the server's CPU time per request."""
+    load(url, args.warmup, connections, pin, **options)
+    cpu = server_cpu(pid)
+    result = load(url, args.duration, connections, pin, **options)
+    result["cpu_ms"] = round((server_cpu(pid) - cpu) * 1000 / result["requests"], 3)
     return result
 
 
 # -- the run -----------------------------------------------------------------------------------
+
+#: (name, path, needs a token), the reads of each round, in order
+READS = [("open", "/api/benchauth/open", False), ("guarded", "/api/benchauth/guarded", True),
+         ("whoami", "/api/auth/whoami", True), ("live", "/health/live", False),
+         ("me", "/api/auth/me", True)]  # fmt: skip
+#: ratio name -> (measurement, its baseline)
+RATIOS = {
+    "login1_vs_verify": ("login/1", "argon2"),
+    "login4_vs_verify": ("login/4", "argon2"),
+    "guarded_vs_open": ("guarded", "open"),
+    "whoami_vs_open": ("whoami", "open"),
+    "me_vs_live": ("me", "live"),
+}
 
 
 def pins(no_pin: bool) -> tuple[Pin, Pin, bool]:
@@ -282,24 +322,42 @@ def pins(no_pin: bool) -> tuple[Pin, Pin, bool]:
     )
 
 
-def one_round(base: str, script: str, token: str, args: argparse.Namespace,
+def one_round(base: str, pid: int, bodies: str, token: str, args: argparse.Namespace,
               server_pin: Pin, load_pin: Pin) -> dict[str, Any]:  # fmt: skip
-    """argon2, login, live, me: each load measurement after its own warm-up."""
-    raw = raw_argon2(args.argon2_seconds, server_pin)
-    bearer = ("-H", f"Authorization: Bearer {token}")
-    login_url, live_url, me_url = (f"{base}{p}" for p in
-                                   ("/api/auth/login", "/health/live", "/api/auth/me"))  # fmt: skip
-    wrk(login_url, args.warmup, args.login_connections, load_pin, "-s", script)
-    login = wrk(login_url, args.duration, args.login_connections, load_pin, "-s", script)
-    wrk(live_url, args.warmup, args.connections, load_pin)
-    live = wrk(live_url, args.duration, args.connections, load_pin)
-    wrk(me_url, args.warmup, args.connections, load_pin, *bearer)
-    me = wrk(me_url, args.duration, args.connections, load_pin, *bearer)
-    print(f"  argon2 verify {raw['verify/1']['rps']:.1f}/s, login {login['rps']:.1f}/s; "
-          f"live {live['rps']:.0f} req/s, me {me['rps']:.0f} req/s", file=sys.stderr)  # fmt: skip
-    return {"argon2": raw, "login": login, "live": live, "me": me,
-            "login_vs_verify": login["rps"] / raw["verify/1"]["rps"],
-            "me_vs_live": me["rps"] / live["rps"]}  # fmt: skip
+    """Raw argon2, login at 1 and 4 connections, then the reads in turn (``--cycles``
+    cycles of ``--slice`` seconds each, one process of the load generator); each read's
+    median cycle, and each ratio's median over the cycles (consecutive slices)."""
+    got: dict[str, Any] = {"argon2": raw_argon2(args.argon2_seconds, server_pin)}
+    for n in (1, args.login_connections):
+        got[f"login/{n}"] = measured(pid, f"{base}/api/auth/login", args, n, load_pin,
+                                     bodies=bodies)  # fmt: skip
+    spec = {"targets": {name: base + path for name, path, _ in READS},
+            "headers": {name: [f"Authorization: Bearer {token}"] if auth else []
+                        for name, _, auth in READS},
+            "slice": args.slice, "cycles": args.cycles, "pid": pid}  # fmt: skip
+    with tempfile.NamedTemporaryFile("w", suffix=".json") as file:
+        json.dump(spec, file)
+        file.flush()
+        cmd = [sys.executable, "-m", "bench._load", "--alternate", file.name, "-",
+               "--connections", str(args.connections)]  # fmt: skip
+        out = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, preexec_fn=load_pin)
+    if out.returncode != 0:
+        raise SystemExit(f"the load generator failed:\n{out.stderr}")
+    cycles: dict[str, list[dict[str, Any]]] = json.loads(out.stdout)
+    for name, runs in cycles.items():
+        got[name] = {**median_by_rps(runs), "cpu_ms": statistics.median(r["cpu_ms"] for r in runs),
+                     "cycles": [round(r["rps"], 1) for r in runs]}  # fmt: skip
+    for ratio, (mine, baseline) in RATIOS.items():
+        if baseline == "argon2":
+            got[ratio] = got[mine]["rps"] / got[baseline]["rps"]
+            got[ratio + "_cpu"] = got[baseline]["cpu_ms"] / got[mine]["cpu_ms"]
+            continue
+        pairs = list(zip(cycles[mine], cycles[baseline], strict=True))
+        got[ratio] = statistics.median(m["rps"] / b["rps"] for m, b in pairs)
+        got[ratio + "_cpu"] = statistics.median(b["cpu_ms"] / m["cpu_ms"] for m, b in pairs)
+    print("  " + ", ".join(f"{k} {got[k]['rps']:.0f}/s" for k in ("argon2", "login/1",
+          f"login/{args.login_connections}", *(r[0] for r in READS))), file=sys.stderr)  # fmt: skip
+    return got
 
 
 def median_by_rps(items: list[dict[str, Any]]) -> dict[str, Any]:
@@ -309,61 +367,73 @@ def median_by_rps(items: list[dict[str, Any]]) -> dict[str, Any]:
 
 def summarize(rounds: list[dict[str, Any]]) -> dict[str, Any]:
     """The median run of each measurement, and the median of the paired ratios."""
+    names = [k for k in rounds[0] if isinstance(rounds[0][k], dict)]
+    ratios = [k for k in rounds[0] if not isinstance(rounds[0][k], dict)]
     return {
-        "argon2": {k: median_by_rps([r["argon2"][k] for r in rounds]) for k in rounds[0]["argon2"]},
-        **{k: median_by_rps([r[k] for r in rounds]) for k in ("login", "live", "me")},
-        "login_vs_verify": round(statistics.median(r["login_vs_verify"] for r in rounds), 3),
-        "me_vs_live": round(statistics.median(r["me_vs_live"] for r in rounds), 3),
-        "ratios": {k: [round(r[k], 3) for r in rounds] for k in ("login_vs_verify", "me_vs_live")},
+        **{k: median_by_rps([r[k] for r in rounds]) for k in names},
+        **{k: round(statistics.median(r[k] for r in rounds), 3) for k in ratios},
+        "each_round": {k: [round(r[k], 3) for r in rounds] for k in ratios},
     }
+
+
+def seed_claim(url: str, token: str, args: argparse.Namespace, load_pin: Pin) -> dict[str, Any]:
+    """``/me`` and ``/health/live`` from one process and from ``--workers 2`` (unpinned:
+    the two workers share the machine's CPUs with the load generator, PostgreSQL and
+    Redis), each once after a warm-up."""
+    found: dict[str, Any] = {}
+    for workers in (1, 2):
+        with server(url, server_env(url), workers, None) as (base, pid):
+            for name, path in (("live", "/health/live"), ("me", "/api/auth/me")):
+                key = f"{name}/workers={workers}"
+                found[key] = measured(pid, base + path, args, args.connections, None,
+                                      token=token if name == "me" else None)  # fmt: skip
+                print(f"  {key}: {found[key]['rps']:.0f} req/s, p50 "
+                      f"{found[key]['p50_ms']:.1f} ms, p99 {found[key]['p99_ms']:.1f} ms",
+                      file=sys.stderr)  # fmt: skip
+    return found
 
 
 def measure(args: argparse.Namespace) -> dict[str, Any]:
     server_pin, load_pin, pinned = pins(args.no_pin)
     load_before = [round(x, 2) for x in os.getloadavg()]
-    with database(args.sqlite) as url, tempfile.TemporaryDirectory() as folder:
-        port = free_port()
-        base = f"http://127.0.0.1:{port}"
-        cmd = [sys.executable, "-m", "kernel", "serve", "--port", str(port), "--workers", "1"]
-        with tempfile.TemporaryFile() as log:
-            server = subprocess.Popen(cmd, cwd=ROOT, env=server_env(url, not args.no_redis),
-                                      stdout=log, stderr=log, preexec_fn=server_pin)  # fmt: skip
+    with database() as url, tempfile.TemporaryDirectory() as folder:
+        env = server_env(url)
+        with server(url, env, 1, server_pin) as (base, pid):
+            started = time.perf_counter()
+            emails = asyncio.run(register_users(base, args.users))
+            print(f"registered {len(emails)} accounts in "
+                  f"{time.perf_counter() - started:.1f} s", file=sys.stderr)  # fmt: skip
+            status, pair = request(f"{base}/api/auth/login",
+                                   {"email": emails[0], "password": PASSWORD})  # fmt: skip
+            if status != 200:
+                raise SystemExit(f"login answered {status}: {pair}")
+            token = pair["access_token"]
+            for path in ("/api/auth/me", "/api/auth/whoami", "/api/benchauth/guarded"):
+                status, body = request(base + path, token=token)
+                if status != 200 or not body.get("id"):
+                    raise SystemExit(f"GET {path} answered {status}: {body}")
+            bodies = os.path.join(folder, "logins.json")
+            with open(bodies, "w") as out:
+                json.dump([{"email": e, "password": PASSWORD} for e in emails], out)
+            rounds = [one_round(base, pid, bodies, token, args, server_pin, load_pin)
+                      for _ in range(args.repeat)]  # fmt: skip
+        check = token_check_process(url, emails[0], args.argon2_seconds, server_pin)
+        print(f"token check, in-process CPU per call: {check['cached']} us for a token this "
+              f"process verified, {check['verified']} us for one it had not",
+              file=sys.stderr)  # fmt: skip
+        print_table({"results": summarize(rounds), "settings": vars(args)})
+        seed = None
+        if args.workers2:
             try:
-                wait_ready(base, server)
-                started = time.perf_counter()
-                emails = asyncio.run(register_users(base, args.users))
-                print(f"registered {len(emails)} accounts in "
-                      f"{time.perf_counter() - started:.1f} s", file=sys.stderr)  # fmt: skip
-                status, pair = request(f"{base}/api/auth/login",
-                                       {"email": emails[0], "password": PASSWORD})  # fmt: skip
-                if status != 200:
-                    raise SystemExit(f"login answered {status}: {pair}")
-                token = pair["access_token"]
-                status, me = request(f"{base}/api/auth/me", token=token)
-                if status != 200 or me["email"] != emails[0]:
-                    raise SystemExit(f"GET /api/auth/me answered {status}: {me}")
-                script = login_script(emails, folder)
-                rounds = [one_round(base, script, token, args, server_pin, load_pin)
-                          for _ in range(args.repeat)]  # fmt: skip
-            except BaseException:
-                log.seek(0)
-                sys.stderr.write(log.read().decode(errors="replace")[-4000:])
-                raise
-            finally:
-                server.send_signal(signal.SIGTERM)
-                try:
-                    server.wait(20)
-                except subprocess.TimeoutExpired:
-                    server.kill()
-                    server.wait()
+                seed = seed_claim(url, token, args, load_pin)
+            except SystemExit as failed:  # keep the rounds' figures
+                seed = {"error": str(failed)}
     return {
         "settings": {
-            "database": "sqlite" if args.sqlite else "postgresql",
-            "redis": not args.no_redis, "users": args.users, "duration_s": args.duration,
-            "warmup_s": args.warmup, "argon2_seconds": args.argon2_seconds,
-            "connections": args.connections, "login_connections": args.login_connections,
-            "repeat": args.repeat, "pinned": pinned, "wrk_threads": 1,
-            "load_average_before": load_before,
+            "users": args.users, "duration_s": args.duration, "warmup_s": args.warmup,
+            "argon2_seconds": args.argon2_seconds, "connections": args.connections,
+            "login_connections": args.login_connections, "repeat": args.repeat,
+            "pinned": pinned, "load_average_before": load_before,
             "load_average_after": [round(x, 2) for x in os.getloadavg()],
         },
         "machine": {
@@ -372,6 +442,8 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
             "packages": {p: _version(p) for p in PACKAGES},
         },
         "results": summarize(rounds),
+        "token_check_us": check,
+        "seed_claim": seed,
         "rounds": rounds,
     }  # fmt: skip
 
@@ -402,57 +474,79 @@ def _version(name: str) -> str | None:
 
 def print_table(report: dict[str, Any]) -> None:
     r = report["results"]
-    a = r["argon2"]
-    print("\n{:<34} {:>9} {:>8} {:>8} {:>8}".format("measurement", "per s", "p50 ms", "p99 ms",
-                                                     "ratio"))  # fmt: skip
+    print("\n{:<36} {:>8} {:>8} {:>8} {:>9} {:>7} {:>7}".format(
+        "measurement", "per s", "p50 ms", "p99 ms", "CPU ms", "ratio", "CPU r."))  # fmt: skip
+    login = f"login/{report['settings']['login_connections']}"
     rows = [
-        ("argon2 hash, 1 thread", a["hash/1"], None),
-        ("argon2 hash, 2 threads", a["hash/2"], None),
-        ("argon2 verify, 1 thread (baseline)", a["verify/1"], None),
-        ("argon2 verify, 2 threads", a["verify/2"], None),
-        ("POST /api/auth/login", r["login"], r["login_vs_verify"]),
-        ("GET /health/live (baseline)", r["live"], None),
-        ("GET /api/auth/me (Bearer)", r["me"], r["me_vs_live"]),
+        ("argon2 verify, 1 thread (baseline)", "argon2", None),
+        ("POST /api/auth/login, 1 connection", "login/1", "login1_vs_verify"),
+        (f"POST /api/auth/login, {login[6:]} connections", login, "login4_vs_verify"),
+        ("GET /api/benchauth/open (baseline)", "open", None),
+        ("GET /api/benchauth/guarded (Bearer)", "guarded", "guarded_vs_open"),
+        ("GET /api/auth/whoami (Bearer)", "whoami", "whoami_vs_open"),
+        ("GET /health/live (baseline)", "live", None),
+        ("GET /api/auth/me (Bearer)", "me", "me_vs_live"),
     ]
-    for name, m, ratio in rows:
-        cell = f"{ratio:.2f}" if ratio is not None else "-"
-        print(f"{name:<34} {m['rps']:>9.1f} {m['p50_ms']:>8.2f} {m['p99_ms']:>8.2f} {cell:>8}")
-    for key, label in (("login_vs_verify", "login / raw verify"), ("me_vs_live", "me / live")):
-        runs = ", ".join(f"{x:.3f}" for x in r["ratios"][key])
-        print(f"{label}: {r[key]:.3f} (each run: {runs})")
+    for name, key, ratio in rows:
+        m = r[key]
+        cells = ("-", "-") if ratio is None else (f"{r[ratio]:.2f}", f"{r[ratio + '_cpu']:.2f}")
+        print(f"{name:<36} {m['rps']:>8.1f} {m['p50_ms']:>8.2f} {m['p99_ms']:>8.2f} "
+              f"{m['cpu_ms']:>9.3f} {cells[0]:>7} {cells[1]:>7}")  # fmt: skip
+    print("ratio: requests/s against the baseline; CPU r.: the baseline's CPU per request "
+          "over this one's (the server's, or the argon2 loop's)")  # fmt: skip
+    for key, runs in r["each_round"].items():
+        print(f"{key}: {r[key]:.3f} (each round: {', '.join(f'{x:.3f}' for x in runs)})")
+    if "token_check_us" in report:
+        check = report["token_check_us"]
+        share = check["cached"] / 1000 / r["open"]["cpu_ms"]
+        print(
+            f"token check alone (in-process, CPU per call): {check['cached']} us cached "
+            f"({share:.1%} of the open route's server CPU), {check['verified']} us verified"
+        )
+    for key, m in (report.get("seed_claim") or {}).items():
+        if key == "error":
+            print(f"seed claim: failed: {m}")
+            continue
+        print(f"seed claim, {key}: {m['rps']:.0f} req/s, p50 {m['p50_ms']:.1f} ms, "
+              f"p99 {m['p99_ms']:.1f} ms, server CPU {m['cpu_ms']:.3f} ms/request")  # fmt: skip
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="one short round (under a minute)")
-    parser.add_argument("--duration", type=float, default=10, help="seconds per wrk run")
-    parser.add_argument("--warmup", type=float, default=3, help="seconds of warm-up per wrk run")
-    parser.add_argument("--argon2-seconds", type=float, default=4,
-                        help="seconds per raw argon2 mode (4 modes per round)")  # fmt: skip
-    parser.add_argument("--connections", type=int, default=16, help="for /me and /health/live")
+    parser.add_argument("--duration", type=float, default=6, help="seconds per measurement")
+    parser.add_argument("--warmup", type=float, default=1.5, help="seconds of warm-up each")
+    parser.add_argument("--argon2-seconds", type=float, default=4, help="raw argon2, per round")
+    parser.add_argument("--connections", type=int, default=16, help="for the reads")
+    parser.add_argument("--slice", type=float, default=1.5, help="seconds per read, per cycle")
+    parser.add_argument("--cycles", type=int, default=5, help="cycles of the reads per round")
     parser.add_argument("--login-connections", type=int, default=4)
     parser.add_argument("--users", type=int, default=50, help="accounts the logins rotate over")
     parser.add_argument("--repeat", type=int, default=3, help="rounds; medians kept")
-    parser.add_argument("--sqlite", action="store_true", help="SQLite file instead of PostgreSQL")
-    parser.add_argument("--no-redis", action="store_true", help="in-process cache and limits")
+    parser.add_argument(
+        "--workers2",
+        action="store_true",
+        help="also /me and /health/live from one and from two worker processes",
+    )
     parser.add_argument("--no-pin", action="store_true", help="do not pin processes to CPUs")
     parser.add_argument("--json", metavar="PATH", help="also write the results here")
     parser.add_argument("--argon2", type=float, help=argparse.SUPPRESS)
+    parser.add_argument("--token-check", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.token_check:
+        print(json.dumps(asyncio.run(token_check(args.token_check, args.argon2))))
+        return
     if args.argon2:
-        return argon2_main(args.argon2)
-    if not shutil.which("wrk"):
-        raise SystemExit("bench/auth.py needs wrk: apt-get install -y wrk (Debian/Ubuntu), "
-                         "brew install wrk (macOS), or build github.com/wg/wrk")  # fmt: skip
+        print(json.dumps(argon2_loop(args.argon2)))
+        return
     if args.quick:
-        args.duration, args.warmup, args.argon2_seconds = 4, 1, 1.5
+        args.duration, args.warmup, args.argon2_seconds, args.cycles = 3, 1, 2, 2
         args.repeat, args.users = 1, min(args.users, 16)
     report = measure(args)
-    print_table(report)
+    print_table(report)  # again, with the seed claim
     if args.json:
         with open(args.json, "w") as out:
             json.dump(report, out, indent=2)
-    return None
 
 
 if __name__ == "__main__":

@@ -71,6 +71,23 @@ async def test_set_get_delete_round_trip_json(cache: Cache) -> None:
     assert await cache.get("course:1") is None
 
 
+async def test_many_keys_in_one_call(cache: Cache) -> None:
+    await cache.set_many({"a": {"n": 1}, "b": None, "c": [3]}, ttl=60)
+    assert await cache.get_many(["a", "b", "missing", "c", "a"]) == {
+        "a": {"n": 1},
+        "b": None,  # a cached None is a hit
+        "c": [3],
+    }
+    assert await cache.get_many([]) == {}
+    await cache.delete_many(["a", "c", "missing"])
+    assert await cache.get_many(["a", "b", "c"]) == {"b": None}
+    await cache.set_many({"short": 1}, ttl=0.05)
+    await asyncio.sleep(0.15)
+    assert await cache.get_many(["short"]) == {}
+    with pytest.raises(TypeError):
+        await cache.set_many({"bad": object()})
+
+
 async def test_values_must_be_json(cache: Cache) -> None:
     with pytest.raises(TypeError):
         await cache.set("bad", object())
@@ -226,6 +243,9 @@ async def test_a_redis_outage_degrades_to_misses(namespace: str) -> None:
     errors = sample("lyo_cache_errors_total", "outage")
     await cache.set("k", "v", ttl=60)
     assert await cache.get("k") is None
+    await cache.set_many({"k": "v"}, ttl=60)
+    assert await cache.get_many(["k", "l"]) == {}
+    await cache.delete_many(["k"])
     assert await cache.delete_prefix("") == 0
     await cache.delete("k")
     factory = Counting("computed anyway")

@@ -388,6 +388,47 @@ async def test_redis_fans_out_across_api_processes_and_from_workers() -> None:
         await worker.stop()  # a worker never started its hub; stop still closes it
 
 
+async def test_listeners_hear_their_topic_from_any_process() -> None:
+    local = create_hub(None)
+    heard: list[object] = []
+    stop = local.listen("cache:changed", heard.append)
+    await local.publish("cache:changed", {"id": 1})  # not started: nothing heard
+    await local.start()
+    await local.publish("cache:changed", {"id": 2})
+    await local.publish("cache:other", {"id": 3})
+    assert heard == [{"id": 2}]
+    with pytest.raises(ValueError):
+        local.listen("no spaces", heard.append)
+
+    prefix = f"lyo-test-{uuid.uuid4().hex}:rt:"
+    api, worker = redis_hub(prefix), redis_hub(prefix)
+    across: list[object] = []
+
+    def failing(data: object) -> None:
+        raise RuntimeError("a broken listener")
+
+    api.listen("cache:changed", failing)  # logged; the others still hear
+    stop_across = api.listen("cache:changed", across.append)
+    await api.start()
+    try:
+        await api.subscribe("cache:ready", Inbox(10))  # returns once the listener is live
+        await worker.publish("cache:changed", {"id": 4})
+        for _ in range(100):
+            if across:
+                break
+            await asyncio.sleep(0.02)
+        assert across == [{"id": 4}]
+        stop_across()
+        await worker.publish("cache:changed", {"id": 5})
+        await api.publish("cache:ready", {})  # after the one above, on the same connection
+        await asyncio.sleep(0.2)
+        assert across == [{"id": 4}]
+    finally:
+        stop()
+        await api.stop()
+        await worker.stop()
+
+
 async def test_the_redis_listener_reconnects_after_losing_its_connection() -> None:
     hub = redis_hub(f"lyo-test-{uuid.uuid4().hex}:rt:")
     admin = Redis.from_url(REDIS_URL)

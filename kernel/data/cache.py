@@ -9,6 +9,9 @@ plugin's keys can be dropped at once with ``delete_prefix("")``.
   Anything else raises :class:`TypeError` on ``set``, whatever the backend, so code that
   works on the memory backend works on Redis too. A cached ``None`` is a hit.
 - ``ttl`` is in seconds; ``None`` means the cache's ``default_ttl``.
+- ``get_many``, ``set_many`` and ``delete_many`` do several keys in one Redis round trip
+  (``MGET``, pipelined ``SET``s, ``UNLINK``): a request that needs three entries pays for
+  one trip, not three.
 - ``get_or_set`` and ``@cache.cached`` protect against stampedes: concurrent misses on one
   key in a process share one computation, and with Redis a short lock (``SET NX PX``)
   lets one process compute while the others poll for its result, computing themselves
@@ -27,7 +30,8 @@ plugin's keys can be dropped at once with ``delete_prefix("")``.
   :class:`kernel.ServiceUnavailable` (a 503 in a request) rather than answer 0 or an empty
   board, which would be wrong answers, not misses. The breaker and the error counter are
   the same as for values. A key used as another kind raises ``TypeError``
-  (:class:`kernel.cache_backends.WrongKind`). Backends: :mod:`kernel.cache_backends`.
+  (:class:`kernel.cache_backends.WrongKind`); they live in :mod:`kernel.data.cache_data`.
+  Backends: :mod:`kernel.cache_backends`.
 - The memory backend serves one process (development and tests): a bounded LRU
   (``max_entries``) whose entries also expire by TTL.
 """
@@ -39,11 +43,10 @@ import functools
 import hashlib
 import time
 import uuid
-from collections.abc import Awaitable, Callable, Coroutine, Mapping
-from typing import Any, Literal, ParamSpec, TypeVar, overload
+from collections.abc import Awaitable, Callable, Coroutine, Iterable, Mapping
+from typing import Any, Literal, ParamSpec, TypeVar
 
 import orjson
-from prometheus_client import Counter
 from redis.exceptions import RedisError
 
 from kernel.breaker import CircuitBreaker
@@ -51,29 +54,20 @@ from kernel.data.cache_backends import (
     Backend,
     MemoryBackend,
     RedisBackend,
-    Scored,
     Shared,
-    WrongKind,
 )
-from kernel.errors import CircuitOpen, ServiceUnavailable
+from kernel.data.cache_data import CACHE_ERRORS, CACHE_HITS, CACHE_MISSES, CacheData
+from kernel.errors import CircuitOpen
 from kernel.names import name_problem
 
 P = ParamSpec("P")
 R = TypeVar("R")
 T = TypeVar("T")
 
-CACHE_HITS = Counter("lyo_cache_hits", "Cache lookups that found a value.", ["plugin"])
-CACHE_MISSES = Counter("lyo_cache_misses", "Cache lookups that found nothing.", ["plugin"])
-CACHE_ERRORS = Counter(
-    "lyo_cache_errors",
-    "Cache operations that could not use Redis and fell back to a miss or a no-op.",
-    ["plugin"],
-)
-
 _POLL = 0.05  # seconds between two looks for the value another process is computing
 
 
-class Cache:
+class Cache(CacheData):
     """A view of the cache whose keys are prefixed ``<namespace>:<plugin>:``.
 
     Make one with :func:`create_cache`, and one per plugin with :meth:`for_plugin`.
@@ -115,6 +109,35 @@ class Cache:
 
     async def delete(self, key: str) -> None:
         await self._safely(None, self._shared.backend.delete, self.key(key))
+
+    async def get_many(self, keys: Iterable[str]) -> dict[str, Any]:
+        """``{key: value}`` for the ``keys`` found (misses are left out), in one round trip
+        (``MGET``); nothing is found when Redis is down."""
+        wanted = list(dict.fromkeys(keys))
+        if not wanted:
+            return {}
+        fallback: list[bytes | None] = [None] * len(wanted)
+        found = await self._safely(
+            fallback, self._shared.backend.get_many, [self.key(k) for k in wanted]
+        )
+        hits = sum(raw is not None for raw in found)
+        CACHE_HITS.labels(self.plugin).inc(hits)
+        CACHE_MISSES.labels(self.plugin).inc(len(wanted) - hits)
+        return {
+            k: orjson.loads(raw) for k, raw in zip(wanted, found, strict=True) if raw is not None
+        }
+
+    async def set_many(self, values: Mapping[str, Any], ttl: float | None = None) -> None:
+        """Store several JSON-able values, each for ``ttl`` seconds, in one round trip."""
+        if values:
+            data = {self.key(k): orjson.dumps(v) for k, v in values.items()}
+            await self._safely(None, self._shared.backend.set_many, data, self._ttl(ttl))
+
+    async def delete_many(self, keys: Iterable[str]) -> None:
+        """Forget several entries in one round trip."""
+        full = [self.key(k) for k in dict.fromkeys(keys)]
+        if full:
+            await self._safely(None, self._shared.backend.delete_many, full)
 
     async def delete_prefix(self, prefix: str = "") -> int:
         """Drop every key of this view starting with ``prefix`` (all of them for ``""``);
@@ -163,94 +186,6 @@ class Cache:
             return wrapper
 
         return decorate
-
-    # -- counters and sorted sets: data, not cache entries ----------------------------------
-
-    async def incr(self, key: str, amount: int = 1, ttl: float | None = None) -> int:
-        """Add ``amount`` to the counter ``key`` (a missing one counts from 0), atomically
-        across processes; the new value. ``ttl`` sets the expiry of a counter without
-        one, so the window opens at the first increment; ``None``: no expiry."""
-        return await self._strict(
-            self._shared.backend.incr, self.key(key), amount, self._window(ttl)
-        )
-
-    async def get_counter(self, key: str) -> int:
-        """The counter ``key``'s value, 0 when there is none."""
-        raw = await self._strict(self._shared.backend.get, self.key(key))
-        return 0 if raw is None else int(raw)
-
-    async def zadd(self, key: str, scores: Mapping[str, float], ttl: float | None = None) -> int:
-        """Set the scores of members (``{member: score}``) of sorted set ``key``; how many
-        members are new. ``ttl`` as for :meth:`incr`."""
-        return await self._strict(
-            self._shared.backend.zadd, self.key(key), scores, self._window(ttl)
-        )
-
-    async def zincrby(
-        self, key: str, member: str, amount: float = 1, ttl: float | None = None
-    ) -> float:
-        """Add ``amount`` to ``member``'s score (from 0), atomically; the new score."""
-        return await self._strict(
-            self._shared.backend.zincrby, self.key(key), member, amount, self._window(ttl)
-        )
-
-    async def zscore(self, key: str, member: str) -> float | None:
-        """``member``'s score, ``None`` when it is not in the set."""
-        return await self._strict(self._shared.backend.zscore, self.key(key), member)
-
-    async def zrank(self, key: str, member: str, desc: bool = True) -> int | None:
-        """``member``'s 0-based rank, ``None`` when absent. ``desc`` (the default, for
-        leaderboards): rank 0 has the highest score; ties rank by member, descending
-        (Redis's ``ZREVRANK``). ``desc=False``: rank 0 has the lowest (``ZRANK``)."""
-        return await self._strict(self._shared.backend.zrank, self.key(key), member, desc)
-
-    @overload
-    async def zrange(
-        self,
-        key: str,
-        start: int = 0,
-        stop: int = -1,
-        desc: bool = True,
-        with_scores: Literal[True] = True,
-    ) -> Scored: ...
-    @overload
-    async def zrange(
-        self, key: str, start: int, stop: int, desc: bool, with_scores: Literal[False]
-    ) -> list[str]: ...
-    @overload
-    async def zrange(
-        self,
-        key: str,
-        start: int = 0,
-        stop: int = -1,
-        desc: bool = True,
-        *,
-        with_scores: Literal[False],
-    ) -> list[str]: ...
-    async def zrange(
-        self,
-        key: str,
-        start: int = 0,
-        stop: int = -1,
-        desc: bool = True,
-        with_scores: bool = True,
-    ) -> Scored | list[str]:
-        """Members from rank ``start`` to rank ``stop``, both included (negative counts
-        from the end: ``0, 9`` is the top ten, ``0, -1`` all), in the order of
-        :meth:`zrank`; ``[(member, score), ...]``, or members alone without
-        ``with_scores``."""
-        scored = await self._strict(self._shared.backend.zrange, self.key(key), start, stop, desc)
-        return scored if with_scores else [member for member, _ in scored]
-
-    async def zrem(self, key: str, *members: str) -> int:
-        """Remove ``members``; how many were there. An emptied set disappears."""
-        if not members:
-            return 0
-        return await self._strict(self._shared.backend.zrem, self.key(key), members)
-
-    async def zcard(self, key: str) -> int:
-        """How many members sorted set ``key`` has (0 when there is none)."""
-        return await self._strict(self._shared.backend.zcard, self.key(key))
 
     async def ping(self) -> None:
         """Raise if the backend cannot be reached (a health check; skips the breaker)."""
@@ -323,35 +258,6 @@ class Cache:
             shared.report(error)
             return fallback
         shared.recovered()
-        return result
-
-    def _window(self, ttl: float | None) -> float | None:
-        if ttl is not None and ttl <= 0:
-            raise ValueError(f"ttl must be positive, got {ttl}")
-        return ttl
-
-    async def _strict(self, fn: Callable[..., Awaitable[T]], *args: Any) -> T:
-        """``await fn(*args)``; raises :class:`kernel.ServiceUnavailable` when Redis
-        fails or its breaker is open (counters and sorted sets have no fallback), and
-        :class:`WrongKind` (a TypeError) for a key of another kind."""
-        shared = self._shared
-        if shared.breaker is None:
-            return await fn(*args)
-        try:
-            async with shared.breaker:
-                try:
-                    result = await fn(*args)
-                except WrongKind as error:
-                    wrong: WrongKind | None = error  # the caller's bug, not an outage
-                else:
-                    wrong = None
-        except (RedisError, OSError, CircuitOpen) as error:
-            CACHE_ERRORS.labels(self.plugin).inc()
-            shared.report(error)
-            raise ServiceUnavailable("The cache is unavailable; retry shortly.") from error
-        shared.recovered()
-        if wrong is not None:
-            raise wrong
         return result
 
 

@@ -51,6 +51,9 @@ class Backend(Protocol):
     async def get(self, key: str) -> bytes | None: ...
     async def set(self, key: str, value: bytes, ttl: float | None) -> None: ...
     async def delete(self, key: str) -> None: ...
+    async def get_many(self, keys: Sequence[str]) -> list[bytes | None]: ...
+    async def set_many(self, items: Mapping[str, bytes], ttl: float | None) -> None: ...
+    async def delete_many(self, keys: Sequence[str]) -> None: ...
     async def delete_prefix(self, prefix: str) -> int: ...
     async def lock(self, key: str, token: str, ttl: float) -> bool: ...
     async def unlock(self, key: str, token: str) -> None: ...
@@ -128,6 +131,17 @@ class MemoryBackend:
 
     async def delete(self, key: str) -> None:
         self._entries.pop(key, None)
+
+    async def get_many(self, keys: Sequence[str]) -> list[bytes | None]:
+        return [await self.get(key) for key in keys]
+
+    async def set_many(self, items: Mapping[str, bytes], ttl: float | None) -> None:
+        for key, value in items.items():
+            await self.set(key, value, ttl)
+
+    async def delete_many(self, keys: Sequence[str]) -> None:
+        for key in keys:
+            self._entries.pop(key, None)
 
     async def delete_prefix(self, prefix: str) -> int:
         doomed = [key for key in self._entries if key.startswith(prefix)]
@@ -224,6 +238,19 @@ class RedisBackend:
 
     async def delete(self, key: str) -> None:
         await self.redis.unlink(key)
+
+    async def get_many(self, keys: Sequence[str]) -> list[bytes | None]:
+        return cast("list[bytes | None]", await self.redis.mget(keys))
+
+    async def set_many(self, items: Mapping[str, bytes], ttl: float | None) -> None:
+        # one round trip: the SETs pipelined (not MSET, which takes no expiry)
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for key, value in items.items():
+                pipe.set(key, value, px=None if ttl is None else _ms(ttl))
+            await pipe.execute()
+
+    async def delete_many(self, keys: Sequence[str]) -> None:
+        await self.redis.unlink(*keys)
 
     async def delete_prefix(self, prefix: str) -> int:
         # SCAN, never KEYS: it does not block Redis. Keys written during the scan may stay.

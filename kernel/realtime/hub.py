@@ -42,6 +42,9 @@ log = structlog.get_logger("lyo.realtime")
 #: Topic names: letters, digits and ``_ . : / @ + = # -``, at most 200 characters.
 TOPIC_PATTERN = re.compile(r"[\w.:/@+=#-]{1,200}", re.ASCII)
 
+#: Called with the ``data`` of each message of a topic listened to (:meth:`Hub.listen`).
+Listener = Callable[[Any], None]
+
 #: Authorizes a kernel-owned topic and returns its snapshot (any JSON value, ``None``
 #: for none); raises a :class:`kernel.KernelError` (``Forbidden``, ``NotFound``) to refuse.
 TopicHandler = Callable[[Identity, str], Awaitable[Any]]
@@ -113,6 +116,7 @@ class Hub:
         self.topic_handlers: dict[str, TopicHandler] = {}
         self.started = False
         self._subscribers: dict[str, set[Inbox]] = {}
+        self._listeners: dict[str, list[Listener]] = {}
 
     async def start(self) -> None:
         """Begin serving local subscribers (publishing needs no start)."""
@@ -153,6 +157,26 @@ class Hub:
             if not inboxes:
                 del self._subscribers[topic]
 
+    def listen(self, topic: str, listener: Listener) -> Callable[[], None]:
+        """Call ``listener(data)`` in this process for every message published to
+        ``topic`` (by any process, with Redis) from now on, while the hub is started;
+        returns the function that stops it. For process-local state kept in step across
+        processes (an in-process cache dropping entries another process changed):
+        delivery is at most once, so such state also needs a bound of its own (a TTL).
+        The listener runs on the event loop and must not block; what it raises is
+        logged. Listening opens nothing to websocket clients (``authorize_topic`` still
+        decides)."""
+        if not valid_topic(topic):
+            raise ValueError(f"invalid topic {topic!r}: use {TOPIC_PATTERN.pattern}")
+        self._listeners.setdefault(topic, []).append(listener)
+
+        def stop() -> None:
+            listeners = self._listeners.get(topic, [])
+            if listener in listeners:
+                listeners.remove(listener)
+
+        return stop
+
     def subscriber_count(self, topic: str) -> int:
         return len(self._subscribers.get(topic, ()))
 
@@ -170,6 +194,14 @@ class Hub:
     def _deliver(self, topic: str, frame: str) -> None:
         for inbox in tuple(self._subscribers.get(topic, ())):
             inbox.offer(topic, frame)
+        listeners = self._listeners.get(topic)
+        if listeners and self.started:
+            data = orjson.loads(frame)["data"]
+            for listener in tuple(listeners):
+                try:
+                    listener(data)
+                except Exception:
+                    log.exception("hub listener failed", topic=topic)
 
 
 class RedisHub(Hub):

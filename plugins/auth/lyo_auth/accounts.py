@@ -5,11 +5,14 @@ Routes and the ``create-admin`` command both go through these functions.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import secrets
+import time
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import cast
 
 import structlog
 
@@ -137,48 +140,101 @@ async def login(email: str, password: str, *, ip: str | None, user_agent: str | 
       a crowd behind one NAT nor an attacker elsewhere locks out its known users.
     """
     rt = services()
-    settings, throttle = rt.settings, rt.throttle
+    settings = rt.settings
     client = ip or "unknown"
     account = _account(email)
-    checks: list[tuple[str, tuple[str, ...], str]] = [
-        (settings.login_account_limit, ("login-pair", account, client), PAIR_LOCKED)
-    ]
-    if not await plugin.cache.get(_known_key(email, client)):
-        checks += [
-            (settings.login_ip_limit, ("login-ip", client), IP_LOCKED),
-            (settings.login_account_ceiling, ("login-account", account), ACCOUNT_LOCKED),
-        ]
-    taken: list[tuple[str, tuple[str, ...]]] = []
+    known_key = _known_key(email, client)
+    # Independent, so together (each is a round trip): the account's row, whether this
+    # address is known to it, and counting the attempt against the brute-force lock.
+    pair = (settings.login_account_limit, ("login-pair", account, client), PAIR_LOCKED)
+    found = await asyncio.gather(
+        User.get_or_none(email=email),
+        plugin.cache.get(known_key),
+        _take_all([pair]),
+        return_exceptions=True,
+    )
+    taken: list[Taken] = found[2] if isinstance(found[2], list) else []
     try:
-        for rate, key, detail in checks:
-            if await throttle.take(rate, *key, detail=detail):
-                taken.append((rate, key))
-    except BaseException:
-        await _give_back(taken)
-        raise
-    try:
-        user = await User.get_or_none(email=email)
+        for outcome in found:
+            if isinstance(outcome, BaseException):
+                raise outcome
+        user, known = cast("User | None", found[0]), found[1]
+        if not known:
+            taken += await _take_all(
+                [
+                    (settings.login_ip_limit, ("login-ip", client), IP_LOCKED),
+                    (settings.login_account_ceiling, ("login-account", account), ACCOUNT_LOCKED),
+                ]
+            )
         matches = await rt.passwords.verify(user.password_hash if user else None, password)
     except BaseException:
-        await _give_back(taken)  # not an answer about the password: not a failure
+        await _give_back(taken)  # refused by another limit, or not an answer about the password
         raise
     if user is None or not matches or not user.is_active:
         raise Unauthorized(BAD_CREDENTIALS)  # the attempts stay counted
-    await _give_back(taken)
-    if settings.known_address_ttl:
-        await plugin.cache.set(_known_key(email, client), True, ttl=settings.known_address_ttl)
+    _, _, pair_issued = await asyncio.gather(
+        _give_back(taken),
+        _remember(known_key, known, settings.known_address_ttl),
+        _sign_in(user, password, user_agent=user_agent, ip=ip),
+    )
+    return pair_issued
+
+
+#: How stale the known-address mark may get before a sign-in renews it: renewing on
+#: every sign-in would cost a Redis round trip each time for nothing.
+KNOWN_RENEWAL = 24 * 3600
+
+
+async def _remember(key: str, known: object, ttl: int) -> None:
+    """Mark the (account, address) pair known for ``ttl`` seconds from now (its value is
+    when), unless a sign-in did within the last :data:`KNOWN_RENEWAL` seconds (or tenth
+    of ``ttl``): a pair stays known ``ttl`` seconds after its last sign-in, give or take
+    that."""
+    now = int(time.time())
+    marked = known if type(known) is int else None  # older marks hold True
+    if ttl and (marked is None or now - marked >= min(KNOWN_RENEWAL, ttl // 10)):
+        await plugin.cache.set(key, now, ttl=ttl)
+
+
+Taken = tuple[str, tuple[str, ...]]
+
+
+async def _take_all(checks: list[tuple[str, tuple[str, ...], str]]) -> list[Taken]:
+    """Count one attempt against each check at once; the ones counted. If any refuses
+    (429) or fails, the others are handed back and its exception raised."""
+    throttle = services().throttle
+    outcomes = await asyncio.gather(
+        *(throttle.take(rate, *key, detail=detail) for rate, key, detail in checks),
+        return_exceptions=True,
+    )
+    taken = [(rate, key) for (rate, key, _), ok in zip(checks, outcomes, strict=True) if ok is True]
+    for outcome in outcomes:
+        if isinstance(outcome, BaseException):
+            await _give_back(taken)
+            raise outcome
+    return taken
+
+
+async def _sign_in(
+    user: User, password: str, *, user_agent: str | None, ip: str | None
+) -> TokenPair:
+    """Record the sign-in (rehashing a password made with old parameters) and open a
+    session, the two writes at once."""
+    rt = services()
     user.last_login_at = utcnow()
     fields = ["last_login_at"]
     if rt.passwords.needs_rehash(user.password_hash):
         user.password_hash = await rt.passwords.hash(password)
         fields.append("password_hash")
-    await user.save(update_fields=fields)
-    return await open_session(user, user_agent=user_agent, ip=ip)
+    _, issued = await asyncio.gather(
+        user.save(update_fields=fields), open_session(user, user_agent=user_agent, ip=ip)
+    )
+    return issued
 
 
-async def _give_back(taken: list[tuple[str, tuple[str, ...]]]) -> None:
-    for rate, key in taken:
-        await services().throttle.give_back(rate, *key)
+async def _give_back(taken: list[Taken]) -> None:
+    throttle = services().throttle
+    await asyncio.gather(*(throttle.give_back(rate, *key) for rate, key in taken))
 
 
 async def change_password(

@@ -115,6 +115,15 @@ class UserOut(BaseModel):
     created_at: datetime
 
 
+class WhoAmI(BaseModel):
+    """Who the bearer token says the caller is (``/api/auth/whoami``)."""
+
+    id: UUID
+    roles: list[str]
+    permissions: list[str]
+    expires_at: datetime  # the access token's expiry
+
+
 class ProfileOut(BaseModel):
     id: UUID
     email: str

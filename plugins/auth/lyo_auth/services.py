@@ -1,5 +1,6 @@
 """What the plugin builds at start-up from its settings and shares between its routes
-and hooks: the token keys, the password hasher and the rate limits' storage.
+and hooks: the token keys, the password hasher, the rate limits' storage and the tokens
+this process has verified.
 
 One set per running kernel (tests run several), found through the plugin's handle
 (:data:`lyo_auth.settings.plugin`): ``services().tokens``. Built by the ``startup`` hook,
@@ -9,6 +10,7 @@ closed by ``shutdown``.
 from __future__ import annotations
 
 import weakref
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import structlog
@@ -19,6 +21,7 @@ from .passwords import Passwords
 from .settings import NAME, AuthSettings, plugin
 from .throttle import Throttle, create_storage
 from .tokens import Tokens, load_keys
+from .verified import TOPIC, VerifiedTokens
 
 log = structlog.get_logger("lyo.auth")
 
@@ -30,6 +33,10 @@ class Services:
     tokens: Tokens
     passwords: Passwords
     throttle: Throttle
+    #: access tokens this process has verified (:mod:`lyo_auth.verified`)
+    verified: VerifiedTokens
+    #: stops listening to the hub's invalidations
+    stop_listening: Callable[[], None]
 
 
 _started: weakref.WeakKeyDictionary[Kernel, Services] = weakref.WeakKeyDictionary()
@@ -63,12 +70,17 @@ async def start(kernel: Kernel) -> None:
     )
     storage, pool = create_storage(kernel.settings.redis_url, kernel.settings.redis_prefix)
     throttle = Throttle(storage, lambda reason: kernel.set_degraded(NAME, reason), pool)
-    _started[kernel] = Services(settings, Tokens(settings, keys), passwords, throttle)
+    verified = VerifiedTokens(settings.token_cache_ttl)
+    stop_listening = kernel.hub.listen(TOPIC, verified.heard)
+    _started[kernel] = Services(
+        settings, Tokens(settings, keys), passwords, throttle, verified, stop_listening
+    )
 
 
 async def stop(kernel: Kernel) -> None:
     found = _started.pop(kernel, None)
     if found is not None:
+        found.stop_listening()
         await found.throttle.close()
 
 

@@ -4,9 +4,11 @@ the identity behind an access token.
 Revocation is in two places. PostgreSQL is the truth (``auth_session.revoked_at``); the
 kernel's cache (Redis when configured) holds a revocation list of session ids and
 access-token ids, each entry living as long as an access token can, and a few seconds'
-cache of each session's user state (active, roles). Every authentication checks the
-list and the state, so a logout or a deactivation is effective at once in every
-process; when Redis is down the cache misses and the database answers.
+cache of each session's user state (active, roles). Verifying a token checks the list
+and the state in one round trip, so a logout or a deactivation is effective at once;
+when Redis is down the cache misses and the database answers. Each process then trusts
+the token for a few seconds without checking again, told by the hub when to stop
+sooner (:mod:`lyo_auth.verified`, where the bound on a lost message is documented).
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from .schemas import TokenPair
 from .services import services
 from .settings import plugin
 from .tokens import Issued, token_digest
+from .verified import TOPIC
 
 REVOKED = "The token has been revoked."
 
@@ -36,15 +39,18 @@ def _at(timestamp: int) -> datetime:
 
 
 async def open_session(user: User, *, user_agent: str | None, ip: str | None) -> TokenPair:
-    """Sign ``user`` in: a new session (refresh-token family) and its first token pair."""
-    async with transaction():
-        session = await Session.create(
-            user_id=user.id,
-            user_agent=(user_agent or "")[:255] or None,
-            ip=(ip or "")[:64] or None,
-            last_used_at=utcnow(),
-        )
-        return await _issue_pair(user.id, session.id)
+    """Sign ``user`` in: a new session (refresh-token family) and its first token pair.
+
+    No transaction: a session whose refresh token failed to be stored has no token
+    anybody holds, so it is harmless, and BEGIN and COMMIT would be two more round trips
+    on the sign-in path."""
+    session = await Session.create(
+        user_id=user.id,
+        user_agent=(user_agent or "")[:255] or None,
+        ip=(ip or "")[:64] or None,
+        last_used_at=utcnow(),
+    )
+    return await _issue_pair(user.id, session.id)
 
 
 async def _issue_pair(user_id: uuid.UUID, session_id: uuid.UUID) -> TokenPair:
@@ -146,23 +152,35 @@ def _list_ttl() -> int:
 
 
 async def mark_revoked(sids: Iterable[uuid.UUID], jti: str | None = None) -> None:
-    """Put sessions (and one access token) on the revocation list; drop cached state."""
-    cache = plugin.cache
+    """Put sessions (and one access token) on the revocation list, drop their cached
+    state, and have every process forget them (:func:`invalidate`)."""
+    sids = list(sids)
     ttl = _list_ttl()
+    entries: dict[str, bool] = {f"revoked:sid:{sid}": True for sid in sids}
     if jti is not None:
-        await cache.set(f"revoked:jti:{jti}", True, ttl=ttl)
-    for sid in sids:
-        await cache.set(f"revoked:sid:{sid}", True, ttl=ttl)
-        await cache.delete(f"state:{sid}")
+        entries[f"revoked:jti:{jti}"] = True
+    await plugin.cache.set_many(entries, ttl=ttl)
+    await invalidate(sids, [jti] if jti is not None else [])
 
 
 async def forget_state(user_id: uuid.UUID) -> None:
     """Drop the cached state of ``user_id``'s sessions (after a role change)."""
-    cache = plugin.cache
-    for sid in await Session.filter(user_id=user_id, revoked_at__isnull=True).values_list(
+    sids = await Session.filter(user_id=user_id, revoked_at__isnull=True).values_list(
         "id", flat=True
-    ):
-        await cache.delete(f"state:{sid}")
+    )
+    await invalidate(sids)
+
+
+async def invalidate(sids: Iterable[object], jtis: Iterable[str] = ()) -> None:
+    """Drop what is cached about sessions ``sids`` (and access tokens ``jtis``): their
+    state in the shared cache, and the tokens every process has verified (this one's at
+    once, the others' through the hub: :mod:`lyo_auth.verified`)."""
+    sids, jtis = [str(sid) for sid in sids], list(jtis)
+    if not sids and not jtis:
+        return
+    services().verified.forget(sids, jtis)
+    await plugin.cache.delete_many(f"state:{sid}" for sid in sids)
+    await plugin.kernel.hub.publish(TOPIC, {"sids": sids, "jtis": jtis})
 
 
 async def _load_state(sid: str) -> dict[str, Any]:
@@ -177,21 +195,28 @@ async def _load_state(sid: str) -> dict[str, Any]:
     }
 
 
-async def identity_for(claims: dict[str, Any]) -> Identity:
-    """The identity of verified access-token ``claims``; 401 when revoked."""
+async def identity_for(token: str, claims: dict[str, Any]) -> Identity:
+    """The identity of ``token``, whose verified access-token ``claims`` these are; 401
+    when revoked. One round trip reads the revocation list and the session's cached
+    state (SQL only when the state is not cached); the answer is kept in this process
+    (:mod:`lyo_auth.verified`)."""
     rt = services()
-    cache, sid = plugin.cache, claims["sid"]
-    if await cache.get(f"revoked:jti:{claims['jti']}") or await cache.get(f"revoked:sid:{sid}"):
+    cache, sid, jti = plugin.cache, claims["sid"], claims["jti"]
+    generation = rt.verified.generation
+    state_key = f"state:{sid}"
+    revoked = (f"revoked:jti:{jti}", f"revoked:sid:{sid}")
+    found = await cache.get_many([*revoked, state_key])
+    if any(key in found for key in revoked):
         raise Unauthorized(REVOKED)
-    ttl = rt.settings.state_ttl
-    if ttl > 0:
-        state = await cache.get_or_set(f"state:{sid}", lambda: _load_state(sid), ttl=ttl)
-    else:
+    state = found.get(state_key)
+    if state is None:
         state = await _load_state(sid)
+        if rt.settings.state_ttl > 0:
+            await cache.set(state_key, state, ttl=rt.settings.state_ttl)
     if not state["valid"] or state["user"] != claims["sub"]:
         raise Unauthorized(REVOKED)
     roles = frozenset(state["roles"])
-    return Identity(
+    identity = Identity(
         id=claims["sub"],
         roles=roles,
         permissions=rt.settings.permissions_of(roles),
@@ -199,3 +224,5 @@ async def identity_for(claims: dict[str, Any]) -> Identity:
         expires_at=_at(int(claims["exp"])),
         claims=claims,
     )
+    rt.verified.put(token, identity, claims, rt.settings.leeway, generation)
+    return identity

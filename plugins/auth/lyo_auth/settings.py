@@ -56,6 +56,15 @@ class AuthSettings(BaseModel):
         description="Seconds a session's user state (active, roles) is cached; revocations "
         "are immediate regardless, role changes apply within this time. 0: no cache.",
     )
+    token_cache_ttl: float = Field(
+        default=5.0,
+        ge=0,
+        le=60,
+        description="Seconds a process trusts an access token it has verified before checking "
+        "the revocation list and session state again. Revocations and role changes reach "
+        "every process at once through the hub; this bounds how long one that missed the "
+        "message (Redis pub/sub is at most once) keeps trusting the token. 0: no cache.",
+    )
     # -- passwords -----------------------------------------------------------------------
     password_min_length: int = Field(default=12, ge=8, le=128)
     password_max_length: int = Field(default=1024, ge=64, le=4096)

@@ -4,10 +4,14 @@ data (the ``export_user`` and ``erase_user`` hooks); the routes are in :mod:`.ro
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
 from typing import Any
+
+from pydantic import TypeAdapter
 
 from kernel import (
     IMAGES,
+    Unauthorized,
     after_commit,
     current_identity,
     publish,
@@ -20,7 +24,7 @@ from .schemas import (
     Preferences,
     ProfileOut,
 )
-from .sessions import revoke_sessions
+from .sessions import REVOKED, revoke_sessions
 from .settings import plugin
 
 #: Avatars: PNG, JPEG and WebP, sniffed from the content (the client's type is ignored).
@@ -29,6 +33,39 @@ AVATAR_TYPES = {mime: IMAGES[mime] for mime in ("image/png", "image/jpeg", "imag
 
 def me() -> uuid.UUID:
     return uuid.UUID(current_identity().id)
+
+
+#: Seconds ``/api/auth/me``'s account fields stay cached; writes through the API drop
+#: them once committed, so this only bounds writes made around the API (SQL by hand).
+ACCOUNT_TTL = 300.0
+_DATETIME = TypeAdapter(datetime)  # written as UserOut writes it
+
+
+async def account_fields(user_id: str) -> dict[str, Any]:
+    """``/api/auth/me`` without roles and permissions (the identity has them, kept fresh
+    by the token check), as JSON, from the cache; 401 when the account is gone."""
+    return await plugin.cache.get_or_set(
+        f"account:{user_id}", lambda: _account_fields(user_id), ttl=ACCOUNT_TTL
+    )
+
+
+async def _account_fields(user_id: str) -> dict[str, Any]:
+    user = await User.get_or_none(id=user_id)
+    if user is None:
+        raise Unauthorized(REVOKED)
+    return {
+        "id": str(user.id),
+        "email": user.email,
+        "display_name": user.display_name,
+        "locale": user.locale,
+        "timezone": user.timezone,
+        "created_at": _DATETIME.dump_python(user.created_at, mode="json"),
+    }
+
+
+async def forget_account(user_id: uuid.UUID) -> None:
+    """Once the current transaction commits, drop ``user_id``'s cached account fields."""
+    await after_commit(lambda: plugin.cache.delete(f"account:{user_id}"))
 
 
 def profile_out(user: User) -> ProfileOut:
@@ -57,8 +94,10 @@ def admin_user(user: User) -> AdminUser:
 
 
 async def profile_updated(user: User, changed: list[str]) -> None:
-    """Publish ``auth.profile_updated.v1`` (in the current transaction) if anything changed."""
+    """Publish ``auth.profile_updated.v1`` (in the current transaction) if anything
+    changed, and drop the cached account fields once it commits."""
     if changed:
+        await forget_account(user.id)
         await publish(
             ProfileUpdated(
                 user_id=user.id,
@@ -121,6 +160,7 @@ async def erase_user(user_id: str) -> None:
     if user is None:
         return
     await revoke_sessions(user_id=user.id, reason="erased")
+    await forget_account(user.id)
     await User.filter(id=user.id).delete()
     await publish(UserErased(user_id=user.id))
     if user.avatar_name:
