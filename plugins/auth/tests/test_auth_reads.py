@@ -107,6 +107,24 @@ async def test_role_changes_and_profile_updates_are_read_at_once(
     assert after["email"] == "ada@example.com" and after["created_at"] == me["created_at"]
 
 
+async def test_a_read_racing_a_profile_update_cannot_keep_old_fields(
+    lyo_app: Any, lyo_client: Any
+) -> None:
+    from lyo_auth import users
+
+    ada = bearer((await signed_up(lyo_client, "ada@example.com"))["access_token"])
+    me = await (await lyo_client.get("/api/auth/me", headers=ada)).get_json()
+    patch = {"display_name": "Ada L."}
+    assert (await lyo_client.patch("/api/users/me/profile", json=patch, headers=ada)).is_json
+    # a read that missed before the commit stores what it read, after the commit's drop
+    stale = {k: me[k] for k in ("id", "email", "display_name", "locale", "timezone")}
+    lyo_app.kernel.activate()
+    await users.plugin.cache.set(f"account:{me['id']}", {**stale, "created_at": me["created_at"]})
+    await asyncio.sleep(users.RACE_WINDOW + 0.5)
+    after = await (await lyo_client.get("/api/auth/me", headers=ada)).get_json()
+    assert after["display_name"] == "Ada L."
+
+
 # -- two processes sharing PostgreSQL and Redis -------------------------------------------
 
 
