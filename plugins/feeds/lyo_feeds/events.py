@@ -10,6 +10,11 @@ which then lands in the dead letters instead of inventing an actor):
 - ``learning.course_completed.v1``: user_id, course_id
 - ``learning.course_published.v1``: author_id, course_id, title (the only event that
   makes a course public activity)
+- ``learning.course_updated.v1``: course_id, status, changed; a published course whose
+  title, description or lessons changed is embedded again (discovery and search follow)
+- ``learning.course_unpublished.v1``, ``learning.course_deleted.v1``: course_id; the
+  course is no longer public: its activity and its embedding leave the feeds, discovery
+  and search (a new publication brings it back as new activity)
 - ``ai.course_generated.v1``: owner_id, course_id, topic; a private draft: only its
   owner sees it, until ``learning.course_published.v1``
 - ``community.discussion_created.v1``: author_id, discussion_id, title, course_id?;
@@ -38,10 +43,11 @@ from kernel import Envelope, Handler, KernelError, after_commit, on
 from .activity import Draft, forget_activity, forget_user, record
 from .caching import renew
 from .embedder import can_embed_here
-from .models import Activity, Course, Reaction
+from .models import Activity, Course, Embedding, Reaction
 from .moderation import moderated
 from .settings import plugin
 from .tasks import course_text, wait_for_embedding
+from .vectors import changed
 
 #: Community statuses that are not (yet) visible to others.
 NOT_VISIBLE = frozenset({"held", "pending", "hidden", "rejected", "deleted", "draft"})
@@ -174,27 +180,83 @@ async def course_published(envelope: Envelope) -> None:
         await wait_for_embedding("course", course, title, await _course_text(course, title))
 
 
-async def _course_text(course_id: str, title: str) -> str:
-    """Title, description and lesson titles, from the learning plugin when installed
-    (its public api), else the title the event carries."""
+async def _learning_course(course_id: str) -> Any:
+    """The course through the learning plugin's public api, or ``None`` (not installed,
+    gone since, or not a learning course)."""
     loaded = plugin.kernel.plugins.get("learning")
     if loaded is None or loaded.state != "active":
-        return course_text(title)
+        return None
     try:
         from uuid import UUID
 
         from lyo_learning import api as learning  # type: ignore[import-not-found]
     except ImportError:
-        return course_text(title)
+        return None
     try:
-        detail = await learning.get_course(UUID(course_id))
-    except (KernelError, ValueError):  # gone since, or not a learning course: the title
+        return await learning.get_course(UUID(course_id))
+    except (KernelError, ValueError):
+        return None
+
+
+async def _course_text(course_id: str, title: str) -> str:
+    """Title, description and lesson titles, from the learning plugin when installed
+    (its public api), else the title the event carries."""
+    detail = await _learning_course(course_id)
+    if detail is None:
         return course_text(title)
     return course_text(
         title,
         str(getattr(detail, "description", "") or ""),
         [str(lesson.title) for lesson in getattr(detail, "lessons", [])],
     )
+
+
+#: What a course's embedding is made of (``learning.course_updated.v1``'s ``changed``).
+EMBEDDED_FIELDS = frozenset({"title", "description", "lessons"})
+
+
+@on("learning.course_updated.v1", id="feeds:learning_course_updated")
+async def course_updated(envelope: Envelope) -> None:
+    """A published course's text changed: its title for summaries, its embedding anew."""
+    p = envelope.payload
+    if p.get("status") != "published" or not EMBEDDED_FIELDS & set(p.get("changed") or ()):
+        return
+    course = _s(p, "course_id")
+    known = await Course.get_or_none(id=course)
+    if known is None:  # published before this plugin was installed: nothing to follow
+        return
+    title = await _course_title(course, known.title)
+    if title != known.title:
+        known.title = title
+        await known.save(update_fields=["title"])
+        await after_commit(lambda: renew("all"))  # summaries carry the title
+    if can_embed_here():
+        await wait_for_embedding("course", course, title, await _course_text(course, title))
+
+
+@on("learning.course_unpublished.v1", id="feeds:learning_course_unpublished")
+async def course_unpublished(envelope: Envelope) -> None:
+    await course_withdrawn(_s(envelope.payload, "course_id"))
+
+
+@on("learning.course_deleted.v1", id="feeds:learning_course_deleted")
+async def course_deleted(envelope: Envelope) -> None:
+    await course_withdrawn(_s(envelope.payload, "course_id"))
+
+
+async def course_withdrawn(course: str) -> None:
+    """A course left the catalog: nothing about it stays public activity, and it is no
+    longer recommended, similar or found."""
+    await Activity.filter(course_id=course).delete()
+    await Activity.filter(object_type="course", object_id=course).delete()
+    if await Embedding.filter(kind="course", object_id=course).delete():
+        await changed("course")
+    await after_commit(lambda: renew("all"))
+
+
+async def _course_title(course_id: str, known: str) -> str:
+    detail = await _learning_course(course_id)
+    return str(getattr(detail, "title", "") or known)
 
 
 @on("community.content_moderated.v1", id="feeds:community_content_moderated")
@@ -241,6 +303,9 @@ async def user_erased(envelope: Envelope) -> None:
 HANDLERS: tuple[Handler, ...] = (
     *(_handler(t) for t in BUILDERS),
     course_published,
+    course_updated,
+    course_unpublished,
+    course_deleted,
     content_moderated,
     reaction_added,
     reaction_removed,
