@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from gam_support import ADA, BOB, TOKENS, auth, envelope, lesson_done
-from lyo_gamification import boards, engine, privacy, upkeep
+from lyo_gamification import boards, effects, engine, ledger, privacy, upkeep
 from lyo_gamification.models import Balance, Entry
 
 from kernel import transaction
@@ -17,16 +17,19 @@ from kernel import transaction
 async def grant(
     user_id: str, points: int, at: datetime | None = None, scope: str | None = None
 ) -> None:
+    award = ledger.Award(
+        user_id,
+        points,
+        "test",
+        "test",
+        f"{user_id}:{uuid.uuid4()}",
+        at or datetime.now(UTC),
+        scope=scope,
+    )
     async with transaction():
-        await engine.record(
-            user_id,
-            points,
-            "test",
-            "test",
-            f"{user_id}:{uuid.uuid4()}",
-            scope=scope,
-            occurred_at=at or datetime.now(UTC),
-        )
+        recorded = await ledger.record(award)
+        assert recorded is not None
+        await effects.announce(award, recorded, thorough=False)
 
 
 async def board(client: Any, window: str = "all", token: str = "ada", **query: str) -> Any:
