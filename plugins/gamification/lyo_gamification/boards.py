@@ -21,7 +21,7 @@ import contextvars
 import logging
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Literal
 
 from tortoise.backends.base.client import TransactionalDBClient
@@ -57,6 +57,22 @@ def period(window: Window, at: datetime) -> str:
     if window == "month":
         return f"{at.year}-{at.month:02d}"
     return "all"
+
+
+def start_of(window: Window, text: str) -> datetime:
+    """The first instant (UTC) of period ``text`` of ``window``; ``ValueError`` if it is
+    not one (``2026-12-07``, ``2026-W49``, ``2026-12``)."""
+    if window == "day":
+        day = date.fromisoformat(text) if len(text) == 10 else None
+    elif window == "week":
+        day = date.fromisocalendar(int(text[:4]), int(text[6:]), 1) if "-W" in text else None
+    elif window == "month":
+        day = date.fromisoformat(f"{text}-01") if len(text) == 7 else None
+    else:
+        day = None
+    if day is None:
+        raise ValueError(f"not a period of window {window!r}")
+    return datetime(day.year, day.month, day.day, tzinfo=UTC)
 
 
 def bounds(window: Window, at: datetime) -> tuple[datetime | None, datetime | None]:

@@ -12,6 +12,7 @@ from kernel import (
     Conflict,
     CursorPage,
     NotFound,
+    ValidationFailed,
     current_identity,
     paginate_cursor,
     problem_responses,
@@ -173,6 +174,13 @@ async def leaderboard(window: str, query_args: BoardQuery) -> BoardOut:
     if window not in boards.WINDOWS:
         raise NotFound(f"no window {window!r}: windows are {', '.join(boards.WINDOWS)}")
     now = datetime.now(UTC)
+    if query_args.period is not None:
+        try:
+            now = boards.start_of(window, query_args.period)  # type: ignore[arg-type]
+        except ValueError as error:
+            raise ValidationFailed.field("period", str(error)) from None
+        if now > datetime.now(UTC):
+            raise ValidationFailed.field("period", "a period that has not started")
     settings = plugin.settings
     top, me, around = await boards.read(
         window,
