@@ -83,14 +83,16 @@ def is_postgres(db: BaseDBAsyncClient) -> bool:
 _PG_AWARD = """
 WITH journal AS (
     INSERT INTO gamification_journal (event_id, type, user_id, occurred_at, payload, received_at)
-    SELECT $1, $2, $3, $4, $5::jsonb, now() WHERE $2 IS NOT NULL
+    SELECT $1::uuid, $2::text, $3::text, $4::timestamptz, $5::jsonb, now()
+    WHERE $2::text IS NOT NULL
     ON CONFLICT DO NOTHING
 ),
 excluded AS (SELECT reason FROM gamification_exclusion WHERE user_id = $6),
 entry AS (
     INSERT INTO gamification_entry (user_id, points, reason, rule, award_key, event_id, scope,
         content, granted_by, reverses, occurred_at, created_at)
-    SELECT $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, now()
+    SELECT $6::text, $7::int, $8::text, $9::text, $10::text, $11::uuid, $12::text,
+        $13::text, $14::text, $15::bigint, $16::timestamptz, now()
     WHERE NOT EXISTS (SELECT 1 FROM excluded WHERE reason = 'erased')
     ON CONFLICT (rule, award_key) DO NOTHING
     RETURNING id, user_id, points
@@ -104,18 +106,18 @@ balance AS (
 ),
 progress AS (
     INSERT INTO gamification_progress AS p (user_id, achievement, count)
-    SELECT entry.user_id, a, $18 FROM entry, unnest($17::text[]) AS a
+    SELECT entry.user_id, a, $18::int FROM entry, unnest($17::text[]) AS a
     ON CONFLICT (user_id, achievement) DO UPDATE SET count = p.count + EXCLUDED.count
     RETURNING p.achievement, p.count
 ),
 streak AS (
     INSERT INTO gamification_streak AS s (user_id, current, longest, last_day, timezone,
         updated_at)
-    SELECT user_id, 1, 1, $19, $20, now() FROM entry WHERE $19::date IS NOT NULL
+    SELECT user_id, 1, 1, $19::date, $20::text, now() FROM entry WHERE $19::date IS NOT NULL
     ON CONFLICT (user_id) DO UPDATE SET
-        current = CASE WHEN EXCLUDED.last_day - s.last_day <= $21 THEN s.current + 1 ELSE 1 END,
+        current = CASE WHEN EXCLUDED.last_day - s.last_day <= $21::int THEN s.current + 1 ELSE 1 END,
         longest = GREATEST(s.longest,
-            CASE WHEN EXCLUDED.last_day - s.last_day <= $21 THEN s.current + 1 ELSE 1 END),
+            CASE WHEN EXCLUDED.last_day - s.last_day <= $21::int THEN s.current + 1 ELSE 1 END),
         last_day = EXCLUDED.last_day, timezone = EXCLUDED.timezone,
         updated_at = EXCLUDED.updated_at
     WHERE EXCLUDED.last_day > s.last_day
@@ -129,7 +131,7 @@ SELECT entry.id,
     (SELECT longest FROM streak),
     (SELECT reason FROM excluded),
     EXISTS (SELECT 1 FROM gamification_moderated m
-        WHERE m.content = $13 AND (m.hidden OR m.deleted))
+        WHERE m.content = $13::text AND (m.hidden OR m.deleted))
 FROM entry
 """
 
