@@ -160,7 +160,8 @@ _held: contextvars.ContextVar[_Held | None] = contextvars.ContextVar(
 class _Queue:
     """Board increments waiting for this process's next flush."""
 
-    def __init__(self) -> None:
+    def __init__(self, kernel: object) -> None:
+        self.kernel = kernel
         self.waiting: list[Award] = []
         self.flushing: asyncio.Task[None] | None = None
         # a flush and a rebuild never overlap; a rebuilt board holds the ledger's entries
@@ -223,7 +224,11 @@ _queues: dict[int, _Queue] = {}  # per kernel (tests run several in one process)
 
 
 def _queue() -> _Queue:
-    return _queues.setdefault(id(plugin.kernel), _Queue())
+    kernel = plugin.kernel
+    queue = _queues.get(id(kernel))
+    if queue is None or queue.kernel is not kernel:  # an id reused by a later kernel
+        queue = _queues[id(kernel)] = _Queue(kernel)
+    return queue
 
 
 async def remove(user_id: str, scopes: Iterable[str], now: datetime | None = None) -> None:

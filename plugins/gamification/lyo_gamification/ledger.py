@@ -115,7 +115,8 @@ streak AS (
         updated_at)
     SELECT user_id, 1, 1, $19::date, $20::text, now() FROM entry WHERE $19::date IS NOT NULL
     ON CONFLICT (user_id) DO UPDATE SET
-        current = CASE WHEN EXCLUDED.last_day - s.last_day <= $21::int THEN s.current + 1 ELSE 1 END,
+        current = CASE WHEN EXCLUDED.last_day - s.last_day <= $21::int
+            THEN s.current + 1 ELSE 1 END,
         longest = GREATEST(s.longest,
             CASE WHEN EXCLUDED.last_day - s.last_day <= $21::int THEN s.current + 1 ELSE 1 END),
         last_day = EXCLUDED.last_day, timezone = EXCLUDED.timezone,
