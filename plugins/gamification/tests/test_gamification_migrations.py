@@ -56,17 +56,24 @@ async def tables(url: str) -> set[str]:
 async def test_upgrade_downgrade_and_upgrade_again() -> None:
     async with testing.temporary_database() as url:
         first = await lyo(url, "migrate")
-        assert "gamification: applied 0_" in first and "gamification_entry" in await tables(url)
-        assert "gamification: 1 applied, 0 pending" in await lyo(url, "migrations")
+        assert "gamification: applied 0_" in first and "_moderation.py" in first
+        assert {"gamification_entry", "gamification_progress"} <= await tables(url)
+        assert "gamification: 2 applied, 0 pending" in await lyo(url, "migrations")
+
+        undone = await lyo(url, "migrate", "--plugin", "gamification", "--downgrade", "-1")
+        assert "gamification: undone 1_" in undone
+        assert "gamification_progress" not in await tables(url)
+        assert "gamification_entry" in await tables(url)
+        assert "gamification: 1 applied, 1 pending" in await lyo(url, "migrations")
 
         undone = await lyo(url, "migrate", "--plugin", "gamification", "--downgrade", "-1")
         assert "gamification: undone 0_" in undone
         assert "gamification_entry" not in await tables(url)
-        assert "gamification: 0 applied, 1 pending" in await lyo(url, "migrations")
+        assert "gamification: 0 applied, 2 pending" in await lyo(url, "migrations")
 
         again = await lyo(url, "migrate")
         assert "kernel: applied nothing" in again and "gamification: applied 0_" in again
-        assert "gamification_entry" in await tables(url)
+        assert {"gamification_entry", "gamification_progress"} <= await tables(url)
 
 
 async def test_the_migration_matches_the_models() -> None:
