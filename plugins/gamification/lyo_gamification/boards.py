@@ -272,7 +272,9 @@ async def rebuild(window: Window, scope: str, at: datetime | None = None) -> int
     async with queue.lock:
         # in a transaction: on SQLite that waits for the one open (a read outside would
         # see its uncommitted awards on the shared connection, then count them twice)
-        async with transaction():
+        async with transaction() as connection:
+            if ledger.is_postgres(connection):  # the mark and the totals: one snapshot
+                await connection.execute_script("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
             mark = await Entry.all().order_by("-id").first().values_list("id", flat=True)
             found = await totals(window, scope, at)
         queue.marks[board] = int(mark or 0)
