@@ -223,6 +223,19 @@ class _Queue:
 _queues: dict[int, _Queue] = {}  # per kernel (tests run several in one process)
 
 
+async def settle() -> None:
+    """Wait until this process's queued board increments are sent."""
+    await _queue().settle()
+
+
+async def close() -> None:
+    """At shutdown: send what is queued, drop leaderboard messages still due (they
+    would read the database after it closed)."""
+    await settle()
+    for task in list(_tasks):
+        task.cancel()
+
+
 def _queue() -> _Queue:
     kernel = plugin.kernel
     queue = _queues.get(id(kernel))
