@@ -39,6 +39,7 @@ Window = Literal["day", "week", "month", "all"]
 WINDOWS: tuple[Window, ...] = ("day", "week", "month", "all")
 SENTINEL = "~"  # never a user id; scored below any real total
 SENTINEL_SCORE = -1e18
+_AT_ONCE = 16  # Redis commands a flush has in flight
 _TTL: dict[str, float | None] = {
     "day": 3 * 86400,
     "week": 15 * 86400,
@@ -202,12 +203,16 @@ class _Queue:
             try:
                 async with self.lock:
                     batch = self._increments()
-                    await asyncio.gather(
-                        *(
-                            cache.zincrby(board, user_id, points, ttl=_TTL[window])
-                            for (window, board, _, user_id), points in batch.items()
+                    items = list(batch.items())
+                    for first in range(0, len(items), _AT_ONCE):  # within Redis's pool
+                        await asyncio.gather(
+                            *(
+                                cache.zincrby(board, user_id, points, ttl=_TTL[window])
+                                for (window, board, _, user_id), points in items[
+                                    first : first + _AT_ONCE
+                                ]
+                            )
                         )
-                    )
             except ServiceUnavailable:
                 log.warning(
                     "gamification: boards not updated (cache unavailable); rebuild reconciles"
