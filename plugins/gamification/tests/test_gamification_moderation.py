@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from gam_support import ADA, BOB, ContentModerated, ReactionAdded, ReplyCreated, envelope
-from lyo_gamification import boards, engine, moderation
+from lyo_gamification import boards, engine, moderation, upkeep
 from lyo_gamification.models import Balance, Entry, Progress
 
 from kernel import transaction
@@ -87,6 +87,10 @@ async def test_hiding_withdraws_and_unhiding_restores_once(lyo_app: Any) -> None
     await deliver(moderated(reply, discussion, "unhidden"), now + timedelta(seconds=4))
     assert await balance(ADA) == 0  # deleted is final
     assert await Entry.filter(user_id=ADA).count() == 2 + 2 + 2 + 2
+    await Progress.all().update(count=99)  # drifted: the rebuild counts standing awards
+    await upkeep.rebuild_progress()
+    assert await replies(ADA) == 0 and await upkeep.rebuild_balances() == 1
+    assert await balance(ADA) == 0
     _, me, _ = await boards.read("all", "global", ADA, 10, 0)
     assert me is None or me.points == 0
 
@@ -106,3 +110,6 @@ async def test_an_award_for_a_post_already_hidden_is_withdrawn(lyo_app: Any) -> 
     assert await balance(ADA) == 0 and await replies(ADA) == 0
     await deliver(moderated(reply, discussion, "unhidden"), now + timedelta(seconds=1))
     assert await balance(ADA) == 2 and await replies(ADA) == 1
+    await Progress.all().update(count=0)
+    await upkeep.rebuild_progress()
+    assert await replies(ADA) == 1  # restored: it stands again
