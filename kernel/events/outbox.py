@@ -12,11 +12,13 @@ from typing import TYPE_CHECKING
 import orjson
 import structlog
 
-from kernel.data.db import orm_errors, transaction
+from kernel.data.db import current_transaction, orm_errors, transaction
 from kernel.data.models import OutboxEvent
 from kernel.events.model import Envelope, Event, check_type
 
 if TYPE_CHECKING:
+    from tortoise import BaseDBAsyncClient
+
     from kernel.events.runtime import Events
 
 NOTIFY_CHANNEL = "lyo_outbox"
@@ -54,25 +56,35 @@ def new_envelope(event: Event) -> Envelope:
 
 
 async def write(envelope: Envelope) -> None:
-    """Write ``envelope`` to the outbox in the current transaction (or its own)."""
-    async with transaction() as connection:
-        if connection.capabilities.dialect == "postgres":
-            # the row and its NOTIFY (sent at commit) in one statement
-            async with connection.acquire_connection() as raw, orm_errors():
-                await raw.execute(
-                    _PUBLISH,
-                    envelope.id,
-                    envelope.type,
-                    envelope.occurred_at,
-                    envelope.request_id,
-                    orjson.dumps(envelope.payload, option=orjson.OPT_NON_STR_KEYS).decode(),
-                )
-        else:
-            await OutboxEvent.create(
-                id=envelope.id,
-                type=envelope.type,
-                occurred_at=envelope.occurred_at,
-                request_id=envelope.request_id,
-                payload=envelope.payload,
-                using_db=connection,
+    """Write ``envelope`` to the outbox in the current transaction (or its own). Inside
+    one, no savepoint: it would cost two round trips per event, and a failed write
+    fails the publisher's transaction either way."""
+    connection = current_transaction()
+    if connection is None:
+        async with transaction() as connection:
+            await _insert(connection, envelope)
+    else:
+        await _insert(connection, envelope)
+
+
+async def _insert(connection: BaseDBAsyncClient, envelope: Envelope) -> None:
+    if connection.capabilities.dialect == "postgres":
+        # the row and its NOTIFY (sent at commit) in one statement
+        async with connection.acquire_connection() as raw, orm_errors():
+            await raw.execute(
+                _PUBLISH,
+                envelope.id,
+                envelope.type,
+                envelope.occurred_at,
+                envelope.request_id,
+                orjson.dumps(envelope.payload, option=orjson.OPT_NON_STR_KEYS).decode(),
             )
+    else:
+        await OutboxEvent.create(
+            id=envelope.id,
+            type=envelope.type,
+            occurred_at=envelope.occurred_at,
+            request_id=envelope.request_id,
+            payload=envelope.payload,
+            using_db=connection,
+        )

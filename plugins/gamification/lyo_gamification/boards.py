@@ -17,16 +17,19 @@ periodic ``gamification:rebuild`` task reconciles what an outage made them miss.
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import logging
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Literal
 
+from tortoise.backends.base.client import TransactionalDBClient
 from tortoise.functions import Sum
 
-from kernel import ServiceUnavailable
+from kernel import ServiceUnavailable, after_commit, transaction
 
+from . import ledger
 from .models import Entry, Exclusion
 from .settings import NAME, plugin
 
@@ -36,6 +39,7 @@ Window = Literal["day", "week", "month", "all"]
 WINDOWS: tuple[Window, ...] = ("day", "week", "month", "all")
 SENTINEL = "~"  # never a user id; scored below any real total
 SENTINEL_SCORE = -1e18
+_AT_ONCE = 16  # Redis commands a flush has in flight
 _TTL: dict[str, float | None] = {
     "day": 3 * 86400,
     "week": 15 * 86400,
@@ -54,6 +58,22 @@ def period(window: Window, at: datetime) -> str:
     if window == "month":
         return f"{at.year}-{at.month:02d}"
     return "all"
+
+
+def start_of(window: Window, text: str) -> datetime:
+    """The first instant (UTC) of period ``text`` of ``window``; ``ValueError`` if it is
+    not one (``2026-12-07``, ``2026-W49``, ``2026-12``)."""
+    if window == "day":
+        day = date.fromisoformat(text) if len(text) == 10 else None
+    elif window == "week":
+        day = date.fromisocalendar(int(text[:4]), int(text[6:]), 1) if "-W" in text else None
+    elif window == "month":
+        day = date.fromisoformat(f"{text}-01") if len(text) == 7 else None
+    else:
+        day = None
+    if day is None:
+        raise ValueError(f"not a period of window {window!r}")
+    return datetime(day.year, day.month, day.day, tzinfo=UTC)
 
 
 def bounds(window: Window, at: datetime) -> tuple[datetime | None, datetime | None]:
@@ -88,6 +108,7 @@ class Award:
     points: int
     scope: str | None
     occurred_at: datetime
+    entry_id: int = 0
 
 
 def _boards(award: Award) -> Iterable[tuple[Window, str]]:
@@ -97,29 +118,135 @@ def _boards(award: Award) -> Iterable[tuple[Window, str]]:
             yield window, f"course:{award.scope}"
 
 
-async def add(awards: list[Award]) -> None:
-    """Add committed awards to their boards (after commit). A Redis failure is logged:
-    the rebuild reconciles."""
-    cache = plugin.cache
-    touched = {board for award in awards if award.points for board in _boards(award)}
-    try:
-        await asyncio.gather(
-            *(
-                cache.zincrby(
-                    key(window, award.occurred_at, scope),
-                    award.user_id,
-                    award.points,
-                    ttl=_TTL[window],
-                )
-                for award in awards
-                if award.points
-                for window, scope in _boards(award)
-            )
-        )
-    except ServiceUnavailable:
-        log.warning("gamification: boards not updated (cache unavailable); rebuild reconciles")
+async def add(award: Award) -> None:
+    """Add ``award`` to its boards once the current transaction commits. The delivery
+    does not wait for Redis: awards queue in this process and one flush at a time
+    sends them, those to the same board and user summed, so a burst of events costs
+    fewer Redis commands than events. A flush that fails is logged (the periodic
+    rebuild reconciles); reads in this process wait for the flush first."""
+    db = ledger.connection()
+    held = _held.get()
+    if held is not None and held.db is db and not held.sent:
+        held.awards.append(award)  # this transaction's callback takes it too
         return
-    await asyncio.gather(*(_broadcast(window, scope) for window, scope in touched))
+    held = _Held(db, [award])
+    if isinstance(db, TransactionalDBClient):
+        _held.set(held)
+    queue = _queue()
+
+    async def put() -> None:
+        # first thing after the commit (no await before it): a rebuild reading the
+        # ledger meanwhile would count these awards twice
+        held.sent = True
+        for each in held.awards:
+            queue.put(each)
+
+    await after_commit(put)
+
+
+@dataclass
+class _Held:
+    """The awards of one transaction, put on the queue together once it commits."""
+
+    db: object
+    awards: list[Award]
+    sent: bool = False
+
+
+_held: contextvars.ContextVar[_Held | None] = contextvars.ContextVar(
+    "gamification_held", default=None
+)
+
+
+class _Queue:
+    """Board increments waiting for this process's next flush."""
+
+    def __init__(self, kernel: object) -> None:
+        self.kernel = kernel
+        self.waiting: list[Award] = []
+        self.flushing: asyncio.Task[None] | None = None
+        # a flush and a rebuild never overlap; a rebuilt board holds the ledger's entries
+        # up to its mark, and a flush adds only later ones to it
+        self.lock = asyncio.Lock()
+        self.marks: dict[str, int] = {}
+
+    def put(self, award: Award) -> None:
+        if not award.points:
+            return
+        self.waiting.append(award)
+        if self.flushing is None or self.flushing.done():
+            self.flushing = asyncio.get_running_loop().create_task(self._flush())
+            _tasks.add(self.flushing)
+            self.flushing.add_done_callback(_tasks.discard)
+
+    async def settle(self) -> None:
+        """Wait until what was queued so far is on the boards (or failed)."""
+        if self.flushing is not None and not self.flushing.done():
+            await asyncio.shield(self.flushing)
+
+    def _increments(self) -> dict[tuple[Window, str, str, str], int]:
+        """What is waiting, summed per (window, board, scope, user), leaving out what a
+        rebuilt board already holds."""
+        batch: dict[tuple[Window, str, str, str], int] = {}
+        for award in self.waiting:
+            for window, scope in _boards(award):
+                board = key(window, award.occurred_at, scope)
+                if award.entry_id > self.marks.get(board, 0):
+                    each = (window, board, scope, award.user_id)
+                    batch[each] = batch.get(each, 0) + award.points
+        self.waiting = []
+        return batch
+
+    async def _flush(self) -> None:
+        cache = plugin.cache
+        while self.waiting:
+            try:
+                async with self.lock:
+                    batch = self._increments()
+                    items = list(batch.items())
+                    for first in range(0, len(items), _AT_ONCE):  # within Redis's pool
+                        await asyncio.gather(
+                            *(
+                                cache.zincrby(board, user_id, points, ttl=_TTL[window])
+                                for (window, board, _, user_id), points in items[
+                                    first : first + _AT_ONCE
+                                ]
+                            )
+                        )
+            except ServiceUnavailable:
+                log.warning(
+                    "gamification: boards not updated (cache unavailable); rebuild reconciles"
+                )
+                continue
+            except Exception:  # a bug: logged, and the rebuild reconciles the boards
+                log.exception("gamification: boards not updated")
+                continue
+            touched = {(window, scope) for window, _, scope, _ in batch}
+            await asyncio.gather(*(_broadcast(window, scope) for window, scope in touched))
+
+
+_queues: dict[int, _Queue] = {}  # per kernel (tests run several in one process)
+
+
+async def settle() -> None:
+    """Wait until this process's queued board increments are sent."""
+    await _queue().settle()
+
+
+async def close() -> None:
+    """At shutdown: send what is queued, drop leaderboard messages still due (they
+    would read the database after it closed)."""
+    await settle()
+    for task in list(_tasks):
+        task.cancel()
+
+
+def _queue() -> _Queue:
+    kernel = plugin.kernel
+    queue = _queues.get(id(kernel))
+    if queue is None or queue.kernel is not kernel:  # an id reused by a later kernel
+        queue = _queues[id(kernel)] = _Queue(kernel)
+    return queue
 
 
 async def remove(user_id: str, scopes: Iterable[str], now: datetime | None = None) -> None:
@@ -157,13 +284,21 @@ async def totals(window: Window, scope: str, at: datetime) -> dict[str, int]:
 async def rebuild(window: Window, scope: str, at: datetime | None = None) -> int:
     """Replace one board by the ledger's totals; how many users it holds."""
     at = at or datetime.now(UTC)
-    scores: dict[str, float] = {
-        user: float(total) for user, total in (await totals(window, scope, at)).items()
-    }
     board = key(window, at, scope)
     cache = plugin.cache
-    await cache.delete(board)
-    await cache.zadd(board, {**scores, SENTINEL: SENTINEL_SCORE}, ttl=_TTL[window])
+    queue = _queue()
+    async with queue.lock:
+        # in a transaction: on SQLite that waits for the one open (a read outside would
+        # see its uncommitted awards on the shared connection, then count them twice)
+        async with transaction() as connection:
+            if ledger.is_postgres(connection):  # the mark and the totals: one snapshot
+                await connection.execute_script("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+            mark = await Entry.all().order_by("-id").first().values_list("id", flat=True)
+            found = await totals(window, scope, at)
+        queue.marks[board] = int(mark or 0)
+        scores = {user: float(total) for user, total in found.items()}
+        await cache.delete(board)
+        await cache.zadd(board, {**scores, SENTINEL: SENTINEL_SCORE}, ttl=_TTL[window])
     return len(scores)
 
 
@@ -181,6 +316,8 @@ async def read(
     size: int,
     neighbours: int,
     at: datetime | None = None,
+    *,
+    settle: bool = True,
 ) -> tuple[list[Standing], Standing | None, list[Standing]]:
     """The top ``size``, the caller's standing (``None`` when not on the board) and the
     rows around it (``neighbours`` above and below, the caller included)."""
@@ -199,6 +336,8 @@ async def read(
             cache.zrank(board, user_id) if user_id is not None else nobody(),
         )
 
+    if settle:  # this process's own awards first (not from the flush itself)
+        await _queue().settle()
     built, rows, rank = await look()
     if built is None:  # never built, or lost with Redis: from the ledger first
         await rebuild(window, scope, at)
@@ -265,7 +404,9 @@ async def _broadcast(window: Window, scope: str) -> None:
 
 async def _send(window: Window, scope: str) -> None:
     try:
-        top, _, _ = await read(window, scope, None, plugin.settings.leaderboard_size, 0)
+        top, _, _ = await read(
+            window, scope, None, plugin.settings.leaderboard_size, 0, settle=False
+        )
     except ServiceUnavailable:
         return
     await plugin.kernel.hub.publish(

@@ -17,6 +17,7 @@ async def rebuild(kernel: Kernel) -> None:
     """Recompute every balance and the current global boards from the ledger (per-course
     boards are rebuilt when next read)."""
     balances = await upkeep.rebuild_balances()
+    await upkeep.rebuild_progress()
     built = await upkeep.rebuild_boards()
     click.echo(f"rebuilt {balances} balances and {built} boards from the ledger")
 

@@ -4,7 +4,8 @@ the change) and the durable handlers it subscribes by type string.
 Published: ``gamification.points_awarded.v1``, ``gamification.achievement_unlocked.v1``,
 ``gamification.streak_extended.v1``. Consumed: every type in
 :data:`lyo_gamification.rules.CONSUMED` (one handler each, ``gamification:award_<type>``),
-``auth.user_deactivated.v1`` and ``auth.user_erased.v1`` (the user leaves the boards).
+``auth.user_deactivated.v1`` and ``auth.user_erased.v1`` (the user leaves the boards),
+``community.content_moderated.v1`` (awards of a hidden or deleted post are withdrawn).
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from datetime import date
 
 from kernel import Envelope, Event, Handler, on
 
-from . import engine, privacy
+from . import engine, moderation, privacy
 from .rules import CONSUMED
 
 
@@ -74,4 +75,5 @@ HANDLERS: list[Handler] = [
     *(on(type_, id=_handler_id(type_))(award) for type_ in CONSUMED),
     on("auth.user_deactivated.v1", id="gamification:leave_boards")(leave_boards),
     on("auth.user_erased.v1", id="gamification:forget")(forget),
+    on("community.content_moderated.v1", id="gamification:moderated")(moderation.moderated),
 ]

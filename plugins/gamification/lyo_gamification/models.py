@@ -22,6 +22,10 @@ class Entry(Model):
     award_key = fields.CharField(255)
     event_id = fields.UUIDField(null=True)  # the source event; None for grants
     scope = fields.CharField(64, null=True)  # a course id: per-course boards
+    # the community post the award derives from: moderation withdraws and restores it
+    content = fields.CharField(64, null=True)
+    # a withdrawal (odd-numbered) or restoration (even) of this earlier entry
+    reverses = fields.BigIntField(null=True)
     granted_by = fields.CharField(64, null=True)  # admin grants and revocations
     occurred_at = fields.DatetimeField()  # when it was earned: the boards' windows use it
     created_at = fields.DatetimeField(auto_now_add=True)
@@ -29,7 +33,7 @@ class Entry(Model):
     class Meta:
         table = "gamification_entry"
         unique_together = (("rule", "award_key"),)
-        indexes = (("user_id", "id"), ("occurred_at",))
+        indexes = (("user_id", "id"), ("occurred_at",), ("content",), ("reverses",))
 
 
 class Balance(Model):
@@ -41,6 +45,20 @@ class Balance(Model):
 
     class Meta:
         table = "gamification_balance"
+
+
+class Progress(Model):
+    """How many counted awards a user holds toward an achievement (withdrawals take one
+    back), kept in the same statement as each entry; ``rebuild`` recomputes it."""
+
+    id = fields.BigIntField(primary_key=True)
+    user_id = fields.CharField(64)
+    achievement = fields.CharField(64)
+    count = fields.IntField(default=0)
+
+    class Meta:
+        table = "gamification_progress"
+        unique_together = (("user_id", "achievement"),)
 
 
 class Unlock(Model):
@@ -96,3 +114,16 @@ class Exclusion(Model):
 
     class Meta:
         table = "gamification_exclusion"
+
+
+class Moderated(Model):
+    """A community post hidden or deleted by moderation: awards deriving from it are
+    withdrawn, and stay so (even one arriving late) until it is public again."""
+
+    content = fields.CharField(64, primary_key=True)
+    hidden = fields.BooleanField(default=False)
+    deleted = fields.BooleanField(default=False)
+    changed_at = fields.DatetimeField()  # the last moderation event applied (order check)
+
+    class Meta:
+        table = "gamification_moderated"

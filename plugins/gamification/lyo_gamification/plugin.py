@@ -12,7 +12,7 @@ from quart import Blueprint
 
 from kernel import Handler, Identity, Kernel, Manifest, Permission, TaskSpec, hookimpl
 
-from . import cli, privacy
+from . import boards, cli, privacy
 from .events import HANDLERS
 from .routes import GRANT, bp
 from .rules import RuleSet, install
@@ -64,6 +64,12 @@ def blueprints(kernel: Kernel) -> Iterable[Blueprint]:
 def startup(kernel: Kernel) -> None:
     """Load and validate the rules (a bad rules file stops the plugin, naming the rule)."""
     install(RuleSet.load(kernel.settings_for(NAME).rules_file))
+
+
+@hookimpl
+async def shutdown(kernel: Kernel) -> None:
+    """Board increments still queued go out before the connections close."""
+    await boards.close()
 
 
 @hookimpl

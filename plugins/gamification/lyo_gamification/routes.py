@@ -9,8 +9,10 @@ from quart import Blueprint
 from quart_schema import validate_querystring, validate_request, validate_response
 
 from kernel import (
+    Conflict,
     CursorPage,
     NotFound,
+    ValidationFailed,
     current_identity,
     paginate_cursor,
     problem_responses,
@@ -172,6 +174,13 @@ async def leaderboard(window: str, query_args: BoardQuery) -> BoardOut:
     if window not in boards.WINDOWS:
         raise NotFound(f"no window {window!r}: windows are {', '.join(boards.WINDOWS)}")
     now = datetime.now(UTC)
+    if query_args.period is not None:
+        try:
+            now = boards.start_of(window, query_args.period)  # type: ignore[arg-type]
+        except ValueError as error:
+            raise ValidationFailed.field("period", str(error)) from None
+        if now > datetime.now(UTC):
+            raise ValidationFailed.field("period", "a period that has not started")
     settings = plugin.settings
     top, me, around = await boards.read(
         window,
@@ -204,17 +213,22 @@ async def leaderboard(window: str, query_args: BoardQuery) -> BoardOut:
 
 @bp.post("/admin/grants")
 @require(GRANT)
+@problem_responses(409)
 @validate_request(GrantIn)
 @validate_response(GrantOut, 201)
 async def grant(data: GrantIn) -> tuple[GrantOut, int]:
     """Grant (positive) or revoke (negative) points with a reason: a ledger entry of its
     own, never an edit."""
     async with transaction():
-        entry = await engine.grant(data.user_id, data.points, data.reason, _me(), datetime.now(UTC))
-        balance = await Balance.get(user_id=data.user_id)
+        recorded = await engine.grant(
+            data.user_id, data.points, data.reason, _me(), datetime.now(UTC)
+        )
+        if recorded is None:
+            raise Conflict("This user's data was erased: nothing can be granted to them.")
+        entry = await Entry.get(id=recorded.entry_id)
     return GrantOut(
         **_entry(entry).model_dump(),
         user_id=entry.user_id,
-        balance=balance.points,
+        balance=recorded.balance,
         granted_by=entry.granted_by,
     ), 201

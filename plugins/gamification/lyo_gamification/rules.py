@@ -15,6 +15,8 @@ A rule::
 - ``when``: conditions on payload fields, a value (equality) or operators ``eq ne gt
   gte lt lte in``; all must hold.
 - ``scope``: a payload field holding a course id, for per-course leaderboards.
+- ``content``: a payload field naming the community post the award derives from: when
+  moderation hides or deletes it, the award is withdrawn (and restored on unhiding).
 - ``streak``: the event counts as the user's activity of its day.
 
 An achievement counts awards of ``rules`` (or, with ``streak``, the longest streak) and
@@ -75,6 +77,7 @@ class Rule(BaseModel):
     when: dict[str, Any] = Field(default_factory=dict)
     points: int = Field(0, ge=-100_000, le=100_000)
     scope: str | None = None
+    content: str | None = None  # a payload field naming the community post rewarded
     streak: bool = False
     at: str | None = None  # a payload datetime field; default: the event's occurred_at
 
@@ -123,10 +126,10 @@ class Rule(BaseModel):
         return ":".join([user_id, *parts])[:255]
 
     def scope_of(self, payload: Mapping[str, Any]) -> str | None:
-        value = payload.get(self.scope) if self.scope else None
-        if value is None or not _SAFE.match(str(value)):
-            return None
-        return str(value)
+        return _id_in(payload, self.scope)
+
+    def content_of(self, payload: Mapping[str, Any]) -> str | None:
+        return _id_in(payload, self.content)
 
     def time_of(self, payload: Mapping[str, Any], occurred_at: datetime) -> datetime:
         if self.at and isinstance(payload.get(self.at), str):
@@ -140,6 +143,13 @@ class Rule(BaseModel):
     @property
     def label(self) -> str:
         return self.reason or self.id.replace("_", " ")
+
+
+def _id_in(payload: Mapping[str, Any], field: str | None) -> str | None:
+    value = payload.get(field) if field else None
+    if value is None or not _SAFE.match(str(value)):
+        return None
+    return str(value)
 
 
 class Achievement(BaseModel):

@@ -64,6 +64,12 @@ class BoardQuery(BaseModel):
         description="global or course:{id}",
     )
     size: int = Field(10, ge=1, le=100)
+    period: str | None = Field(
+        None,
+        pattern=r"^\d{4}(-\d{2}(-\d{2})?|-W\d{2})$",
+        description="a past period of the window: 2026-12-07 (day), 2026-W49 (week), "
+        "2026-11 (month); default: the current one",
+    )
 
 
 class StandingOut(BaseModel):

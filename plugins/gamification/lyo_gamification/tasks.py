@@ -13,5 +13,6 @@ from . import upkeep
 @task("gamification:rebuild", queue="low", retries=1, every=3600)
 async def rebuild(ctx: TaskContext, **_: Any) -> dict[str, int]:
     balances = await upkeep.rebuild_balances()
+    await upkeep.rebuild_progress()
     built = await upkeep.rebuild_boards()
     return {"balances": balances, "boards": built}

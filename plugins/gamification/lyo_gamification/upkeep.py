@@ -7,21 +7,32 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import UTC, datetime
 
+from tortoise import BaseDBAsyncClient
 from tortoise.expressions import Q
 from tortoise.functions import Sum
 
 from kernel import ConfigError, transaction
 
-from . import boards, engine
-from .models import Balance, Entry, Journal
+from . import boards, engine, ledger
+from .models import Balance, Entry, Journal, Progress
 from .rules import current_rules
 
 BATCH = 500
 
 
+async def _hold(connection: BaseDBAsyncClient, table: str) -> None:
+    """Make awards wait (PostgreSQL) until the rebuild of ``table`` commits, so none
+    is counted by the rebuild and then lost with the row it replaces: the rebuild's
+    reads, made after the lock, see every award committed before it; the awards
+    waiting add theirs after. (SQLite runs one transaction at a time.)"""
+    if ledger.is_postgres(connection):
+        await connection.execute_script(f"LOCK TABLE {table} IN EXCLUSIVE MODE")
+
+
 async def rebuild_balances() -> int:
     """Set every balance to the sum of its user's entries; how many users have one."""
-    async with transaction():
+    async with transaction() as connection:
+        await _hold(connection, "gamification_balance")
         sums = (
             await Entry.all()
             .group_by("user_id")
@@ -34,6 +45,32 @@ async def rebuild_balances() -> int:
             batch_size=BATCH,
         )
     return len(sums)
+
+
+_STANDING = (
+    "SELECT e.user_id, e.rule, count(*) FROM gamification_entry e WHERE e.reverses IS NULL"
+    " AND (SELECT count(*) FROM gamification_entry r WHERE r.reverses = e.id) % 2 = 0"
+    " GROUP BY e.user_id, e.rule"
+)
+
+
+async def rebuild_progress() -> int:
+    """Set every achievement counter to the user's awards of its rules that stand (not
+    withdrawn); how many counters there are."""
+    counting = current_rules().counting
+    async with transaction() as connection:
+        await _hold(connection, "gamification_progress")
+        _, rows = await connection.execute_query(_STANDING)
+        counts: dict[tuple[str, str], int] = {}
+        for user_id, rule, count in (tuple(row) for row in rows):
+            for achievement in counting.get(rule, []):
+                counts[user_id, achievement.id] = counts.get((user_id, achievement.id), 0) + count
+        await Progress.all().delete()
+        await Progress.bulk_create(
+            [Progress(user_id=u, achievement=a, count=n) for (u, a), n in counts.items()],
+            batch_size=BATCH,
+        )
+    return len(counts)
 
 
 async def rebuild_boards(at: datetime | None = None) -> int:

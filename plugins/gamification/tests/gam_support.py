@@ -38,6 +38,26 @@ class ReplyCreated(Event):
     course_id: uuid.UUID | None = None
 
 
+class ReactionAdded(Event):
+    type = "community.reaction_added.v1"
+    target_type: str
+    target_id: uuid.UUID
+    discussion_id: uuid.UUID
+    user_id: str
+    target_author_id: str
+    kind: str
+
+
+class ContentModerated(Event):
+    type = "community.content_moderated.v1"
+    target_type: str
+    target_id: uuid.UUID
+    discussion_id: uuid.UUID
+    author_id: str
+    action: str  # hidden, unhidden, deleted, rejected, pinned...
+    moderator_id: str | None = None
+
+
 def lesson_done(
     user_id: str, course_id: uuid.UUID | None = None, at: datetime | None = None
 ) -> LessonCompleted:

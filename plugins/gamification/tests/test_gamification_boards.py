@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from gam_support import ADA, BOB, TOKENS, auth, envelope, lesson_done
-from lyo_gamification import boards, engine, privacy, upkeep
+from lyo_gamification import boards, effects, engine, ledger, privacy, upkeep
 from lyo_gamification.models import Balance, Entry
 
 from kernel import transaction
@@ -17,16 +17,19 @@ from kernel import transaction
 async def grant(
     user_id: str, points: int, at: datetime | None = None, scope: str | None = None
 ) -> None:
+    award = ledger.Award(
+        user_id,
+        points,
+        "test",
+        "test",
+        f"{user_id}:{uuid.uuid4()}",
+        at or datetime.now(UTC),
+        scope=scope,
+    )
     async with transaction():
-        await engine.record(
-            user_id,
-            points,
-            "test",
-            "test",
-            f"{user_id}:{uuid.uuid4()}",
-            scope=scope,
-            occurred_at=at or datetime.now(UTC),
-        )
+        recorded = await ledger.record(award)
+        assert recorded is not None
+        await effects.announce(award, recorded, thorough=False)
 
 
 async def board(client: Any, window: str = "all", token: str = "ada", **query: str) -> Any:
@@ -139,3 +142,38 @@ async def test_bad_board_requests(lyo_app: Any, lyo_client: Any) -> None:
     assert "scope" in str(await answer.get_json())
     assert (await lyo_client.get("/api/gamification/leaderboards/day")).status_code == 401
     assert TOKENS
+
+
+async def test_past_periods_from_redis_or_rebuilt_from_the_ledger(
+    lyo_app: Any, lyo_client: Any
+) -> None:
+    midnight = datetime(2026, 11, 30, tzinfo=UTC)  # a Monday: day, ISO week 49, month
+    await grant(ADA, 7, at=midnight - timedelta(microseconds=1))  # Sunday 29th, 23:59:59.999
+    await grant(ADA, 11, at=midnight)
+    await grant(BOB, 5, at=midnight + timedelta(hours=23, minutes=59))
+    before = await board(lyo_client, "day", period="2026-11-29")
+    after = await board(lyo_client, "day", period="2026-11-30")
+    assert before["period"] == "2026-11-29" and before["me"]["points"] == 7
+    assert after["me"]["points"] == 11 and [r["user_id"] for r in after["top"]] == [ADA, BOB]
+    assert (await board(lyo_client, "week", period="2026-W48"))["me"]["points"] == 7
+    assert (await board(lyo_client, "week", period="2026-W49"))["me"]["points"] == 11
+    assert (await board(lyo_client, "month", period="2026-11"))["me"]["points"] == 18
+    assert (await board(lyo_client, "month", period="2026-12"))["me"] is None
+    # Redis lost the board: it is rebuilt from the ledger on the next read
+    await lyo_app.kernel.cache.for_plugin("gamification").delete(
+        boards.key("day", midnight, "global")
+    )
+    again = await board(lyo_client, "day", period="2026-11-30")
+    assert again["top"] == after["top"]
+    for window, bad in (("day", "2026-W49"), ("week", "2026-13-01"), ("all", "2026-11")):
+        answer = await lyo_client.get(
+            f"/api/gamification/leaderboards/{window}",
+            headers=auth("ada"),
+            query_string={"period": bad},
+        )
+        assert answer.status_code in (400, 422), bad
+    future = (datetime.now(UTC) + timedelta(days=3)).date().isoformat()
+    answer = await lyo_client.get(
+        "/api/gamification/leaderboards/day", headers=auth("ada"), query_string={"period": future}
+    )
+    assert answer.status_code in (400, 422)

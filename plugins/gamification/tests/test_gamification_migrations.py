@@ -16,10 +16,12 @@ pytestmark = pytest.mark.skipif(
 TABLES = {
     "gamification_entry",
     "gamification_balance",
+    "gamification_progress",
     "gamification_unlock",
     "gamification_streak",
     "gamification_journal",
     "gamification_exclusion",
+    "gamification_moderated",
 }
 
 

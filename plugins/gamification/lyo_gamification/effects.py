@@ -1,0 +1,87 @@
+"""What follows a new ledger entry, in its transaction: the points event and the
+user's notice, the boards (after commit), the streak's event, and the achievement
+tiers the entry's counters reached."""
+
+from __future__ import annotations
+
+from kernel import publish
+
+from . import boards, ledger
+from . import events as published
+from .models import Unlock
+from .rules import Achievement, current_rules
+from .settings import plugin
+
+
+async def announce(award: ledger.Award, recorded: ledger.Recorded, *, thorough: bool) -> None:
+    """What follows a new entry: its event and notice, the boards (after commit), the
+    streak's event, and the achievement tiers its counters reached."""
+    user_id = award.user_id
+    if award.points and recorded.excluded is None:  # first: see boards.add
+        await boards.add(
+            boards.Award(user_id, award.points, award.scope, award.occurred_at, recorded.entry_id)
+        )
+    if award.points:
+        await publish(
+            published.PointsAwarded(
+                user_id=user_id,
+                entry_id=recorded.entry_id,
+                points=award.points,
+                balance=recorded.balance,
+                rule=award.rule,
+                reason=award.reason[:200],
+                scope=award.scope,
+            )
+        )
+        await plugin.notify_user(
+            user_id,
+            "points",
+            {"points": award.points, "balance": recorded.balance, "reason": award.reason[:200]},
+        )
+    rules = current_rules()
+    if award.step > 0:  # a withdrawal takes progress back, never unlocks
+        for achievement_id, count in recorded.counts.items():
+            achievement = rules.achievements[achievement_id]
+            await unlock_reached(user_id, achievement, count, thorough=thorough)
+    if recorded.streak is not None and award.streak_day is not None:
+        current, longest = recorded.streak
+        await publish(
+            published.StreakExtended(
+                user_id=user_id, current=current, longest=longest, day=award.streak_day
+            )
+        )
+        for achievement in rules.streaks:
+            await unlock_reached(user_id, achievement, longest, thorough=thorough)
+
+
+async def unlock_reached(
+    user_id: str, achievement: Achievement, value: int, *, thorough: bool = True
+) -> None:
+    """Unlock every tier of ``achievement`` that ``value`` reaches, once each. Values
+    move one at a time, so unless ``thorough`` only a value equal to a tier is checked."""
+    if not thorough and value not in achievement.tiers:
+        return
+    reached = [tier for tier in achievement.tiers if tier <= value]
+    if not reached:
+        return
+    have = {
+        unlock.tier for unlock in await Unlock.filter(user_id=user_id, achievement=achievement.id)
+    }
+    for tier in reached:
+        if tier in have:
+            continue
+        await Unlock.create(user_id=user_id, achievement=achievement.id, tier=tier)
+        await publish(
+            published.AchievementUnlocked(
+                user_id=user_id,
+                achievement=achievement.id,
+                name=achievement.name,
+                tier=tier,
+                final=tier == achievement.tiers[-1],
+            )
+        )
+        await plugin.notify_user(
+            user_id,
+            "unlocked",
+            {"achievement": achievement.id, "name": achievement.name, "tier": tier},
+        )
