@@ -11,7 +11,7 @@ import socket
 import subprocess
 import sys
 import uuid
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Iterable, Mapping
 from contextlib import asynccontextmanager
 from pathlib import Path
 
@@ -135,21 +135,26 @@ def test_redis_url() -> str | None:
 test_redis_url.__test__ = False  # type: ignore[attr-defined]
 
 
-async def lyo_command(url: str, *args: str, plugins: str, modules: str = "") -> str:
+async def lyo_command(
+    url: str, *args: str, plugins: str, modules: str = "", env: Mapping[str, str] | None = None
+) -> str:
     """Run ``lyo ARGS`` (``python -m kernel``) on the database at ``url`` with only the
     plugins named in ``plugins`` (comma-separated) enabled, as an operator would; fails
     with its output unless it exits 0, else returns the output. ``modules`` loads plugins
-    that are not installed by import path (``LYO_PLUGINS__MODULES``)."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("LYO_")}
-    env |= {"LYO_ENV": "test", "LYO_DATABASE_URL": url, "LYO_PLUGINS__ENABLED": plugins}
+    that are not installed by import path (``LYO_PLUGINS__MODULES``); ``env`` adds
+    settings (``{"LYO_REDIS_URL": ...}``). Other ``LYO_*`` variables of this process
+    stay out."""
+    environment = {k: v for k, v in os.environ.items() if not k.startswith("LYO_")}
+    environment |= {"LYO_ENV": "test", "LYO_DATABASE_URL": url, "LYO_PLUGINS__ENABLED": plugins}
     if modules:
-        env["LYO_PLUGINS__MODULES"] = modules
+        environment["LYO_PLUGINS__MODULES"] = modules
+    environment |= env or {}
     process = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
         "kernel",
         *args,
-        env=env,
+        env=environment,
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.STDOUT,
     )

@@ -55,27 +55,11 @@ async def test_ids_that_cannot_be_users_award_nothing(lyo_app: Any, lyo_client: 
 
 
 async def lyo(settings: Any, *args: str) -> str:
-    env = {
-        **{k: v for k, v in os.environ.items() if not k.startswith("LYO_")},
-        "LYO_ENV": "test",
-        "LYO_DATABASE_URL": settings.database_url,
-        "LYO_REDIS_URL": settings.redis_url or "",
-        "LYO_REDIS_PREFIX": settings.redis_prefix,
-        "LYO_PLUGINS__ENABLED": "gamification",
-        "LYO_LOG_LEVEL": "WARNING",
-    }
-    process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "kernel",
-        *args,
-        env=env,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.STDOUT,
+    """``lyo ARGS`` in its own process on this test's database and Redis prefix."""
+    env = {"LYO_REDIS_URL": settings.redis_url or "", "LYO_REDIS_PREFIX": settings.redis_prefix}
+    return await testing.lyo_command(
+        settings.database_url, *args, plugins="gamification", env=env | {"LYO_LOG_LEVEL": "WARNING"}
     )
-    output = (await process.communicate())[0].decode()
-    assert process.returncode == 0, output
-    return output
 
 
 @pytest.mark.skipif(
