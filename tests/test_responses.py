@@ -92,7 +92,7 @@ async def test_production_sends_what_was_encoded() -> None:
             redis_prefix=f"lyo-test-{uuid.uuid4().hex[:12]}",
             secret_key="k" * 40,
         )
-        app = create_app(settings, [plugin])
+        app = create_app(settings, [plugin], discover=False)
         async with app.test_app():
             response = await app.test_client().get(f"{API}/drifted", headers={"Host": "localhost"})
     assert response.status_code == 200
