@@ -39,6 +39,22 @@ def limits(settings: AiSettings) -> Limits:
     )
 
 
+def compose_with(
+    generator: Generator,
+    request: CourseRequest,
+    settings: AiSettings,
+    *,
+    embed: Any = None,
+    seed: int = 0,
+    report: Any = lambda step: None,
+    should_stop: Any = lambda: False,
+) -> Draft:
+    """:func:`compose_course` with the plugin's settings."""
+    return compose_course(
+        generator, request, limits=limits(settings), report=report, should_stop=should_stop
+    )
+
+
 async def generate(
     ctx: TaskContext, generator: Generator, request: CourseRequest, settings: AiSettings
 ) -> Draft:
