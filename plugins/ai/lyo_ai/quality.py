@@ -230,6 +230,49 @@ def title_problem(title: str) -> str | None:
     return None
 
 
+# -- repairs (used by generation before the post-check) ------------------------------------
+
+
+def clean_title(title: str) -> str:
+    """``title`` ended on a word: an unclosed bracket and what follows it, trailing
+    punctuation and dangling words (``of``, ``and``...) removed, at most
+    :data:`TITLE_CHARS` characters."""
+    title = " ".join(title.split())
+    if len(title) > TITLE_CHARS:
+        title = title[: TITLE_CHARS + 1].rsplit(" ", 1)[0]
+    for opening, closing in ("()", "[]", "()"):
+        while title.count(opening) > title.count(closing):
+            title = title[: title.rfind(opening)]
+    title = title.replace('"', "")
+    while True:
+        title = re.sub(r"[^\w?!)]+$", "", title)
+        words = title.rsplit(" ", 1)
+        if len(words) == 2 and words[1].casefold() in _DANGLING:
+            title = words[0]
+            continue
+        return title
+
+
+def clean_text(name: str, text: str, language: str = "English") -> str:
+    """``text`` without its sentences that have a problem (a link, chatter, scaffolding,
+    a repeat...), cut after its last complete sentence when there is one."""
+    kept: list[str] = []
+    seen: set[str] = set()
+    for sentence in _SENTENCE.findall(" ".join(text.split())):
+        sentence = sentence.strip()
+        key = _norm(sentence)
+        if not key or key in seen:
+            continue
+        found = problems("summary", sentence, language)
+        found.pop("language", None)  # judged on the whole text, not a sentence
+        if found:
+            continue
+        seen.add(key)
+        kept.append(sentence)
+    complete = [s for s in kept if s[-1] in ".!?"]
+    return " ".join(complete if complete else kept)
+
+
 def check(course: Course, embed: Embed | None = None) -> Report:
     """Score ``course`` with every check (on-topic and distinct only with ``embed``)."""
     report = Report()

@@ -36,6 +36,8 @@ def limits(settings: AiSettings) -> Limits:
         title_tokens=settings.max_title_tokens,
         summary_tokens=settings.max_summary_tokens,
         content_tokens=settings.max_content_tokens,
+        candidates=settings.candidates,
+        retries=settings.retries,
     )
 
 
@@ -51,7 +53,13 @@ def compose_with(
 ) -> Draft:
     """:func:`compose_course` with the plugin's settings."""
     return compose_course(
-        generator, request, limits=limits(settings), report=report, should_stop=should_stop
+        generator,
+        request,
+        limits=limits(settings),
+        report=report,
+        should_stop=should_stop,
+        embed=embed,
+        seed=seed,
     )
 
 
