@@ -55,13 +55,14 @@ def evaluate(
     settings: AiSettings,
     *,
     topics: int = len(TOPICS),
+    start: int = 0,
     lessons: int = 2,
     seed: int = 0,
     out: Callable[[str], None] = print,
     save: Path | None = None,
 ) -> list[Outcome]:
-    """Generate and score the first ``topics`` courses of :data:`TOPICS`; print one line
-    per course, then each check's pass rate and the share passing every check."""
+    """Generate and score ``topics`` courses of :data:`TOPICS` from the ``start``-th; print
+    one line per course, then each check's pass rate and the share passing every check."""
     import torch
 
     from .model import TorchGenerator, load
@@ -76,7 +77,9 @@ def evaluate(
         f"{lessons} lessons per course"
     )
     outcomes: list[Outcome] = []
-    for i, (topic, level, language) in enumerate(TOPICS[:topics]):
+    for i, (topic, level, language) in enumerate(TOPICS[: start + topics]):
+        if i < start:
+            continue
         request = CourseRequest(topic, level, lessons, language)
         torch.manual_seed(seed + i)
         started = time.perf_counter()
@@ -103,6 +106,8 @@ def evaluate(
                 [
                     {
                         "topic": o.request.topic,
+                        "level": o.request.level,
+                        "language": o.request.language,
                         "course": o.course,
                         "failures": o.report.failures,
                         "scores": o.report.scores,
@@ -115,6 +120,31 @@ def evaluate(
                 ensure_ascii=False,
             )
         )
+    return outcomes
+
+
+def rescore(path: Path, out: Callable[[str], None] = print) -> list[Outcome]:
+    """Score the courses saved by :func:`evaluate` (``save``) again with today's checks:
+    the figures of runs made with earlier checks become comparable."""
+    embed = quality.load_embedder()
+    known = {topic: (level, language) for topic, level, language in TOPICS}
+    outcomes: list[Outcome] = []
+    for item in json.loads(path.read_text()):
+        level, language = known.get(item["topic"], ("beginner", "English"))
+        language = item.get("language", language)
+        course = item["course"]
+        request = CourseRequest(
+            item["topic"], level, len((course or {}).get("lessons", [])), language
+        )
+        if course is None:
+            report = quality.Report()
+            report.fail("complete", "generation failed")
+        else:
+            report = quality.check(quality.Course.of(item["topic"], course, language), embed)
+        outcomes.append(Outcome(request, course, report, item["seconds"], item["tokens"]))
+        verdict = "pass" if report.ok else "FAIL " + "; ".join(report.failures)
+        out(f"{item['topic']}: {verdict}")
+    out(summary(outcomes))
     return outcomes
 
 

@@ -215,7 +215,7 @@ def title_problem(title: str) -> str | None:
     title = title.strip()
     if len(title) > TITLE_CHARS:
         return f"{len(title)} characters (at most {TITLE_CHARS})"
-    if not re.search(r"[\w?!)]$", title):
+    if not re.search(r"(?:[\w?!)]|\w\.)$", title) or title.endswith(".."):
         return f"ends with {title[-1]!r}"
     last = re.findall(r"[\w']+", title.casefold())
     if last and last[-1] in _DANGLING:

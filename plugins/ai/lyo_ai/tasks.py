@@ -19,6 +19,7 @@ from tortoise.exceptions import IntegrityError
 
 from kernel import ServiceUnavailable, TaskCancelled, TaskContext, publish, task, transaction
 
+from . import quality
 from .events import CourseGenerated
 from .generation import Cancelled, CourseRequest, Draft, GenerationFailed, Generator, Limits
 from .generation import Progress as Step
@@ -77,10 +78,11 @@ async def generate(
                 raise Cancelled()
         try:
             latest.append(Step("outline", 0.0, "", "", 0))
-            return compose_course(
+            return compose_with(
                 generator,
                 request,
-                limits=limits(settings),
+                settings,
+                embed=quality.optional_embedder(),
                 report=latest.append,
                 should_stop=stop.is_set,
             )
@@ -153,9 +155,15 @@ async def generate_course(
         )
     except ValidationError as exc:
         raise ServiceUnavailable(f"The generated course is not valid: {exc}") from exc
+    checked = await asyncio.to_thread(  # the embedding model: not on the event loop
+        lambda: quality.check(
+            quality.Course.of(request.topic, course.model_dump(), request.language),
+            quality.optional_embedder(),
+        )
+    )
     await ctx.progress(95.0, "Saving the course", phase="saving", field="", text="")
     await ctx.check_cancelled(force=True)  # the last chance to cancel: now, not throttled
-    return await save(ctx, course, request, generator.name, draft.tokens, started)
+    return await save(ctx, course, request, generator.name, draft.tokens, started, checked)
 
 
 async def save(
@@ -165,9 +173,11 @@ async def save(
     model: str,
     tokens: int,
     started: float,
+    checked: quality.Report,
 ) -> dict[str, Any]:
     """Save ``course`` through the learning plugin, with its :class:`Generation` row and
-    the ``ai.course_generated.v1`` event, in one transaction."""
+    the ``ai.course_generated.v1`` event, in one transaction. The course is a draft
+    marked machine-generated in its metadata, with the checks it failed."""
     from lyo_learning.api import create_course
 
     owner = ctx.identity.id or ""
@@ -181,6 +191,8 @@ async def save(
                     "level": request.level,
                     "status": "draft",
                     "metadata": {
+                        "machine_generated": True,
+                        "quality": {"passed": checked.ok, "failed": sorted(checked.failures)},
                         "generator": "lyo-ai",
                         "model": model,
                         "task_id": str(ctx.id),
@@ -225,7 +237,7 @@ async def save(
         if existing is None:
             raise
         return _result(existing)
-    return _result(row, title=course.title, lessons=len(course.lessons))
+    return _result(row, title=course.title, lessons=len(course.lessons), quality_passed=checked.ok)
 
 
 def _result(row: Generation, **extra: Any) -> dict[str, Any]:
@@ -234,5 +246,6 @@ def _result(row: Generation, **extra: Any) -> dict[str, Any]:
         "tokens": row.tokens,
         "seconds": row.seconds,
         "model": row.model,
+        "machine_generated": True,
         **extra,
     }

@@ -11,8 +11,8 @@ from ai_support import FakeGenerator
 from lyo_ai.generation import (
     VALUE_STOP,
     Cancelled,
-    CourseRequest,
     Completion,
+    CourseRequest,
     GenerationFailed,
     Limits,
     Progress,
@@ -117,6 +117,7 @@ class Scripted:
         return Completion(text=text, tokens=len(text.split()))
 
 
+SUMMARY = "Where the sea leaves water. I love them! See http://pools.example."
 NOTES = (
     "Tide pools form where the sea leaves water in hollows of the rock at low tide. "
     "Crabs, anemones and small fish live in them. They must survive heat and changing salt."
@@ -127,7 +128,7 @@ def test_values_are_repaired_and_a_failing_field_is_sampled_again() -> None:
     generator = Scripted(
         "Life in Tide Pools (with [links",  # a truncated title: repaired, not resampled
         "Rock pools and",
-        "Where the sea leaves water. I love them! See http://pools.example.",
+        SUMMARY,
         "I went there in 2016.",  # the notes: chatter, then too short, then good
         "Short.",
         NOTES,
@@ -139,11 +140,8 @@ def test_values_are_repaired_and_a_failing_field_is_sampled_again() -> None:
     assert draft.lessons[0]["content"] == NOTES
     assert generator.seeds[:3] == [None, None, None]  # the outline passed at once
     assert generator.seeds[3] is None and all(generator.seeds[4:])  # then sampled tries
-    assert draft.discarded == draft.tokens - sum(
-        len(text.split()) for text in ("Life in Tide Pools (with [links", "Rock pools and")
-    ) - len("Where the sea leaves water. I love them! See http://pools.example.".split()) - len(
-        NOTES.split()
-    )
+    kept = ["Life in Tide Pools (with [links", "Rock pools and", SUMMARY, NOTES]
+    assert draft.discarded == draft.tokens - sum(len(text.split()) for text in kept)
 
 
 def test_after_the_retries_the_best_value_is_kept() -> None:

@@ -138,6 +138,8 @@ def test_numerals_and_the_requested_language_are_not_flagged(text: str) -> None:
     ("title", "ok"),
     [
         ("Why compost?", True),
+        ("The photosynthesis process.", True),
+        ("The photosynthesis...", False),
         ("Greens and browns", True),
         ("Joins (inner and outer)", True),
         ("Joins (inner and", False),
