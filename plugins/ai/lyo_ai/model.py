@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from . import quality
 from .artifacts import Artifacts, ModelUnavailable, remove_tree
 from .generation import Cancelled, Completion, OnText, PromptStyle
 from .settings import AiSettings
@@ -143,6 +144,8 @@ class TorchGenerator:
         self.no_repeat_ngram_size = settings.no_repeat_ngram_size
         self.temperature = settings.temperature
         self.forbidden = forbidden_tokens(self.tokenizer) if settings.constrain else None
+        #: on-topic scores for reranking and the post-check (None: not installed)
+        self.embed = quality.optional_embedder()
         self.reuse_cache = True
         self._cache: Any = None
         self._cached: list[int] = []

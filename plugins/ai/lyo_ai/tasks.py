@@ -82,7 +82,7 @@ async def generate(
                 generator,
                 request,
                 settings,
-                embed=quality.optional_embedder(),
+                embed=getattr(generator, "embed", None),
                 report=latest.append,
                 should_stop=stop.is_set,
             )
@@ -156,10 +156,9 @@ async def generate_course(
     except ValidationError as exc:
         raise ServiceUnavailable(f"The generated course is not valid: {exc}") from exc
     checked = await asyncio.to_thread(  # the embedding model: not on the event loop
-        lambda: quality.check(
-            quality.Course.of(request.topic, course.model_dump(), request.language),
-            quality.optional_embedder(),
-        )
+        quality.check,
+        quality.Course.of(request.topic, course.model_dump(), request.language),
+        getattr(generator, "embed", None),
     )
     await ctx.progress(95.0, "Saving the course", phase="saving", field="", text="")
     await ctx.check_cancelled(force=True)  # the last chance to cancel: now, not throttled
