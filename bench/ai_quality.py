@@ -27,7 +27,9 @@ from lyo_ai.settings import AiSettings  # noqa: E402
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--topics", type=int, default=len(TOPICS), help="the first N topics")
+    parser.add_argument(
+        "--topics", type=int, default=len(TOPICS), help="how many topics (from --start)"
+    )
     parser.add_argument("--start", type=int, default=0, help="skip the first N topics")
     parser.add_argument("--lessons", type=int, default=2, help="lessons per course")
     parser.add_argument("--seed", type=int, default=0)
