@@ -48,7 +48,8 @@ class Outcome:
     course: dict[str, Any] | None
     report: quality.Report
     seconds: float
-    tokens: int
+    tokens: int  # generated, discarded candidates and tries included
+    discarded: int = 0  # of which not kept
 
 
 def evaluate(
@@ -86,13 +87,13 @@ def evaluate(
         try:
             draft = compose_with(generator, request, settings, embed=embed, seed=seed + i)
             course: dict[str, Any] | None = draft.as_dict()
-            tokens = draft.tokens
+            tokens, discarded = draft.tokens, draft.discarded
             report = quality.check(quality.Course.of(topic, draft.as_dict(), language), embed)
         except GenerationFailed as exc:
-            course, tokens, report = None, 0, quality.Report()
+            course, tokens, discarded, report = None, 0, 0, quality.Report()
             report.fail("complete", str(exc))
         seconds = time.perf_counter() - started
-        outcomes.append(Outcome(request, course, report, seconds, tokens))
+        outcomes.append(Outcome(request, course, report, seconds, tokens, discarded))
         verdict = (
             "pass"
             if report.ok
@@ -113,6 +114,7 @@ def evaluate(
                         "scores": o.report.scores,
                         "seconds": round(o.seconds, 1),
                         "tokens": o.tokens,
+                        "discarded": o.discarded,
                     }
                     for o in outcomes
                 ],
@@ -141,7 +143,11 @@ def rescore(path: Path, out: Callable[[str], None] = print) -> list[Outcome]:
             report.fail("complete", "generation failed")
         else:
             report = quality.check(quality.Course.of(item["topic"], course, language), embed)
-        outcomes.append(Outcome(request, course, report, item["seconds"], item["tokens"]))
+        outcomes.append(
+            Outcome(
+                request, course, report, item["seconds"], item["tokens"], item.get("discarded", 0)
+            )
+        )
         verdict = "pass" if report.ok else "FAIL " + "; ".join(report.failures)
         out(f"{item['topic']}: {verdict}")
     out(summary(outcomes))
@@ -159,5 +165,9 @@ def summary(outcomes: list[Outcome]) -> str:
     if outcomes:
         seconds = statistics.median(o.seconds for o in outcomes)
         tokens = statistics.median(o.tokens for o in outcomes)
-        lines.append(f"per course (median): {seconds:.0f} s, {tokens:.0f} tokens generated")
+        discarded = statistics.median(o.discarded for o in outcomes)
+        lines.append(
+            f"per course (median): {seconds:.0f} s, {tokens:.0f} tokens generated, of which "
+            f"{discarded:.0f} in candidates and tries not kept"
+        )
     return "\n".join(lines)
