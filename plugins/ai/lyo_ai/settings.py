@@ -45,7 +45,7 @@ class AiSettings(BaseModel):
     candidates: int = Field(default=2, ge=1, le=8)
     #: Sampled tries after a field still fails the post-check (empty, repeated, off
     #: topic, a link, chatter...); then the best one so far is kept.
-    retries: int = Field(default=2, ge=0, le=8)
+    retries: int = Field(default=4, ge=0, le=8)
     #: Forbid tokens that start links, markup, code and first-person chatter.
     constrain: bool = True
     #: Generations a user may start per day (UTC). How many may be queued or running at
