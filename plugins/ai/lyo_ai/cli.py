@@ -1,10 +1,11 @@
-"""``lyo ai prepare`` and ``lyo ai info``."""
+"""``lyo ai prepare``, ``lyo ai info`` and ``lyo ai eval``."""
 
 from __future__ import annotations
 
 import importlib.util
 import json
 import time
+from pathlib import Path
 
 import click
 
@@ -84,3 +85,27 @@ async def info(kernel: Kernel, as_json: bool) -> None:
     else:
         for key, value in data.items():
             click.echo(f"{key}: {value}")
+
+
+@click.command("eval")
+@click.option("--topics", type=int, default=0, help="The first N topics (default: all).")
+@click.option("--lessons", type=int, default=2, show_default=True, help="Lessons per course.")
+@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--save", type=click.Path(dir_okay=False, path_type=Path), help="Write JSON.")
+@with_kernel_loaded
+async def evaluate(kernel: Kernel, topics: int, lessons: int, seed: int, save: Path | None) -> None:
+    """Generate courses on the evaluation's fixed topics with the configured model and
+    print each quality check's pass rate (slow: about a minute per course on a CPU)."""
+    import asyncio
+
+    from .evaluation import TOPICS
+    from .evaluation import evaluate as run
+
+    settings = _settings(kernel)
+    try:
+        await asyncio.to_thread(
+            run, settings, topics=topics or len(TOPICS), lessons=lessons, seed=seed,
+            out=click.echo, save=save,
+        )  # fmt: skip
+    except (ModelUnavailable, ImportError) as exc:
+        raise click.ClickException(str(exc)) from exc

@@ -20,6 +20,9 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
+from . import quality
+from .examples import SUBJECTS, subject_of
+
 PromptStyle = Literal["completion", "chat"]
 #: Called after every token with the text of the value so far and the token count.
 OnText = Callable[[str, int], None]
@@ -37,6 +40,7 @@ class GenerationFailed(Exception):
 class Completion:
     text: str  # up to (not including) the first stop string, stripped
     tokens: int  # tokens generated
+    logprob: float = 0.0  # mean log-probability of the generated tokens, per the model
 
 
 class Generator(Protocol):
@@ -74,7 +78,8 @@ class Limits:
     title_tokens: int = 24
     summary_tokens: int = 60
     content_tokens: int = 160
-    retries: int = 3  # sampled tries after a greedy value is empty or repeated
+    candidates: int = 1  # per outline field: the greedy one, then samples
+    retries: int = 3  # sampled tries while the best value still fails the post-check
 
 
 @dataclass
@@ -95,67 +100,16 @@ class Draft:
     title: str
     description: str
     lessons: list[dict[str, str]] = field(default_factory=list)
-    tokens: int = 0
+    tokens: int = 0  # generated in all, discarded candidates included
+    discarded: int = 0  # of which in candidates and tries that were not kept
 
     def as_dict(self) -> dict[str, Any]:
         return {"title": self.title, "description": self.description, "lessons": self.lessons}
 
 
 # -- prompts -------------------------------------------------------------------------------
-# Few-shot examples show a base model the format; they are never output. The outline
-# examples are deliberately unrelated to each other so the model copies structure, not
-# subject matter.
-
-OUTLINE_EXAMPLES: list[dict[str, Any]] = [
-    {
-        "topic": "Home composting",
-        "level": "beginner",
-        "language": "English",
-        "title": "Composting at Home",
-        "lessons": [
-            {
-                "title": "Why compost?",
-                "summary": "How composting turns kitchen and garden waste into soil.",
-            },
-            {
-                "title": "Greens and browns",
-                "summary": "Balancing nitrogen-rich and carbon-rich materials.",
-            },
-            {
-                "title": "Looking after the heap",
-                "summary": "Turning, watering and fixing a smelly or slow heap.",
-            },
-        ],
-    },
-    {
-        "topic": "Relational databases",
-        "level": "intermediate",
-        "language": "English",
-        "title": "Working with Relational Databases",
-        "lessons": [
-            {
-                "title": "Tables and keys",
-                "summary": "Rows, columns, primary keys and foreign keys.",
-            },
-            {
-                "title": "Joining tables",
-                "summary": "Inner and outer joins and when to use each.",
-            },
-        ],
-    },
-]
-
-NOTES_EXAMPLE = {
-    "course": "Composting at Home",
-    "lesson": "Greens and browns",
-    "summary": "Balancing nitrogen-rich and carbon-rich materials.",
-    "notes": (
-        "Greens are fresh, moist materials such as vegetable scraps and grass clippings; "
-        "they supply nitrogen. Browns are dry materials such as leaves, straw and "
-        "cardboard; they supply carbon. A heap with roughly two or three parts browns to "
-        "one part greens stays airy and breaks down without a bad smell."
-    ),
-}
+# Few-shot examples (:mod:`.examples`) show a base model the format and the register; they
+# are never output. The example of the topic's subject comes last, nearest the request.
 
 
 def _value(text: str) -> str:
@@ -168,11 +122,13 @@ def _chat(user: str) -> str:
 
 
 class Prompts:
-    """The text around each value, for a prompt style."""
+    """The text around each value, for a prompt style and the topic's subject."""
 
-    def __init__(self, style: PromptStyle, request: CourseRequest) -> None:
+    def __init__(self, style: PromptStyle, request: CourseRequest, subject: str = "general"):
         self.style = style
         self.request = request
+        other = "history" if subject == "general" else "general"
+        self.examples = [SUBJECTS[other], SUBJECTS[subject]]
 
     def outline_header(self) -> str:
         r = self.request
@@ -190,7 +146,7 @@ class Prompts:
                 + head
             )
         examples = "\n\n".join(
-            json.dumps(example, ensure_ascii=False) for example in OUTLINE_EXAMPLES
+            json.dumps(example.outline, ensure_ascii=False) for example in self.examples
         )
         return f"Course outlines, one JSON object each.\n\n{examples}\n\n{head}"
 
@@ -200,20 +156,24 @@ class Prompts:
             return _chat(
                 f"Write one paragraph of lesson notes, in {r.language}, for the lesson "
                 f'"{lesson["title"]}" ({lesson["summary"]}) of the {r.level} course '
-                f'"{course}". Plain text only.'
+                f'"{course}". Plain text only, three to five sentences.'
             )
-        e = NOTES_EXAMPLE
-        return (
-            "Lesson notes, one paragraph per lesson.\n\n"
+        shown = "".join(
             f"Course: {e['course']}\nLesson: {e['lesson']}\nSummary: {e['summary']}\n"
             f"Notes: {e['notes']}\n\n"
-            f"Course: {course}\nLesson: {lesson['title']}\nSummary: {lesson['summary']}\n"
-            "Notes:"
+            for e in (example.notes for example in self.examples)
+        )
+        return (
+            "Lesson notes, one paragraph of plain sentences per lesson.\n\n"
+            f"{shown}Course: {course}\nLesson: {lesson['title']}\n"
+            f"Summary: {lesson['summary']}\nNotes:"
         )
 
     @property
     def notes_stop(self) -> tuple[str, ...]:
-        return ("<end_of_turn>", "\n\n") if self.style == "chat" else ("\n\n", "\nCourse:")
+        if self.style == "chat":
+            return ("<end_of_turn>", "\n\n")
+        return ("\n\n", "\nCourse:", "Lesson:", "Summary:", "Notes:")
 
 
 VALUE_STOP = ('"', "\n")
@@ -223,6 +183,17 @@ def _norm(text: str) -> str:
     return " ".join(text.casefold().split()).strip(" .:;-")
 
 
+def repair(name: str, text: str, language: str) -> str:
+    """What the program fixes in a value without the model: titles end on a word,
+    sentences with a problem are dropped, a summary keeps at most two sentences."""
+    if name.endswith("title"):
+        return quality.clean_title(text)
+    text = quality.clean_text(name, text, language)
+    if name.endswith("summary"):
+        text = " ".join(quality.sentences(text)[:2]) or text
+    return text[:1].upper() + text[1:]
+
+
 def compose(
     generator: Generator,
     request: CourseRequest,
@@ -230,20 +201,41 @@ def compose(
     limits: Limits | None = None,
     report: Callable[[Progress], None] = lambda progress: None,
     should_stop: Callable[[], bool] = lambda: False,
+    embed: quality.Embed | None = None,
+    seed: int = 0,
 ) -> Draft:
     """Generate a course for ``request``: an outline with exactly ``lesson_count``
-    lessons (distinct, non-empty titles; a summary each), then each lesson's notes."""
+    lessons (distinct, non-empty titles; a summary each), then each lesson's notes.
+
+    Each value is repaired (:func:`repair`) and checked (:func:`quality.problems`, and
+    with ``embed`` its similarity to the topic); outline values get ``candidates`` tries,
+    the best by the model's likelihood plus the on-topic score, and any value still
+    failing a check is sampled again up to ``retries`` times (then the best is kept)."""
     limits = limits or Limits()
-    prompts = Prompts(generator.prompt_style, request)
+    prompts = Prompts(generator.prompt_style, request, subject_of(request.topic, embed))
     n = request.lesson_count
     outline_fields = 1 + 2 * n
-    state = {"tokens": 0, "done": 0}
+    state = {"tokens": 0, "discarded": 0, "calls": 0}
+    topic = embed([request.topic])[0] if embed is not None else None
 
     def percent(phase: str, done: float) -> float:
         # outline: 0-35 %, lessons: 35-100 % (the caller maps this into its own range)
         if phase == "outline":
             return 35.0 * done / outline_fields
         return 35.0 + 65.0 * done / n
+
+    def judge(name: str, text: str, taken: set[str]) -> tuple[float, bool]:
+        """``text``'s similarity to the topic and whether it passes every check."""
+        found = quality.problems(name, text, request.language)
+        if text and _norm(text) in taken:
+            found["distinct"] = "repeated"
+        similarity = 0.0
+        if topic is not None and text:
+            similarity = float(embed([text])[0] @ topic)  # type: ignore[misc]
+            threshold = quality.ON_TOPIC_TITLE if name == "title" else quality.ON_TOPIC_TEXT
+            if not name.endswith("].title") and similarity < threshold:
+                found["on_topic"] = f"{similarity:.2f}"
+        return similarity, not found
 
     def fill(
         prompt: str,
@@ -253,32 +245,47 @@ def compose(
         stop: Sequence[str],
         max_tokens: int,
         taken: set[str] = frozenset(),  # type: ignore[assignment]
+        candidates: int = 1,
     ) -> str:
-        for attempt in range(limits.retries + 1):
+        best: tuple[float, bool, str, int] | None = None  # score, passes, text, tokens
+        spent = 0
+        for attempt in range(candidates + limits.retries):
+            if attempt >= candidates and best is not None and best[1]:
+                break  # no retry needed: the best value passes every check
             base = state["tokens"]
 
             def on_text(text: str, tokens: int, base: int = base) -> None:
                 report(Progress(phase, percent(phase, done), name, text, base + tokens))
 
+            state["calls"] += 1
             result = generator.complete(
                 prompt,
                 stop=stop,
                 max_new_tokens=max_tokens,
                 on_text=on_text,
                 should_stop=should_stop,
-                seed=None if attempt == 0 else attempt,
+                seed=None if attempt == 0 else seed * 1000 + state["calls"],
             )
             state["tokens"] += result.tokens
-            value = result.text.strip()
-            if value and _norm(value) not in taken:
-                return value
-        raise GenerationFailed(
-            f"the model gave no usable {name} in {limits.retries + 1} tries"
-            + (" (empty or repeated)" if taken else " (empty)")
-        )
+            spent += result.tokens
+            value = repair(name, result.text.strip(), request.language)
+            if not value or _norm(value) in taken:
+                continue
+            bonus, passes = judge(name, value, taken)
+            score = result.logprob + bonus
+            if best is None or (passes, score) > (best[1], best[0]):
+                best = (score, passes, value, result.tokens)
+        if best is None:
+            raise GenerationFailed(
+                f"the model gave no usable {name} in {candidates + limits.retries} tries"
+                + (" (empty or repeated)" if taken else " (empty)")
+            )
+        state["discarded"] += spent - best[3]
+        return best[2]
 
     text = prompts.outline_header()
-    title = fill(text, "title", "outline", 0, VALUE_STOP, limits.title_tokens)
+    k = limits.candidates
+    title = fill(text, "title", "outline", 0, VALUE_STOP, limits.title_tokens, candidates=k)
     text += _value(title) + '", "lessons": ['
     lessons: list[dict[str, str]] = []
     taken = {_norm(title)}
@@ -286,15 +293,17 @@ def compose(
         text += '{"title": "' if i == 0 else ', {"title": "'
         lesson_title = fill(
             text, f"lessons[{i}].title", "outline", 1 + 2 * i, VALUE_STOP,
-            limits.title_tokens, taken,
+            limits.title_tokens, taken, k,
         )  # fmt: skip
         taken.add(_norm(lesson_title))
         text += _value(lesson_title) + '", "summary": "'
         summary = fill(
-            text, f"lessons[{i}].summary", "outline", 2 + 2 * i, VALUE_STOP, limits.summary_tokens
-        )
+            text, f"lessons[{i}].summary", "outline", 2 + 2 * i, VALUE_STOP,
+            limits.summary_tokens, candidates=k,
+        )  # fmt: skip
         text += _value(summary) + '"}'
         lessons.append({"title": lesson_title, "summary": summary})
+    contents: set[str] = set()
     for i, lesson in enumerate(lessons):
         lesson["content"] = fill(
             prompts.notes(title, lesson),
@@ -303,7 +312,15 @@ def compose(
             i,
             prompts.notes_stop,
             limits.content_tokens,
+            contents,
         )
+        contents.add(_norm(lesson["content"]))
     report(Progress("lessons", 100.0, "", "", state["tokens"]))
     description = " ".join(lesson["summary"] for lesson in lessons)
-    return Draft(title=title, description=description, lessons=lessons, tokens=state["tokens"])
+    return Draft(
+        title=title,
+        description=description,
+        lessons=lessons,
+        tokens=state["tokens"],
+        discarded=state["discarded"],
+    )

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from . import quality
 from .artifacts import Artifacts, ModelUnavailable, remove_tree
 from .generation import Cancelled, Completion, OnText, PromptStyle
 from .settings import AiSettings
@@ -141,6 +142,10 @@ class TorchGenerator:
         self.name = settings.model
         self.repetition_penalty = settings.repetition_penalty
         self.no_repeat_ngram_size = settings.no_repeat_ngram_size
+        self.temperature = settings.temperature
+        self.forbidden = forbidden_tokens(self.tokenizer) if settings.constrain else None
+        #: on-topic scores for reranking and the post-check (None: not installed)
+        self.embed = quality.optional_embedder()
         self.reuse_cache = True
         self._cache: Any = None
         self._cached: list[int] = []
@@ -177,7 +182,13 @@ class TorchGenerator:
         seed: int | None = None,
     ) -> Completion:
         import torch
-        from transformers import DynamicCache, StoppingCriteria, StoppingCriteriaList
+        from transformers import (
+            DynamicCache,
+            LogitsProcessor,
+            LogitsProcessorList,
+            StoppingCriteria,
+            StoppingCriteriaList,
+        )
 
         ids = self.tokenizer(prompt, return_tensors="pt").input_ids
         prompt_ids = ids[0].tolist()
@@ -201,10 +212,19 @@ class TorchGenerator:
                 done = cut >= 0 or seen["cancelled"]
                 return torch.full((input_ids.shape[0],), done, dtype=torch.bool)
 
+        class Forbid(LogitsProcessor):
+            def __init__(self, mask: Any) -> None:
+                self.mask = mask.to(ids.device)
+
+            def __call__(self, input_ids: Any, scores: Any) -> Any:
+                return scores.masked_fill(self.mask[: scores.shape[-1]], float("-inf"))
+
         options: dict[str, Any] = {"do_sample": False, _cache_kwarg(): cache}
         if seed is not None:
             torch.manual_seed(seed)
-            options.update(do_sample=True, temperature=0.8, top_p=0.95, top_k=50)
+            options.update(do_sample=True, temperature=self.temperature, top_p=0.95, top_k=50)
+        if self.forbidden is not None:
+            options["logits_processor"] = LogitsProcessorList([Forbid(self.forbidden)])
         with torch.inference_mode():
             out = self.model.generate(
                 input_ids=ids.to(self.model.device),
@@ -215,6 +235,7 @@ class TorchGenerator:
                 stopping_criteria=StoppingCriteriaList([Watch()]),
                 pad_token_id=tokenizer.pad_token_id or tokenizer.eos_token_id,
                 return_dict_in_generate=True,
+                output_logits=True,
                 **options,
             )
         if seen["cancelled"]:
@@ -230,7 +251,38 @@ class TorchGenerator:
         for s in stop:  # also cut what generation left after the last watched step
             text = text.split(s, 1)[0]
         text = text.replace("<end_of_turn>", "").replace("<eos>", "")
-        return Completion(text=text.strip(), tokens=int(out.sequences.shape[1] - start))
+        new = out.sequences[0, start:]
+        chosen = [
+            torch.log_softmax(logits[0].float(), -1)[token].item()
+            for logits, token in zip(out.logits, new.tolist(), strict=False)
+        ]
+        logprob = sum(chosen) / len(chosen) if chosen else 0.0
+        return Completion(text=text.strip(), tokens=int(new.shape[0]), logprob=logprob)
+
+
+#: Pieces of tokens a course never needs: links, markup, code, the model's special
+#: tokens; and whole tokens that open first-person chatter.
+FORBIDDEN_PIECES = ("http", "www", "://", ".com", ".org", "[", "]", "<", ">", "_", "`", "{",
+                    "}", "|", "\\", "=", "@", "#", "*", "~")  # fmt: skip
+FORBIDDEN_WORDS = frozenset({"I", "me", "my", "My", "Me", "myself"})
+
+
+def forbidden_tokens(tokenizer: Any) -> Any:
+    """A boolean mask over the vocabulary of the tokens :data:`FORBIDDEN_PIECES` and
+    :data:`FORBIDDEN_WORDS` describe (the end-of-text tokens stay allowed)."""
+    import torch
+
+    pieces = tokenizer.convert_ids_to_tokens(list(range(len(tokenizer))))
+    keep = {tokenizer.eos_token_id, tokenizer.convert_tokens_to_ids("<end_of_turn>")}
+    mask = torch.zeros(len(pieces), dtype=torch.bool)
+    for i, piece in enumerate(pieces):
+        word = (piece or "").replace("\u2581", " ")
+        if i not in keep and (
+            (word.strip() in FORBIDDEN_WORDS and (word.startswith(" ") or word == "I"))
+            or any(bad in word for bad in FORBIDDEN_PIECES)
+        ):
+            mask[i] = True
+    return mask
 
 
 def _cache_kwarg() -> str:

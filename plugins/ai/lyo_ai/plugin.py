@@ -16,7 +16,7 @@ from quart import Blueprint
 from kernel import HealthCheck, Kernel, Manifest, Permission, TaskSpec, hookimpl
 
 from . import privacy, workers
-from .cli import info, prepare
+from .cli import evaluate, info, prepare
 from .routes import GENERATE, bp
 from .settings import NAME, AiSettings
 from .tasks import generate_course
@@ -84,7 +84,7 @@ def health_checks(kernel: Kernel) -> list[HealthCheck]:
 
 @hookimpl
 def cli_commands() -> Iterable[click.Command]:
-    return [prepare, info]
+    return [prepare, info, evaluate]
 
 
 @hookimpl

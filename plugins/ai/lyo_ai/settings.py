@@ -38,6 +38,16 @@ class AiSettings(BaseModel):
     max_content_tokens: int = Field(default=160, ge=16)
     repetition_penalty: float = Field(default=1.15, ge=1.0)
     no_repeat_ngram_size: int = Field(default=4, ge=0)
+    #: Sampling temperature of the extra candidates and of regenerated fields.
+    temperature: float = Field(default=0.7, gt=0, le=2.0)
+    #: Candidates per outline field (title, lesson titles, summaries): the greedy one
+    #: and ``candidates - 1`` samples, the best by likelihood, on-topic score and checks.
+    candidates: int = Field(default=2, ge=1, le=8)
+    #: Sampled tries after a field still fails the post-check (empty, repeated, off
+    #: topic, a link, chatter...); then the best one so far is kept.
+    retries: int = Field(default=4, ge=0, le=8)
+    #: Forbid tokens that start links, markup, code and first-person chatter.
+    constrain: bool = True
     #: Generations a user may start per day (UTC). How many may be queued or running at
     #: once is the kernel's task limit: ``LYO_TASK_LIMITS='{"ai:generate_course": 2}'``.
     daily_quota_per_user: int = Field(default=20, ge=0)

@@ -19,6 +19,7 @@ from tortoise.exceptions import IntegrityError
 
 from kernel import ServiceUnavailable, TaskCancelled, TaskContext, publish, task, transaction
 
+from . import quality
 from .events import CourseGenerated
 from .generation import Cancelled, CourseRequest, Draft, GenerationFailed, Generator, Limits
 from .generation import Progress as Step
@@ -36,6 +37,30 @@ def limits(settings: AiSettings) -> Limits:
         title_tokens=settings.max_title_tokens,
         summary_tokens=settings.max_summary_tokens,
         content_tokens=settings.max_content_tokens,
+        candidates=settings.candidates,
+        retries=settings.retries,
+    )
+
+
+def compose_with(
+    generator: Generator,
+    request: CourseRequest,
+    settings: AiSettings,
+    *,
+    embed: Any = None,
+    seed: int = 0,
+    report: Any = lambda step: None,
+    should_stop: Any = lambda: False,
+) -> Draft:
+    """:func:`compose_course` with the plugin's settings."""
+    return compose_course(
+        generator,
+        request,
+        limits=limits(settings),
+        report=report,
+        should_stop=should_stop,
+        embed=embed,
+        seed=seed,
     )
 
 
@@ -53,10 +78,11 @@ async def generate(
                 raise Cancelled()
         try:
             latest.append(Step("outline", 0.0, "", "", 0))
-            return compose_course(
+            return compose_with(
                 generator,
                 request,
-                limits=limits(settings),
+                settings,
+                embed=getattr(generator, "embed", None),
                 report=latest.append,
                 should_stop=stop.is_set,
             )
@@ -129,9 +155,14 @@ async def generate_course(
         )
     except ValidationError as exc:
         raise ServiceUnavailable(f"The generated course is not valid: {exc}") from exc
+    checked = await asyncio.to_thread(  # the embedding model: not on the event loop
+        quality.check,
+        quality.Course.of(request.topic, course.model_dump(), request.language),
+        getattr(generator, "embed", None),
+    )
     await ctx.progress(95.0, "Saving the course", phase="saving", field="", text="")
     await ctx.check_cancelled(force=True)  # the last chance to cancel: now, not throttled
-    return await save(ctx, course, request, generator.name, draft.tokens, started)
+    return await save(ctx, course, request, generator.name, draft.tokens, started, checked)
 
 
 async def save(
@@ -141,9 +172,11 @@ async def save(
     model: str,
     tokens: int,
     started: float,
+    checked: quality.Report,
 ) -> dict[str, Any]:
     """Save ``course`` through the learning plugin, with its :class:`Generation` row and
-    the ``ai.course_generated.v1`` event, in one transaction."""
+    the ``ai.course_generated.v1`` event, in one transaction. The course is a draft
+    marked machine-generated in its metadata, with the checks it failed."""
     from lyo_learning.api import create_course
 
     owner = ctx.identity.id or ""
@@ -157,6 +190,8 @@ async def save(
                     "level": request.level,
                     "status": "draft",
                     "metadata": {
+                        "machine_generated": True,
+                        "quality": {"passed": checked.ok, "failed": sorted(checked.failures)},
                         "generator": "lyo-ai",
                         "model": model,
                         "task_id": str(ctx.id),
@@ -201,7 +236,7 @@ async def save(
         if existing is None:
             raise
         return _result(existing)
-    return _result(row, title=course.title, lessons=len(course.lessons))
+    return _result(row, title=course.title, lessons=len(course.lessons), quality_passed=checked.ok)
 
 
 def _result(row: Generation, **extra: Any) -> dict[str, Any]:
@@ -210,5 +245,6 @@ def _result(row: Generation, **extra: Any) -> dict[str, Any]:
         "tokens": row.tokens,
         "seconds": row.seconds,
         "model": row.model,
+        "machine_generated": True,
         **extra,
     }

@@ -49,6 +49,10 @@ async def test_a_course_is_generated_saved_and_announced(lyo_client: Any) -> Non
     assert course["status"] == "draft"
     assert course["author_id"] == AUTHOR.id
     assert course["metadata"]["task_id"] == task_id
+    assert course["metadata"]["machine_generated"] is True
+    assert course["metadata"]["quality"]["passed"] is False  # the fake writes no sentences
+    assert "complete" in course["metadata"]["quality"]["failed"]
+    assert run["result"]["machine_generated"] is True
     assert len(course["lessons"]) == 3
     assert len({lesson["title"] for lesson in course["lessons"]}) == 3
     [event] = [e for e in PUBLISHED if e.type == "ai.course_generated.v1"]

@@ -11,8 +11,10 @@ from ai_support import FakeGenerator
 from lyo_ai.generation import (
     VALUE_STOP,
     Cancelled,
+    Completion,
     CourseRequest,
     GenerationFailed,
+    Limits,
     Progress,
     Prompts,
     compose,
@@ -23,7 +25,8 @@ from pydantic import ValidationError
 
 def test_the_program_writes_the_structure_and_the_model_fills_values() -> None:
     fake = FakeGenerator()
-    draft = compose(fake, CourseRequest("Tide pools", "beginner", 3))
+    # no retries: the fake's one-word notes would fail the post-check and be sampled again
+    draft = compose(fake, CourseRequest("Tide pools", "beginner", 3), limits=Limits(retries=0))
     assert len(draft.lessons) == 3
     assert all(
         lesson["title"] and lesson["summary"] and lesson["content"] for lesson in draft.lessons
@@ -96,6 +99,56 @@ def test_should_stop_cancels_mid_value() -> None:
 
     with pytest.raises(Cancelled):
         compose(FakeGenerator(), CourseRequest("Knots", "beginner", 4), should_stop=stop_soon)
+
+
+class Scripted:
+    """Answers each call with the next of ``texts`` (then the last one again)."""
+
+    prompt_style = "completion"
+    name = "scripted"
+
+    def __init__(self, *texts: str) -> None:
+        self.texts = list(texts)
+        self.seeds: list[int | None] = []
+
+    def complete(self, prompt: str, *, seed: int | None = None, **kwargs: object) -> Completion:
+        self.seeds.append(seed)
+        text = self.texts.pop(0) if len(self.texts) > 1 else self.texts[0]
+        return Completion(text=text, tokens=len(text.split()))
+
+
+SUMMARY = "Where the sea leaves water. I love them! See http://pools.example."
+NOTES = (
+    "Tide pools form where the sea leaves water in hollows of the rock at low tide. "
+    "Crabs, anemones and small fish live in them. They must survive heat and changing salt."
+)
+
+
+def test_values_are_repaired_and_a_failing_field_is_sampled_again() -> None:
+    generator = Scripted(
+        "Life in Tide Pools (with [links",  # a truncated title: repaired, not resampled
+        "Rock pools and",
+        SUMMARY,
+        "I went there in 2016.",  # the notes: chatter, then too short, then good
+        "Short.",
+        NOTES,
+    )
+    draft = compose(generator, CourseRequest("Tide pools", "beginner", 1), limits=Limits())
+    assert draft.title == "Life in Tide Pools"
+    assert draft.lessons[0]["title"] == "Rock pools"
+    assert draft.lessons[0]["summary"] == "Where the sea leaves water."
+    assert draft.lessons[0]["content"] == NOTES
+    assert generator.seeds[:3] == [None, None, None]  # the outline passed at once
+    assert generator.seeds[3] is None and all(generator.seeds[4:])  # then sampled tries
+    kept = ["Life in Tide Pools (with [links", "Rock pools and", SUMMARY, NOTES]
+    assert draft.discarded == draft.tokens - sum(len(text.split()) for text in kept)
+
+
+def test_after_the_retries_the_best_value_is_kept() -> None:
+    generator = Scripted("Tide pools", "Rock pools", "Where the sea leaves water.", "Short.")
+    draft = compose(generator, CourseRequest("Tide pools", "beginner", 1), limits=Limits(retries=2))
+    assert draft.lessons[0]["content"] == "Short."
+    assert len(generator.seeds) == 3 + 3
 
 
 def _course(*titles: str) -> dict[str, object]:
