@@ -9,16 +9,14 @@ import os
 import subprocess
 import sys
 import time
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-import pytest_asyncio
 from authhelpers import PASSWORD, bearer, login, make_admin, signed_up
-from conftest import _drop_redis_keys
 from lyo_auth.services import services
+from pydantic import SecretStr
 
 from kernel import Settings
 from kernel.testing import free_port, wait_until_ready
@@ -26,22 +24,10 @@ from kernel.testing import free_port, wait_until_ready
 SECRET = "test-reads-" + "s" * 40  # shared by the processes of a test: one token key
 
 
-@pytest_asyncio.fixture
-async def lyo_settings(
-    lyo_database_url: str, redis_prefix: str, tmp_path: Path
-) -> AsyncIterator[Settings]:
-    redis_url = os.environ.get("LYO_TEST_REDIS") or None
-    yield Settings(
-        env="test",
-        database_url=lyo_database_url,
-        access_log=False,
-        redis_url=redis_url,
-        redis_prefix=redis_prefix,
-        media_root=str(tmp_path / "media"),
-        secret_key=SECRET,
-    )
-    if redis_url:
-        await _drop_redis_keys(redis_url, redis_prefix)
+@pytest.fixture
+def lyo_settings(lyo_settings: Settings) -> Settings:
+    """conftest's settings, with a token key the test's processes share."""
+    return lyo_settings.model_copy(update={"secret_key": SecretStr(SECRET)})
 
 
 async def test_whoami_answers_from_the_token_check(lyo_app: Any, lyo_client: Any) -> None:
