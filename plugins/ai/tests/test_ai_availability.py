@@ -6,6 +6,7 @@ that it must not count (it consumes no queue)."""
 from __future__ import annotations
 
 import asyncio
+import importlib.util
 import os
 import time
 from collections.abc import AsyncIterator, Callable
@@ -74,6 +75,10 @@ async def test_no_worker_means_503_with_the_reason(lyo_client: Any) -> None:
     assert entry["state"] == "active" and not entry["degraded"]  # nothing to fix here
 
 
+@pytest.mark.skipif(
+    importlib.util.find_spec("transformers") is not None,
+    reason="needs an environment without the model runtime (tox's test environments)",
+)
 @pytest.mark.parametrize("lyo_plugins", [[auth_plugin, learning, ai]])
 async def test_a_worker_without_the_runtime_gives_its_reason(
     lyo_client: Any, lyo_worker: None
