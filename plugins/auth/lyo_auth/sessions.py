@@ -20,6 +20,7 @@ from typing import Any
 
 from kernel import Identity, Unauthorized, after_commit, transaction
 
+from .later import again
 from .models import RefreshToken, Session, User, UserRole
 from .schemas import TokenPair
 from .services import services
@@ -178,6 +179,13 @@ async def invalidate(sids: Iterable[object], jtis: Iterable[str] = ()) -> None:
     sids, jtis = [str(sid) for sid in sids], list(jtis)
     if not sids and not jtis:
         return
+    await _drop(sids, jtis)
+    # a token check that read the session before the change may store the old state
+    # after this drop: drop once more when such checks have finished (:mod:`.later`)
+    again(lambda: _drop(sids, jtis))
+
+
+async def _drop(sids: list[str], jtis: list[str]) -> None:
     services().verified.forget(sids, jtis)
     await plugin.cache.delete_many(f"state:{sid}" for sid in sids)
     await plugin.kernel.hub.publish(TOPIC, {"sids": sids, "jtis": jtis})

@@ -3,7 +3,6 @@ data (the ``export_user`` and ``erase_user`` hooks); the routes are in :mod:`.ro
 
 from __future__ import annotations
 
-import asyncio
 import uuid
 from datetime import datetime
 from typing import Any
@@ -19,6 +18,7 @@ from kernel import (
 )
 
 from .events import ProfileUpdated, UserErased
+from .later import again
 from .models import Session, User
 from .schemas import (
     AdminUser,
@@ -39,11 +39,6 @@ def me() -> uuid.UUID:
 #: Seconds ``/api/auth/me``'s account fields stay cached; writes through the API drop
 #: them once committed, so this only bounds writes made around the API (SQL by hand).
 ACCOUNT_TTL = 300.0
-#: A read that missed the cache just before a write committed can store what it read
-#: after the write dropped the entry; the entry is dropped again this many seconds later,
-#: by when such a read has finished (a read slower than that is bounded by the TTL).
-RACE_WINDOW = 2.0
-_later: set[asyncio.Task[None]] = set()  # the second drops, held until they ran
 _DATETIME = TypeAdapter(datetime)  # written as UserOut writes it
 
 
@@ -71,18 +66,12 @@ async def _account_fields(user_id: str) -> dict[str, Any]:
 
 async def forget_account(user_id: uuid.UUID) -> None:
     """Once the current transaction commits, drop ``user_id``'s cached account fields,
-    and once more :data:`RACE_WINDOW` seconds later (see there)."""
+    and again a moment later (:mod:`.later`: a read racing the write)."""
     key, cache = f"account:{user_id}", plugin.cache
-
-    async def drop_again() -> None:
-        await asyncio.sleep(RACE_WINDOW)
-        await cache.delete(key)
 
     async def drop() -> None:
         await cache.delete(key)
-        task = asyncio.create_task(drop_again())
-        _later.add(task)
-        task.add_done_callback(_later.discard)
+        again(lambda: cache.delete(key))
 
     await after_commit(drop)
 

@@ -96,7 +96,7 @@ async def test_role_changes_and_profile_updates_are_read_at_once(
 async def test_a_read_racing_a_profile_update_cannot_keep_old_fields(
     lyo_app: Any, lyo_client: Any
 ) -> None:
-    from lyo_auth import users
+    from lyo_auth import later, users
 
     ada = bearer((await signed_up(lyo_client, "ada@example.com"))["access_token"])
     me = await (await lyo_client.get("/api/auth/me", headers=ada)).get_json()
@@ -106,9 +106,33 @@ async def test_a_read_racing_a_profile_update_cannot_keep_old_fields(
     stale = {k: me[k] for k in ("id", "email", "display_name", "locale", "timezone")}
     lyo_app.kernel.activate()
     await users.plugin.cache.set(f"account:{me['id']}", {**stale, "created_at": me["created_at"]})
-    await asyncio.sleep(users.RACE_WINDOW + 0.5)
+    await asyncio.sleep(later.RACE_WINDOW + 0.5)
     after = await (await lyo_client.get("/api/auth/me", headers=ada)).get_json()
     assert after["display_name"] == "Ada L."
+
+
+async def test_a_check_racing_a_role_removal_cannot_keep_the_old_role(
+    lyo_app: Any, lyo_client: Any
+) -> None:
+    import jwt
+    from lyo_auth import later, users
+
+    pair = await signed_up(lyo_client, "ada@example.com")
+    await signed_up(lyo_client, "root@example.com")
+    await make_admin(lyo_app, "root@example.com")
+    admin = bearer((await login(lyo_client, "root@example.com"))["access_token"])
+    ada = bearer(pair["access_token"])
+    me = await (await lyo_client.get("/api/auth/me", headers=ada)).get_json()
+    assert (await lyo_client.put(f"/api/users/{me['id']}/roles/instructor", headers=admin)).is_json
+    assert (await lyo_client.get("/api/guarded/write", headers=ada)).status_code == 200
+    await lyo_client.delete(f"/api/users/{me['id']}/roles/instructor", headers=admin)
+    # a check that read the session before the removal stores the old roles after it
+    sid = jwt.decode(pair["access_token"], options={"verify_signature": False})["sid"]
+    lyo_app.kernel.activate()
+    old = {"user": me["id"], "valid": True, "roles": ["instructor", "learner"]}
+    await users.plugin.cache.set(f"state:{sid}", old)
+    await asyncio.sleep(later.RACE_WINDOW + 0.5)
+    assert (await lyo_client.get("/api/guarded/write", headers=ada)).status_code == 403
 
 
 # -- two processes sharing PostgreSQL and Redis -------------------------------------------
