@@ -139,6 +139,9 @@ async def announce_discussion(d: Discussion) -> None:
 async def update_discussion(d: Discussion, data: DiscussionUpdate, identity: Identity) -> None:
     _may_edit(d, identity)
     _check_lengths(data.title, data.body)
+    # an edit counts as a post: each may resolve and announce mentions, and toggling a
+    # mention in and out would otherwise notify (and look up users) without limit
+    await take("post", identity)
     earlier = set(d.mentioned_users.values())
     async with transaction():
         if data.title is not None:
@@ -294,6 +297,7 @@ async def update_reply(
 ) -> None:
     _may_edit(reply, identity)
     _check_lengths(None, data.body)
+    await take("reply", identity)  # as update_discussion: edits count as replies
     earlier = set(reply.mentioned_users.values())
     async with transaction():
         reply.body, reply.body_html = data.body, content.render(data.body)

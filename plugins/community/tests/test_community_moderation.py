@@ -208,6 +208,17 @@ async def test_posting_is_rate_limited(lyo_client: Any) -> None:
     assert (await post(lyo_client)).status_code == 201
     third = await post(lyo_client)
     assert third.status_code == 429 and int(third.headers["Retry-After"]) >= 1
+
+
+@pytest.mark.usefixtures("_slow")
+async def test_edits_count_against_the_posting_rate(lyo_client: Any) -> None:
+    """Each edit may announce mentions again: toggling one in and out is limited too."""
+    created = await (await post(lyo_client)).get_json()
+    url = f"/api/community/discussions/{created['id']}"
+    edit = await lyo_client.patch(url, json={"body": "@carol hi"}, headers=auth("ada"))
+    assert edit.status_code == 200
+    again = await lyo_client.patch(url, json={"body": "hi"}, headers=auth("ada"))
+    assert again.status_code == 429
     assert (await post(lyo_client, "bob")).status_code == 201  # per user
 
 
