@@ -97,8 +97,10 @@ def lyo_worker(
     """Where tasks and event deliveries run. Without Redis (``lyo_settings.redis_url``
     unset) the app runs them in-process: nothing to start. With Redis, a real ``lyo
     worker`` process on this test's database and Redis prefix, loading the plugins of
-    ``lyo_plugins`` that are modules (stand-ins such as ``token_plugin`` stay out);
-    its output goes to ``worker.log`` in the test's ``tmp_path``."""
+    ``lyo_plugins`` that are modules (stand-ins such as ``token_plugin`` stay out),
+    with this test's ``LYO_<PLUGIN>__*`` settings of those plugins (set them with
+    ``monkeypatch.setenv`` before the fixture starts); its output goes to
+    ``worker.log`` in the test's ``tmp_path``."""
     if not lyo_settings.redis_url:
         yield
         return
@@ -116,8 +118,9 @@ def lyo_worker(
                 modules.append(plugin.__name__)  # not installed: load it by import path
     if not names:
         raise RuntimeError("lyo_worker: lyo_plugins holds no plugin module for a worker to load")
+    own = tuple(f"LYO_{name.upper()}__" for name in names)  # the plugins' own settings
     env = {
-        **{k: v for k, v in os.environ.items() if not k.startswith("LYO_")},
+        **{k: v for k, v in os.environ.items() if not k.startswith("LYO_") or k.startswith(own)},
         # what this test can import, the worker can (rootdir and conftest folders)
         "PYTHONPATH": os.pathsep.join(p for p in sys.path if p),
         "LYO_ENV": "test",

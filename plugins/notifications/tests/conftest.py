@@ -4,19 +4,17 @@ plugin talks to (an SMTP server, aiosmtpd, on a free port).
 
 ``LYO_TEST_DATABASE=postgres LYO_TEST_REDIS=redis://...`` runs on a fresh PostgreSQL
 database per test with the migrations applied, and deliveries go through Redis to a
-real ``lyo worker`` (:func:`worker`)."""
+real ``lyo worker`` (the kernel's ``lyo_worker``, which passes it this test's
+``LYO_NOTIFICATIONS__*`` and ``LYO_AUTH__*`` settings)."""
 
 from __future__ import annotations
 
 import asyncio
 import os
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from email import message_from_bytes, policy
 from email.message import EmailMessage
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -24,7 +22,6 @@ from aiosmtpd.controller import Controller
 from lyo_auth import plugin as auth
 from lyo_notifications import plugin as notifications
 
-from kernel import Settings
 from kernel.testing import free_port, test_redis_url
 
 PASSWORD = "correct horse battery staple"
@@ -105,50 +102,12 @@ def mailbox(monkeypatch: pytest.MonkeyPatch) -> Iterator[Mailbox]:
         controller.stop()
 
 
-@pytest.fixture
-def worker(lyo_settings: Settings, lyo_plugins: list[Any], tmp_path: Path) -> Iterator[None]:
-    """Where deliveries run: in the app without Redis; with Redis a real ``lyo worker``
-    with this test's ``LYO_NOTIFICATIONS__*`` and ``LYO_AUTH__*`` settings (the kernel's
-    ``lyo_worker`` fixture passes no plugin settings, so this one does). Name it after
-    ``lyo_client`` or ``lyo_server``, so the app has migrated the database first."""
-    if not lyo_settings.redis_url:
-        yield
-        return
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if not k.startswith("LYO_") or k.startswith(("LYO_NOTIFICATIONS__", "LYO_AUTH__"))
-    }
-    env |= {
-        "PYTHONPATH": os.pathsep.join(p for p in sys.path if p),
-        "LYO_ENV": "test",
-        "LYO_DATABASE_URL": lyo_settings.database_url,
-        "LYO_REDIS_URL": lyo_settings.redis_url,
-        "LYO_REDIS_PREFIX": lyo_settings.redis_prefix,
-        "LYO_PLUGINS__ENABLED": ",".join(
-            p.__name__.split(".")[0].removeprefix("lyo_") for p in lyo_plugins
-        ),
-        "LYO_LOG_LEVEL": "WARNING",
-    }
-    with (tmp_path / "worker.log").open("wb") as log:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "kernel", "worker", "--concurrency", "4"],
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-        try:
-            yield
-        finally:
-            died = process.poll()
-            process.terminate()
-            try:
-                process.wait(15)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait(5)
-    if died is not None:
-        raise RuntimeError((tmp_path / "worker.log").read_text()[-4000:])
+async def until(check: Any, within: float = 60) -> None:
+    """Wait for ``await check()`` to be true (a worker's commit), at most ``within`` s."""
+    deadline = time.monotonic() + within
+    while not await check():
+        assert time.monotonic() < deadline, "not in time"
+        await asyncio.sleep(0.1)
 
 
 async def sign_in(client: Any, email: str, name: str = "Ada") -> tuple[str, dict[str, str]]:

@@ -45,7 +45,7 @@ def lyo_plugins(mailbox: Mailbox, apns: ApnsServer) -> list[object]:
 
 
 async def test_apns_over_http2_sends_prunes_and_honours_retry_after(
-    lyo_client: Any, lyo_app: Any, worker: None, apns: ApnsServer
+    lyo_client: Any, lyo_app: Any, lyo_worker: None, apns: ApnsServer
 ) -> None:
     ada, headers = await sign_in(lyo_client, "ada@example.com")
     for token in (OK, BAD, GONE, BUSY):

@@ -105,7 +105,7 @@ async def _welcomed(mailbox: Mailbox, user_id: str) -> tuple[str, str]:
 
 
 async def test_a_late_hard_bounce_disables_the_address(
-    lyo_client: Any, lyo_app: Any, mailbox: Mailbox, bounce_mx: Any, worker: None
+    lyo_client: Any, lyo_app: Any, mailbox: Mailbox, bounce_mx: Any, lyo_worker: None
 ) -> None:
     ada, _ = await sign_in(lyo_client, "ada@example.com")
     return_path, message_id = await _welcomed(mailbox, ada)
@@ -143,7 +143,7 @@ async def test_a_late_hard_bounce_disables_the_address(
 
 
 async def test_a_bounce_with_only_the_verp_return_path_is_enough(
-    lyo_client: Any, lyo_app: Any, mailbox: Mailbox, bounce_mx: Any, worker: None
+    lyo_client: Any, lyo_app: Any, mailbox: Mailbox, bounce_mx: Any, lyo_worker: None
 ) -> None:
     ada, _ = await sign_in(lyo_client, "ada@example.com")
     return_path, _ = await _welcomed(mailbox, ada)
@@ -153,7 +153,7 @@ async def test_a_bounce_with_only_the_verp_return_path_is_enough(
 
 
 async def test_a_forged_bounce_disables_nothing(
-    lyo_client: Any, lyo_app: Any, mailbox: Mailbox, bounce_mx: Any, worker: None
+    lyo_client: Any, lyo_app: Any, mailbox: Mailbox, bounce_mx: Any, lyo_worker: None
 ) -> None:
     ada, _ = await sign_in(lyo_client, "ada@example.com")
     await _welcomed(mailbox, ada)
@@ -171,7 +171,7 @@ async def test_a_forged_bounce_disables_nothing(
 
 
 async def test_the_bounce_command_reads_a_dsn_from_standard_input(
-    lyo_client: Any, lyo_app: Any, lyo_settings: Any, mailbox: Mailbox, worker: None
+    lyo_client: Any, lyo_app: Any, lyo_settings: Any, mailbox: Mailbox, lyo_worker: None
 ) -> None:
     """``lyo notifications bounce`` (a Postfix pipe transport's command) in a process of
     its own: needs a database two processes share (PostgreSQL)."""

@@ -122,7 +122,7 @@ def test_quiet_hours_are_in_the_users_time_zone() -> None:
 
 
 async def test_quiet_hours_defer_push_and_send_email_to_the_digest(
-    lyo_client: Any, lyo_app: Any, worker: None
+    lyo_client: Any, lyo_app: Any, lyo_worker: None
 ) -> None:
     from lyo_notifications.api import notify
 

@@ -59,7 +59,7 @@ async def _inbox(client: Any, headers: dict[str, str], want: int, **query: Any) 
 
 
 async def test_a_reply_event_becomes_one_inbox_item_for_the_parent_author(
-    lyo_client: Any, lyo_app: Any, worker: None
+    lyo_client: Any, lyo_app: Any, lyo_worker: None
 ) -> None:
     ada, ada_headers = await sign_in(lyo_client, "ada@example.com", "Ada")
     bob, bob_headers = await sign_in(lyo_client, "bob@example.com", "Bob")
@@ -145,7 +145,7 @@ async def test_cursor_pages_read_marks_and_delete(lyo_client: Any, lyo_app: Any)
 
 
 async def test_deactivated_users_get_nothing_and_lose_their_inbox(
-    lyo_client: Any, lyo_app: Any, worker: None
+    lyo_client: Any, lyo_app: Any, lyo_worker: None
 ) -> None:
     ada, headers = await sign_in(lyo_client, "ada@example.com")
     bob, _ = await sign_in(lyo_client, "bob@example.com", "Bob")
@@ -165,7 +165,7 @@ async def test_deactivated_users_get_nothing_and_lose_their_inbox(
         assert await notify([ada], category="reminders", kind="message", key="x") == 0
 
 
-async def test_new_items_are_pushed_on_the_users_topic(lyo_server: str, worker: None) -> None:
+async def test_new_items_are_pushed_on_the_users_topic(lyo_server: str, lyo_worker: None) -> None:
     async with httpx.AsyncClient(base_url=lyo_server) as http:
         ada, headers = await sign_in(_Sync(http), "ada@example.com")
         bob, _ = await sign_in(_Sync(http), "bob@example.com", "Bob")

@@ -3,13 +3,11 @@ as a task, the digest and the retention purge."""
 
 from __future__ import annotations
 
-import asyncio
-import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from uuid import uuid4
 
-from conftest import Mailbox, sign_in
+from conftest import Mailbox, sign_in, until
 from lyo_auth import accounts
 from lyo_notifications.api import notify
 from lyo_notifications.models import Delivery, Device, Notification, Preference
@@ -31,13 +29,6 @@ class CourseGenerated(Event):
     lesson_count: int
     model: str
     tokens: int
-
-
-async def _until(check: Any, within: float = 30) -> None:
-    deadline = time.monotonic() + within
-    while not await check():
-        assert time.monotonic() < deadline, "not in time"
-        await asyncio.sleep(0.1)
 
 
 async def test_export_then_erase(lyo_client: Any, lyo_app: Any) -> None:
@@ -70,7 +61,7 @@ async def test_export_then_erase(lyo_client: Any, lyo_app: Any) -> None:
 
 
 async def test_a_generated_course_notifies_its_owner(
-    lyo_client: Any, lyo_app: Any, worker: None
+    lyo_client: Any, lyo_app: Any, lyo_worker: None
 ) -> None:
     ada, _headers = await sign_in(lyo_client, "ada@example.com")
     lyo_app.kernel.activate()
@@ -90,14 +81,14 @@ async def test_a_generated_course_notifies_its_owner(
     async def arrived() -> bool:
         return await Notification.filter(user_id=ada, category="generation_finished").exists()
 
-    await _until(arrived)
+    await until(arrived)
     item = await Notification.get(user_id=ada)
     assert item.body == "The course about Tide pools is ready (3 lessons)."
     assert item.data["course_id"]
 
 
 async def test_admin_send_is_a_task_with_progress(
-    lyo_client: Any, lyo_app: Any, worker: None
+    lyo_client: Any, lyo_app: Any, lyo_worker: None
 ) -> None:
     root, root_headers = await sign_in(lyo_client, "root@example.com", "Root")
     ada, headers = await sign_in(lyo_client, "ada@example.com")
@@ -124,19 +115,19 @@ async def test_admin_send_is_a_task_with_progress(
         run = await (await lyo_client.get(status_url, headers=root_headers)).get_json()
         return run["status"] in ("succeeded", "failed")
 
-    await _until(done)
+    await until(done)
     run = await (await lyo_client.get(status_url, headers=root_headers)).get_json()
     assert run["status"] == "succeeded" and run["result"] == {"notified": 1, "audience": 3}, run
     assert (await Notification.get(user_id=ada)).title == "Maintenance"
 
 
 async def test_digest_mails_what_piled_up_and_purge_forgets_old_items(
-    lyo_client: Any, lyo_app: Any, mailbox: Mailbox, worker: None
+    lyo_client: Any, lyo_app: Any, mailbox: Mailbox, lyo_worker: None
 ) -> None:
     from lyo_notifications.models import Address
 
     ada, headers = await sign_in(lyo_client, "ada@example.com")
-    await _until(lambda: Address.exists(user_id=ada))
+    await until(lambda: Address.exists(user_id=ada))
     await mailbox.wait(1)  # welcome
     await lyo_client.put(
         "/api/notifications/preferences", json={"digest": "daily"}, headers=headers
@@ -159,7 +150,7 @@ async def test_digest_mails_what_piled_up_and_purge_forgets_old_items(
     async def digested() -> bool:
         return any("new notification" in str(m["Subject"]) for m in mailbox.messages)
 
-    await _until(digested)
+    await until(digested)
     [mail] = [m for m in mailbox.messages if "new notification" in str(m["Subject"])]
     assert "Item 0" in mail.get_body(preferencelist=("plain",)).get_content()
     assert mail["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
@@ -167,14 +158,14 @@ async def test_digest_mails_what_piled_up_and_purge_forgets_old_items(
     async def recorded() -> bool:  # the mail leaves just before the worker's commit
         return (await Preference.get(user_id=ada)).last_digest_at is not None
 
-    await _until(recorded)
+    await until(recorded)
     # old rows go
     await Notification.filter(user_id=ada).update(
         created_at=datetime.now(UTC) - timedelta(days=400)
     )
     await Delivery.filter(user_id=ada).update(created_at=datetime.now(UTC) - timedelta(days=400))
     await running.tasks.enqueue(purge)
-    await _until(lambda: _gone(ada))
+    await until(lambda: _gone(ada))
 
 
 async def _gone(user_id: str) -> bool:

@@ -5,14 +5,12 @@ retried by the task with backoff; every attempt is recorded."""
 
 from __future__ import annotations
 
-import asyncio
 import json
-import time
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from conftest import Mailbox, sign_in
+from conftest import Mailbox, sign_in, until
 from fcm_server import FcmServer
 from lyo_auth import plugin as auth
 from lyo_notifications import plugin as notifications
@@ -47,15 +45,8 @@ async def _devices(client: Any, headers: dict[str, str], *tokens: str) -> None:
         assert response.status_code == 201, await response.get_data()
 
 
-async def _until(check: Any, within: float = 60) -> None:
-    deadline = time.monotonic() + within
-    while not await check():
-        assert time.monotonic() < deadline, "not in time"
-        await asyncio.sleep(0.1)
-
-
 async def test_push_sends_prunes_and_honours_retry_after(
-    lyo_client: Any, lyo_app: Any, worker: None, fcm: FcmServer
+    lyo_client: Any, lyo_app: Any, lyo_worker: None, fcm: FcmServer
 ) -> None:
     ada, headers = await sign_in(lyo_client, "ada@example.com")
     await _devices(lyo_client, headers, OK, DEAD, BUSY)
@@ -73,7 +64,7 @@ async def test_push_sends_prunes_and_honours_retry_after(
         delivery = await Delivery.get(user_id=ada, key="p1", channel="push")
         return delivery.status == "sent"
 
-    await _until(sent)
+    await until(sent)
     assert sorted(m["token"] for m in fcm.sent) == [BUSY, OK]
     assert fcm.sent[0]["notification"] == {"title": "Streak", "body": "One lesson today?"}
     assert fcm.tokens_issued == 1  # the access token is cached
@@ -95,7 +86,7 @@ async def test_push_sends_prunes_and_honours_retry_after(
 
 
 async def test_server_errors_are_retried_by_the_task(
-    lyo_client: Any, lyo_app: Any, worker: None, fcm: FcmServer
+    lyo_client: Any, lyo_app: Any, lyo_worker: None, fcm: FcmServer
 ) -> None:
     ada, headers = await sign_in(lyo_client, "ada@example.com")
     await _devices(lyo_client, headers, DOWN)
@@ -112,7 +103,7 @@ async def test_server_errors_are_retried_by_the_task(
     async def retried() -> bool:
         return await Attempt.filter(provider="fcm", status=503).count() >= 2
 
-    await _until(retried)
+    await until(retried)
     delivery = await Delivery.get(user_id=ada, key="p2", channel="push")
     assert delivery.status == "pending" and "UNAVAILABLE" in (delivery.error or "")
     assert await Device.filter(token=DOWN).count() == 1  # a server error prunes nothing
@@ -141,7 +132,7 @@ async def test_push_preference_off_sends_nothing(
 
 
 async def test_one_run_sends_a_batch_and_its_retry_only_what_failed(
-    lyo_client: Any, lyo_app: Any, worker: None, fcm: FcmServer
+    lyo_client: Any, lyo_app: Any, lyo_worker: None, fcm: FcmServer
 ) -> None:
     from kernel.data.models import TaskRun
 
@@ -159,7 +150,7 @@ async def test_one_run_sends_a_batch_and_its_retry_only_what_failed(
     async def retried() -> bool:
         return await Attempt.filter(provider="fcm", status=503).count() >= 2
 
-    await _until(retried)
+    await until(retried)
     assert await TaskRun.filter(name="notifications:send_push").count() == 1  # both in one
     assert [m["token"] for m in fcm.sent] == [OK]  # sent once: the retry skipped it
     assert (await Delivery.get(user_id=ada, key="p4", channel="push")).status == "sent"

@@ -53,7 +53,7 @@ async def _send(client: Any, headers: dict[str, str], **body: Any) -> dict[str, 
 
 
 async def test_send_to_a_role_once_per_user_with_progress(
-    lyo_client: Any, lyo_app: Any, worker: None
+    lyo_client: Any, lyo_app: Any, lyo_worker: None
 ) -> None:
     headers = await _admin(lyo_client, lyo_app)
     learners = [(await sign_in(lyo_client, f"l{n}@example.com"))[0] for n in range(3)]
@@ -69,7 +69,7 @@ async def test_send_to_a_role_once_per_user_with_progress(
         assert await Notification.filter(user_id=user_id, title="Maintenance").count() == 1
 
 
-async def test_send_to_a_courses_learners(lyo_client: Any, lyo_app: Any, worker: None) -> None:
+async def test_send_to_a_courses_learners(lyo_client: Any, lyo_app: Any, lyo_worker: None) -> None:
     headers = await _admin(lyo_client, lyo_app)
     ada, ada_headers = await sign_in(lyo_client, "ada@example.com")
     bob, _ = await sign_in(lyo_client, "bob@example.com", "Bob")

@@ -84,7 +84,7 @@ async def _items(user_id: str, want: int) -> list[Notification]:
 
 
 async def test_reply_mention_and_reaction_reach_whom_they_concern(
-    lyo_client: Any, lyo_app: Any, worker: None
+    lyo_client: Any, lyo_app: Any, lyo_worker: None
 ) -> None:
     ada, _ = await sign_in(lyo_client, "ada@example.com", "Ada")  # the discussion's author
     bob, _ = await sign_in(lyo_client, "bob@example.com", "Bob")  # whose reply is answered
@@ -135,7 +135,7 @@ async def test_reply_mention_and_reaction_reach_whom_they_concern(
 
 
 async def test_a_course_update_reaches_its_learners(
-    lyo_client: Any, lyo_app: Any, worker: None
+    lyo_client: Any, lyo_app: Any, lyo_worker: None
 ) -> None:
     ada, ada_headers = await sign_in(lyo_client, "ada@example.com", "Ada")
     bob, _ = await sign_in(lyo_client, "bob@example.com", "Bob")
@@ -156,7 +156,7 @@ async def test_a_course_update_reaches_its_learners(
 
 
 async def test_a_redelivered_event_notifies_once_per_user_and_channel(
-    lyo_client: Any, lyo_app: Any, worker: None
+    lyo_client: Any, lyo_app: Any, lyo_worker: None
 ) -> None:
     ada, headers = await sign_in(lyo_client, "ada@example.com", "Ada")
     bob, _ = await sign_in(lyo_client, "bob@example.com", "Bob")
