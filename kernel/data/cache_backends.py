@@ -28,16 +28,12 @@ from redis.backoff import NoBackoff
 from redis.exceptions import ResponseError
 
 from kernel.breaker import CircuitBreaker
+from kernel.data.cache_scripts import EXPIRE_NEW, UNLOCK, ZINCRBY_MANY
 
 log = structlog.get_logger("lyo.cache")
 
 _LOG_EVERY = 30.0  # seconds between two warnings about the same outage
 _SCAN_BATCH = 500
-_UNLOCK = "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) end"
-# an expiry only for a key without one: PEXPIRE ... NX needs Redis 7, this does not
-_EXPIRE_NEW = (
-    "if redis.call('pttl', KEYS[1]) == -1 then redis.call('pexpire', KEYS[1], ARGV[1]) end"
-)
 
 #: One sorted set's members and scores, in order: ``[(member, score), ...]``.
 Scored = list[tuple[str, float]]
@@ -60,6 +56,9 @@ class Backend(Protocol):
     async def incr(self, key: str, amount: int, ttl: float | None) -> int: ...
     async def zadd(self, key: str, scores: Mapping[str, float], ttl: float | None) -> int: ...
     async def zincrby(self, key: str, member: str, amount: float, ttl: float | None) -> float: ...
+    async def zincrby_many(
+        self, increments: Mapping[str, Mapping[str, float]], ttls: Mapping[str, float | None]
+    ) -> dict[str, dict[str, float]]: ...
     async def zscore(self, key: str, member: str) -> float | None: ...
     async def zrank(self, key: str, member: str, desc: bool) -> int | None: ...
     async def zrange(self, key: str, start: int, stop: int, desc: bool) -> Scored: ...
@@ -184,6 +183,16 @@ class MemoryBackend:
         members[member] = members.get(member, 0.0) + amount
         return members[member]
 
+    async def zincrby_many(
+        self, increments: Mapping[str, Mapping[str, float]], ttls: Mapping[str, float | None]
+    ) -> dict[str, dict[str, float]]:
+        for key in increments:  # every kind first: all or nothing, as on Redis
+            self._zset(key)
+        return {
+            key: {m: await self.zincrby(key, m, a, ttls.get(key)) for m, a in amounts.items()}
+            for key, amounts in increments.items()
+        }
+
     async def zscore(self, key: str, member: str) -> float | None:
         return (self._zset(key) or {}).get(member)
 
@@ -229,6 +238,7 @@ class RedisBackend:
             retry=Retry(NoBackoff(), 1),
             health_check_interval=30,
         )
+        self._zincrby_many = self.redis.register_script(ZINCRBY_MANY)
 
     async def get(self, key: str) -> bytes | None:
         return cast("bytes | None", await self.redis.get(key))  # decode_responses is off
@@ -269,7 +279,7 @@ class RedisBackend:
         return bool(await self.redis.set(key, token, nx=True, px=_ms(ttl)))
 
     async def unlock(self, key: str, token: str) -> None:
-        await self.redis.eval(_UNLOCK, 1, key, token)  # type: ignore[misc]
+        await self.redis.eval(UNLOCK, 1, key, token)  # type: ignore[misc]
 
     async def _write(self, key: str, ttl: float | None, command: str, *args: object) -> object:
         """One write command, with the expiry of a new key in the same MULTI/EXEC."""
@@ -278,7 +288,7 @@ class RedisBackend:
                 return await self.redis.execute_command(command, key, *args)  # type: ignore[no-untyped-call]
             async with self.redis.pipeline(transaction=True) as pipe:
                 pipe.execute_command(command, key, *args)
-                pipe.eval(_EXPIRE_NEW, 1, key, _ms(ttl))
+                pipe.eval(EXPIRE_NEW, 1, key, _ms(ttl))
                 result, _ = await pipe.execute()
                 return result  # type: ignore[no-any-return]
         except ResponseError as error:
@@ -299,6 +309,23 @@ class RedisBackend:
 
     async def zincrby(self, key: str, member: str, amount: float, ttl: float | None) -> float:
         return float(cast("bytes", await self._write(key, ttl, "ZINCRBY", amount, member)))
+
+    async def zincrby_many(
+        self, increments: Mapping[str, Mapping[str, float]], ttls: Mapping[str, float | None]
+    ) -> dict[str, dict[str, float]]:
+        args: list[str | float] = []
+        for key, amounts in increments.items():
+            ttl = ttls.get(key)
+            args += (0 if ttl is None else _ms(ttl), len(amounts))
+            args += [item for pair in amounts.items() for item in pair]
+        try:  # EVALSHA, loading the script once if Redis lacks it
+            replies = iter(await self._zincrby_many(keys=list(increments), args=args))
+        except ResponseError as error:
+            raise WrongKind(str(error)) from None
+        return {
+            key: {member: float(next(replies)) for member in amounts}
+            for key, amounts in increments.items()
+        }
 
     async def zscore(self, key: str, member: str) -> float | None:
         score = await self._read("ZSCORE", key, member)
