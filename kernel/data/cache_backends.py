@@ -28,7 +28,8 @@ from redis.backoff import NoBackoff
 from redis.exceptions import ResponseError
 
 from kernel.breaker import CircuitBreaker
-from kernel.data.cache_scripts import EXPIRE_NEW, UNLOCK, ZINCRBY_MANY
+from kernel.data.batch import RedisPipe
+from kernel.data.cache_scripts import EXPIRE_NEW, UNLOCK, ZINCRBY_MANY, ms, zincrby_many_args
 
 log = structlog.get_logger("lyo.cache")
 
@@ -66,10 +67,6 @@ class Backend(Protocol):
     async def zcard(self, key: str) -> int: ...
     async def ping(self) -> None: ...
     async def close(self) -> None: ...
-
-
-def _ms(ttl: float) -> int:
-    return max(1, round(ttl * 1000))
 
 
 class MemoryBackend:
@@ -239,12 +236,14 @@ class RedisBackend:
             health_check_interval=30,
         )
         self._zincrby_many = self.redis.register_script(ZINCRBY_MANY)
+        # concurrent reads share one pipelined round trip (a board's top, a rank, ...)
+        self._reads = RedisPipe(self.redis)
 
     async def get(self, key: str) -> bytes | None:
         return cast("bytes | None", await self.redis.get(key))  # decode_responses is off
 
     async def set(self, key: str, value: bytes, ttl: float | None) -> None:
-        await self.redis.set(key, value, px=None if ttl is None else _ms(ttl))
+        await self.redis.set(key, value, px=None if ttl is None else ms(ttl))
 
     async def delete(self, key: str) -> None:
         await self.redis.unlink(key)
@@ -256,7 +255,7 @@ class RedisBackend:
         # one round trip: the SETs pipelined (not MSET, which takes no expiry)
         async with self.redis.pipeline(transaction=False) as pipe:
             for key, value in items.items():
-                pipe.set(key, value, px=None if ttl is None else _ms(ttl))
+                pipe.set(key, value, px=None if ttl is None else ms(ttl))
             await pipe.execute()
 
     async def delete_many(self, keys: Sequence[str]) -> None:
@@ -276,7 +275,7 @@ class RedisBackend:
         return deleted
 
     async def lock(self, key: str, token: str, ttl: float) -> bool:
-        return bool(await self.redis.set(key, token, nx=True, px=_ms(ttl)))
+        return bool(await self.redis.set(key, token, nx=True, px=ms(ttl)))
 
     async def unlock(self, key: str, token: str) -> None:
         await self.redis.eval(UNLOCK, 1, key, token)  # type: ignore[misc]
@@ -288,7 +287,7 @@ class RedisBackend:
                 return await self.redis.execute_command(command, key, *args)  # type: ignore[no-untyped-call]
             async with self.redis.pipeline(transaction=True) as pipe:
                 pipe.execute_command(command, key, *args)
-                pipe.eval(EXPIRE_NEW, 1, key, _ms(ttl))
+                pipe.eval(EXPIRE_NEW, 1, key, ms(ttl))
                 result, _ = await pipe.execute()
                 return result  # type: ignore[no-any-return]
         except ResponseError as error:
@@ -296,7 +295,7 @@ class RedisBackend:
 
     async def _read(self, command: str, key: str, *args: object) -> object:
         try:
-            return await self.redis.execute_command(command, key, *args)  # type: ignore[no-untyped-call]
+            return await self._reads(lambda pipe: pipe.execute_command(command, key, *args))
         except ResponseError as error:
             raise WrongKind(f"{key!r}: {error}") from None
 
@@ -313,11 +312,7 @@ class RedisBackend:
     async def zincrby_many(
         self, increments: Mapping[str, Mapping[str, float]], ttls: Mapping[str, float | None]
     ) -> dict[str, dict[str, float]]:
-        args: list[str | float] = []
-        for key, amounts in increments.items():
-            ttl = ttls.get(key)
-            args += (0 if ttl is None else _ms(ttl), len(amounts))
-            args += [item for pair in amounts.items() for item in pair]
+        args = zincrby_many_args(increments, ttls)
         try:  # EVALSHA, loading the script once if Redis lacks it
             replies = iter(await self._zincrby_many(keys=list(increments), args=args))
         except ResponseError as error:
@@ -339,7 +334,9 @@ class RedisBackend:
         try:
             pairs = cast(
                 "list[tuple[bytes, float]]",
-                await self.redis.zrange(key, start, stop, desc=desc, withscores=True),
+                await self._reads(
+                    lambda pipe: pipe.zrange(key, start, stop, desc=desc, withscores=True)
+                ),
             )
         except ResponseError as error:
             raise WrongKind(f"{key!r}: {error}") from None

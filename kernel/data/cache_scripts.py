@@ -1,4 +1,15 @@
-"""The Lua scripts of :class:`kernel.data.cache_backends.RedisBackend` (atomic on Redis)."""
+"""The Lua scripts of :class:`kernel.data.cache_backends.RedisBackend` (atomic on Redis)
+and their arguments."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+
+def ms(ttl: float) -> int:
+    """A TTL in seconds as Redis's milliseconds (at least 1)."""
+    return max(1, round(ttl * 1000))
+
 
 UNLOCK = "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) end"
 # an expiry only for a key without one: PEXPIRE ... NX needs Redis 7, this does not
@@ -24,3 +35,15 @@ for _, key in ipairs(KEYS) do
 end
 return scores
 """
+
+
+def zincrby_many_args(
+    increments: Mapping[str, Mapping[str, float]], ttls: Mapping[str, float | None]
+) -> list[str | float]:
+    """``ARGV`` of :data:`ZINCRBY_MANY` (the keys, in the same order, are its ``KEYS``)."""
+    args: list[str | float] = []
+    for key, amounts in increments.items():
+        ttl = ttls.get(key)
+        args += (0 if ttl is None else ms(ttl), len(amounts))
+        args += [item for pair in amounts.items() for item in pair]
+    return args
