@@ -79,6 +79,7 @@ async def notify_user(
     topic, message = user_topic(user_id), notice(kernel, kind, data)
     if not valid_topic(topic):
         raise ValueError(f"user id {user_id!r} does not make a valid topic")
+
     async def send() -> None:
         kernel.hub.publish_soon(topic, message)
 
