@@ -4,7 +4,9 @@
    durable delivery runs it: journal, rule, ledger entry, balance, achievements, streak,
    outbox events, the board increments queued after commit, waited for at the end)
    against raw ledger inserts of the same rows (one ``INSERT INTO gamification_entry``
-   per transaction on a bare asyncpg connection); also this process's CPU per event.
+   per transaction on a bare asyncpg connection); also this process's CPU per event, and
+   the same raw inserts each inside ``BEGIN``/``COMMIT`` (what a transaction alone costs:
+   the ceiling of anything that, like a delivery, runs one transaction per event).
 2. A leaderboard read with 100,000 users (``boards.read``: top 10, the caller's rank and
    2 neighbours each side, through the kernel cache) against a bare redis-py client doing
    ``ZREVRANGE 0 9 WITHSCORES`` + ``ZREVRANK`` on the same key.
@@ -67,6 +69,7 @@ def events(count: int, users: int) -> list[Envelope]:
 
 
 CPU: dict[str, list[float]] = {"engine": [], "raw": []}  # this process's CPU s per event
+BARE: list[float] = []  # raw inserts each in BEGIN/COMMIT, per autocommitted raw insert
 
 
 async def engine_rate(batch: list[Envelope], together: bool = False) -> float:
@@ -88,7 +91,11 @@ async def engine_rate(batch: list[Envelope], together: bool = False) -> float:
     return rate
 
 
-async def raw_rate(url: str, batch: list[Envelope], together: bool = False) -> float:
+async def raw_rate(
+    url: str, batch: list[Envelope], together: bool = False, wrapped: bool = False
+) -> float:
+    """Autocommitted inserts, or (``together``) one transaction for the batch, or
+    (``wrapped``) each in ``BEGIN``/``COMMIT``."""
     connection = await asyncpg.connect(url.replace("postgres://", "postgresql://", 1))
     sql = (
         "INSERT INTO gamification_entry (user_id, points, reason, rule, award_key, event_id,"
@@ -101,6 +108,8 @@ async def raw_rate(url: str, batch: list[Envelope], together: bool = False) -> f
             await connection.execute("BEGIN")
         for envelope in batch:
             p = envelope.payload
+            if wrapped:
+                await connection.execute("BEGIN")
             await connection.execute(
                 sql,
                 p["user_id"],
@@ -112,10 +121,12 @@ async def raw_rate(url: str, batch: list[Envelope], together: bool = False) -> f
                 p["course_id"],
                 envelope.occurred_at,
             )
+            if wrapped:
+                await connection.execute("COMMIT")
         if together:
             await connection.execute("COMMIT")
         rate = len(batch) / (time.perf_counter() - started)
-        if not together:
+        if not together and not wrapped:
             CPU["raw"].append((time.process_time() - cpu) / len(batch))
         return rate
     finally:
@@ -190,6 +201,10 @@ async def main() -> None:
                     ours = await engine_rate(events(args.events // 3, args.event_users))
                     raw = await raw_rate(url, events(args.events // 3, args.event_users))
                     rounds.append((ours, raw))
+                    bare = await raw_rate(
+                        url, events(args.events // 3, args.event_users), False, True
+                    )
+                    BARE.append(bare / raw)
                     ours = await engine_rate(events(args.events // 3, args.event_users), True)
                     raw = await raw_rate(url, events(args.events // 3, args.event_users), True)
                     batched.append((ours, raw))
@@ -209,6 +224,10 @@ async def main() -> None:
         print(f"  engine {ours:8.1f}/s   raw inserts {raw:8.1f}/s   ratio {ours / raw:.2f}")
     ratio = statistics.median(o / r for o, r in rounds)
     print(f"  median ratio {ratio:.2f} (target >= 0.5), one transaction per event")
+    print(
+        f"  raw inserts each in BEGIN/COMMIT: {statistics.median(BARE):.2f} of autocommitted ones"
+        " (the ceiling of one transaction per event)"
+    )
     engine_cpu, raw_cpu = (statistics.median(CPU[k][1:]) * 1000 for k in ("engine", "raw"))
     print(
         f"  client CPU per event: engine {engine_cpu:.2f} ms, raw {raw_cpu:.2f} ms"

@@ -352,6 +352,33 @@ async def test_sorted_sets_rank_by_descending_score_by_default(cache: Cache) -> 
     assert max(results) == 50.0 and await board.zscore("race", "x") == 50.0
 
 
+async def test_many_increments_in_one_call_are_all_or_nothing(cache: Cache) -> None:
+    boards = cache.for_plugin("games")
+    assert await boards.zincrby_many({}) == {}
+    await boards.zadd("week", {"ana": 10})
+    assert await boards.zincrby_many(
+        {"week": {"ana": 5, "bo": 2.5}, "all": {"ana": 1}}, ttl={"week": 60}
+    ) == {"week": {"ana": 15.0, "bo": 2.5}, "all": {"ana": 1.0}}
+    assert await boards.zrange("week") == [("ana", 15.0), ("bo", 2.5)]
+    results = await asyncio.gather(
+        *(boards.zincrby_many({"race": {"x": 1}, "all": {"x": 2}}) for _ in range(20))
+    )
+    assert max(r["race"]["x"] for r in results) == 20.0
+    assert await boards.zscore("all", "x") == 40.0
+    await boards.set("plain", {"a": 1})
+    with pytest.raises(TypeError):  # a key of another kind: nothing is written
+        await boards.zincrby_many({"week": {"ana": 100}, "plain": {"a": 1}})
+    assert await boards.zscore("week", "ana") == 15.0
+    with pytest.raises(ValueError):
+        await boards.zincrby_many({"week": {"ana": 1}}, ttl=0)
+    # the expiry of a key without one (for each key as given); later calls keep it
+    await boards.zincrby_many({"day": {"a": 1}, "kept": {"a": 1}}, ttl={"day": 0.2})
+    await boards.zincrby_many({"day": {"a": 1}}, ttl=60)
+    await asyncio.sleep(0.3)
+    assert await boards.zcard("day") == 0
+    assert await boards.zcard("kept") == 1
+
+
 async def test_sorted_set_ttl_and_kinds_do_not_mix(cache: Cache) -> None:
     await cache.zadd("daily", {"a": 1}, ttl=0.2)
     await cache.zincrby("daily", "a", 1, ttl=60)  # the window stays the first one
@@ -382,6 +409,7 @@ async def test_counters_and_sorted_sets_raise_when_redis_is_down(namespace: str)
             cache.get_counter("n"),
             cache.zadd("b", {"a": 1}),
             cache.zincrby("b", "a"),
+            cache.zincrby_many({"b": {"a": 1}}),
             cache.zscore("b", "a"),
             cache.zrank("b", "a"),
             cache.zrange("b"),
@@ -390,7 +418,7 @@ async def test_counters_and_sorted_sets_raise_when_redis_is_down(namespace: str)
         ):
             with pytest.raises(ServiceUnavailable):
                 await call
-        assert sample("lyo_cache_errors_total", "outage") == before + 9
+        assert sample("lyo_cache_errors_total", "outage") == before + 10
         assert await cache.get("v", default="miss") == "miss"  # values still degrade
     finally:
         await cache.close()

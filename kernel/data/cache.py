@@ -23,15 +23,15 @@ plugin's keys can be dropped at once with ``delete_prefix("")``.
   circuit breaker skips Redis for a few seconds, so requests do not each wait for a
   timeout. ``lyo_cache_hits_total`` and ``lyo_cache_misses_total`` count lookups; all
   three are labelled by plugin (``kernel`` for the kernel's own view).
-- Counters (``incr``, ``get_counter``) and sorted sets (``zadd``, ``zincrby``, ``zscore``,
-  ``zrank``, ``zrange``, ``zrem``, ``zcard``) are data, not cache entries: atomic on
-  Redis, never given the default TTL (only the ``ttl`` passed, which starts when the key
-  is created and is never extended), and when Redis is down they raise
-  :class:`kernel.ServiceUnavailable` (a 503 in a request) rather than answer 0 or an empty
-  board, which would be wrong answers, not misses. The breaker and the error counter are
-  the same as for values. A key used as another kind raises ``TypeError``
-  (:class:`kernel.cache_backends.WrongKind`); they live in :mod:`kernel.data.cache_data`.
-  Backends: :mod:`kernel.cache_backends`.
+- Counters (``incr``, ``get_counter``) and sorted sets (``zadd``, ``zincrby``,
+  ``zincrby_many``, ``zscore``, ``zrank``, ``zrange``, ``zrem``, ``zcard``) are data,
+  not cache entries: atomic on Redis, never given the default TTL (only the ``ttl``
+  passed, which starts when the key is created and is never extended), and when Redis
+  is down they raise :class:`kernel.ServiceUnavailable` (a 503 in a request) rather
+  than answer 0 or an empty board, which would be wrong answers, not misses. The
+  breaker and the error counter are the same as for values. A key used as another
+  kind raises ``TypeError`` (:class:`kernel.cache_backends.WrongKind`); they live in
+  :mod:`kernel.data.cache_data`. Backends: :mod:`kernel.cache_backends`.
 - The memory backend serves one process (development and tests): a bounded LRU
   (``max_entries``) whose entries also expire by TTL.
 """

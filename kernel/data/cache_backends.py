@@ -28,16 +28,13 @@ from redis.backoff import NoBackoff
 from redis.exceptions import ResponseError
 
 from kernel.breaker import CircuitBreaker
+from kernel.data.batch import RedisPipe
+from kernel.data.cache_scripts import EXPIRE_NEW, UNLOCK, ZINCRBY_MANY, ms, zincrby_many_args
 
 log = structlog.get_logger("lyo.cache")
 
 _LOG_EVERY = 30.0  # seconds between two warnings about the same outage
 _SCAN_BATCH = 500
-_UNLOCK = "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) end"
-# an expiry only for a key without one: PEXPIRE ... NX needs Redis 7, this does not
-_EXPIRE_NEW = (
-    "if redis.call('pttl', KEYS[1]) == -1 then redis.call('pexpire', KEYS[1], ARGV[1]) end"
-)
 
 #: One sorted set's members and scores, in order: ``[(member, score), ...]``.
 Scored = list[tuple[str, float]]
@@ -60,6 +57,9 @@ class Backend(Protocol):
     async def incr(self, key: str, amount: int, ttl: float | None) -> int: ...
     async def zadd(self, key: str, scores: Mapping[str, float], ttl: float | None) -> int: ...
     async def zincrby(self, key: str, member: str, amount: float, ttl: float | None) -> float: ...
+    async def zincrby_many(
+        self, increments: Mapping[str, Mapping[str, float]], ttls: Mapping[str, float | None]
+    ) -> dict[str, dict[str, float]]: ...
     async def zscore(self, key: str, member: str) -> float | None: ...
     async def zrank(self, key: str, member: str, desc: bool) -> int | None: ...
     async def zrange(self, key: str, start: int, stop: int, desc: bool) -> Scored: ...
@@ -67,10 +67,6 @@ class Backend(Protocol):
     async def zcard(self, key: str) -> int: ...
     async def ping(self) -> None: ...
     async def close(self) -> None: ...
-
-
-def _ms(ttl: float) -> int:
-    return max(1, round(ttl * 1000))
 
 
 class MemoryBackend:
@@ -184,6 +180,16 @@ class MemoryBackend:
         members[member] = members.get(member, 0.0) + amount
         return members[member]
 
+    async def zincrby_many(
+        self, increments: Mapping[str, Mapping[str, float]], ttls: Mapping[str, float | None]
+    ) -> dict[str, dict[str, float]]:
+        for key in increments:  # every kind first: all or nothing, as on Redis
+            self._zset(key)
+        return {
+            key: {m: await self.zincrby(key, m, a, ttls.get(key)) for m, a in amounts.items()}
+            for key, amounts in increments.items()
+        }
+
     async def zscore(self, key: str, member: str) -> float | None:
         return (self._zset(key) or {}).get(member)
 
@@ -229,12 +235,15 @@ class RedisBackend:
             retry=Retry(NoBackoff(), 1),
             health_check_interval=30,
         )
+        self._zincrby_many = self.redis.register_script(ZINCRBY_MANY)
+        # concurrent reads share one pipelined round trip (a board's top, a rank, ...)
+        self._reads = RedisPipe(self.redis)
 
     async def get(self, key: str) -> bytes | None:
         return cast("bytes | None", await self.redis.get(key))  # decode_responses is off
 
     async def set(self, key: str, value: bytes, ttl: float | None) -> None:
-        await self.redis.set(key, value, px=None if ttl is None else _ms(ttl))
+        await self.redis.set(key, value, px=None if ttl is None else ms(ttl))
 
     async def delete(self, key: str) -> None:
         await self.redis.unlink(key)
@@ -246,7 +255,7 @@ class RedisBackend:
         # one round trip: the SETs pipelined (not MSET, which takes no expiry)
         async with self.redis.pipeline(transaction=False) as pipe:
             for key, value in items.items():
-                pipe.set(key, value, px=None if ttl is None else _ms(ttl))
+                pipe.set(key, value, px=None if ttl is None else ms(ttl))
             await pipe.execute()
 
     async def delete_many(self, keys: Sequence[str]) -> None:
@@ -266,10 +275,10 @@ class RedisBackend:
         return deleted
 
     async def lock(self, key: str, token: str, ttl: float) -> bool:
-        return bool(await self.redis.set(key, token, nx=True, px=_ms(ttl)))
+        return bool(await self.redis.set(key, token, nx=True, px=ms(ttl)))
 
     async def unlock(self, key: str, token: str) -> None:
-        await self.redis.eval(_UNLOCK, 1, key, token)  # type: ignore[misc]
+        await self.redis.eval(UNLOCK, 1, key, token)  # type: ignore[misc]
 
     async def _write(self, key: str, ttl: float | None, command: str, *args: object) -> object:
         """One write command, with the expiry of a new key in the same MULTI/EXEC."""
@@ -278,7 +287,7 @@ class RedisBackend:
                 return await self.redis.execute_command(command, key, *args)  # type: ignore[no-untyped-call]
             async with self.redis.pipeline(transaction=True) as pipe:
                 pipe.execute_command(command, key, *args)
-                pipe.eval(_EXPIRE_NEW, 1, key, _ms(ttl))
+                pipe.eval(EXPIRE_NEW, 1, key, ms(ttl))
                 result, _ = await pipe.execute()
                 return result  # type: ignore[no-any-return]
         except ResponseError as error:
@@ -286,7 +295,7 @@ class RedisBackend:
 
     async def _read(self, command: str, key: str, *args: object) -> object:
         try:
-            return await self.redis.execute_command(command, key, *args)  # type: ignore[no-untyped-call]
+            return await self._reads(lambda pipe: pipe.execute_command(command, key, *args))
         except ResponseError as error:
             raise WrongKind(f"{key!r}: {error}") from None
 
@@ -300,6 +309,19 @@ class RedisBackend:
     async def zincrby(self, key: str, member: str, amount: float, ttl: float | None) -> float:
         return float(cast("bytes", await self._write(key, ttl, "ZINCRBY", amount, member)))
 
+    async def zincrby_many(
+        self, increments: Mapping[str, Mapping[str, float]], ttls: Mapping[str, float | None]
+    ) -> dict[str, dict[str, float]]:
+        args = zincrby_many_args(increments, ttls)
+        try:  # EVALSHA, loading the script once if Redis lacks it
+            replies = iter(await self._zincrby_many(keys=list(increments), args=args))
+        except ResponseError as error:
+            raise WrongKind(str(error)) from None
+        return {
+            key: {member: float(next(replies)) for member in amounts}
+            for key, amounts in increments.items()
+        }
+
     async def zscore(self, key: str, member: str) -> float | None:
         score = await self._read("ZSCORE", key, member)
         return None if score is None else float(cast("bytes", score))
@@ -312,7 +334,9 @@ class RedisBackend:
         try:
             pairs = cast(
                 "list[tuple[bytes, float]]",
-                await self.redis.zrange(key, start, stop, desc=desc, withscores=True),
+                await self._reads(
+                    lambda pipe: pipe.zrange(key, start, stop, desc=desc, withscores=True)
+                ),
             )
         except ResponseError as error:
             raise WrongKind(f"{key!r}: {error}") from None

@@ -67,6 +67,29 @@ class CacheData:
             self._shared.backend.zincrby, self.prefix + key, member, amount, self._window(ttl)
         )
 
+    async def zincrby_many(
+        self,
+        increments: Mapping[str, Mapping[str, float]],
+        ttl: float | Mapping[str, float] | None = None,
+    ) -> dict[str, dict[str, float]]:
+        """Add to the scores of several members of several sorted sets (``{key: {member:
+        amount}}``) atomically, all or nothing, in one Redis round trip; the new scores,
+        in the same shape. ``ttl`` as for :meth:`incr`: one for every key, or ``{key:
+        ttl}`` (a key left out gets none)."""
+        if not increments:
+            return {}
+        if ttl is None or isinstance(ttl, int | float):
+            ttls = dict.fromkeys(increments, self._window(ttl))
+        else:
+            ttls = {key: self._window(ttl.get(key)) for key in increments}
+        prefix = self.prefix
+        scores = await self._strict(
+            self._shared.backend.zincrby_many,
+            {prefix + key: amounts for key, amounts in increments.items()},
+            {prefix + key: each for key, each in ttls.items()},
+        )
+        return {key[len(prefix) :]: each for key, each in scores.items()}
+
     async def zscore(self, key: str, member: str) -> float | None:
         """``member``'s score, ``None`` when it is not in the set."""
         return await self._strict(self._shared.backend.zscore, self.prefix + key, member)

@@ -73,8 +73,14 @@ async def notify_user(
     kernel: Kernel, user_id: object, kind: str, data: dict[str, Any] | None = None
 ) -> None:
     """Publish ``{"kind": kind, **data}`` to ``user:{user_id}`` after the current
-    transaction commits (never if it rolls back; at once outside one)."""
+    transaction commits (never if it rolls back; at once outside one). Sent as the
+    hub's ``publish_soon``: the caller does not wait for Redis (a process's notices to
+    one user still arrive in order), and a burst shares round trips."""
     topic, message = user_topic(user_id), notice(kernel, kind, data)
     if not valid_topic(topic):
         raise ValueError(f"user id {user_id!r} does not make a valid topic")
-    await after_commit(lambda: kernel.hub.publish(topic, message))
+
+    async def send() -> None:
+        kernel.hub.publish_soon(topic, message)
+
+    await after_commit(send)

@@ -39,7 +39,7 @@ Window = Literal["day", "week", "month", "all"]
 WINDOWS: tuple[Window, ...] = ("day", "week", "month", "all")
 SENTINEL = "~"  # never a user id; scored below any real total
 SENTINEL_SCORE = -1e18
-_AT_ONCE = 16  # Redis commands a flush has in flight
+_LINGER = 0.02  # seconds a flush waits for more awards to go with it (reads do not wait)
 _TTL: dict[str, float | None] = {
     "day": 3 * 86400,
     "week": 15 * 86400,
@@ -165,6 +165,7 @@ class _Queue:
         self.kernel = kernel
         self.waiting: list[Award] = []
         self.flushing: asyncio.Task[None] | None = None
+        self.hurry = asyncio.Event()  # set: the flush goes now, not after _LINGER
         # a flush and a rebuild never overlap; a rebuilt board holds the ledger's entries
         # up to its mark, and a flush adds only later ones to it
         self.lock = asyncio.Lock()
@@ -175,13 +176,17 @@ class _Queue:
             return
         self.waiting.append(award)
         if self.flushing is None or self.flushing.done():
-            self.flushing = asyncio.get_running_loop().create_task(self._flush())
+            loop = asyncio.get_running_loop()
+            self.hurry = hurry = asyncio.Event()
+            loop.call_later(_LINGER, hurry.set)
+            self.flushing = loop.create_task(self._flush())
             _tasks.add(self.flushing)
             self.flushing.add_done_callback(_tasks.discard)
 
     async def settle(self) -> None:
         """Wait until what was queued so far is on the boards (or failed)."""
         if self.flushing is not None and not self.flushing.done():
+            self.hurry.set()
             await asyncio.shield(self.flushing)
 
     def _increments(self) -> dict[tuple[Window, str, str, str], int]:
@@ -198,21 +203,18 @@ class _Queue:
         return batch
 
     async def _flush(self) -> None:
+        await self.hurry.wait()  # the awards of the next few events join this flush
         cache = plugin.cache
         while self.waiting:
             try:
                 async with self.lock:
                     batch = self._increments()
-                    items = list(batch.items())
-                    for first in range(0, len(items), _AT_ONCE):  # within Redis's pool
-                        await asyncio.gather(
-                            *(
-                                cache.zincrby(board, user_id, points, ttl=_TTL[window])
-                                for (window, board, _, user_id), points in items[
-                                    first : first + _AT_ONCE
-                                ]
-                            )
-                        )
+                    increments: dict[str, dict[str, float]] = {}
+                    for (_, board, _, user_id), points in batch.items():
+                        increments.setdefault(board, {})[user_id] = points
+                    ttls = {b: t for w, b, _, _ in batch if (t := _TTL[w]) is not None}
+                    # every board and user in one round trip, atomically
+                    await cache.zincrby_many(increments, ttls)
             except ServiceUnavailable:
                 log.warning(
                     "gamification: boards not updated (cache unavailable); rebuild reconciles"
