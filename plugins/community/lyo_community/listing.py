@@ -53,25 +53,25 @@ async def listing(query: DiscussionQuery, identity: Identity) -> bytes:
     if author is _NOBODY:
         return _envelope([], 0, query)
     course = query.course_id
-    facets = _facets(query, course, author)
-    if await _shared(identity, query, course, author):
-        qs = _filtered(listed(ANONYMOUS), query, course, author)
-        generation = await readcache.generation(readcache.LISTINGS)
-        if generation is not None:
-
-            async def total() -> int:
-                return int(await readcache.cached(f"count:{generation}:{facets}", qs.count))
-
-            async def page() -> str:
-                return (await _numbered(qs, query, await total())).decode()
-
-            if query.page == 1:
-                key = f"list:{generation}:{query.sort}:{query.size}:{facets}"
-                return str(await readcache.cached(key, page)).encode()
-            return await _numbered(qs, query, await total())
-    else:
+    if not await _shared(identity, query, course, author):
         qs = _filtered(listed(identity), query, course, author)
-    return await _numbered(qs, query, await qs.count())
+        return await _numbered(qs, query, await qs.count())
+    generation = await readcache.generation(readcache.LISTINGS)
+    if generation is None:
+        qs = _filtered(listed(ANONYMOUS), query, course, author)
+        return await _numbered(qs, query, await qs.count())
+    # a hit builds no query
+    facets = _facets(query, course, author)
+
+    async def numbered() -> bytes:
+        qs = _filtered(listed(ANONYMOUS), query, course, author)
+        total = await readcache.cached(f"count:{generation}:{facets}", qs.count)
+        return await _numbered(qs, query, int(total))
+
+    if query.page != 1:
+        return await numbered()
+    key = f"list:{generation}:{query.sort}:{query.size}:{facets}"
+    return await readcache.cached_bytes(key, numbered)
 
 
 async def feed(course_id: UUID, query: CourseFeedQuery, identity: Identity) -> bytes:
@@ -79,21 +79,20 @@ async def feed(course_id: UUID, query: CourseFeedQuery, identity: Identity) -> b
     author = _author(query, identity)
     if author is _NOBODY:
         return encode({"items": [], "next_cursor": None})
-    if await _shared(identity, query, course_id, author):
-        qs = _filtered(listed(ANONYMOUS), query, course_id, author)
-        if query.cursor is None:
-            generation = await readcache.generation(readcache.LISTINGS)
-            if generation is not None:
-                facets = _facets(query, course_id, author)
-                key = f"feed:{generation}:{query.sort}:{query.size}:{facets}"
+    if not await _shared(identity, query, course_id, author):
+        return await _keyset(_filtered(listed(identity), query, course_id, author), query)
 
-                async def page() -> str:
-                    return (await _keyset(qs, query)).decode()
+    async def page() -> bytes:
+        return await _keyset(_filtered(listed(ANONYMOUS), query, course_id, author), query)
 
-                return str(await readcache.cached(key, page)).encode()
-    else:
-        qs = _filtered(listed(identity), query, course_id, author)
-    return await _keyset(qs, query)
+    generation = None
+    if query.cursor is None:
+        generation = await readcache.generation(readcache.LISTINGS)
+    if generation is None:
+        return await page()
+    facets = _facets(query, course_id, author)
+    key = f"feed:{generation}:{query.sort}:{query.size}:{facets}"
+    return await readcache.cached_bytes(key, page)
 
 
 def _author(query: DiscussionFilters, identity: Identity) -> Any:

@@ -154,6 +154,24 @@ async def cached(key: str, build: Callable[[], Awaitable[Any]]) -> Any:
     return page
 
 
+async def cached_bytes(key: str, build: Callable[[], Awaitable[bytes]]) -> bytes:
+    """:func:`cached` for encoded JSON: kept in this process as bytes (sent as they
+    are), in the shared cache as text."""
+    pages = _local().pages
+    held = pages.get(key)
+    if held is not None and held[0] > time.monotonic():
+        pages.move_to_end(key)
+        return held[1]  # type: ignore[no-any-return]
+    shared = await plugin.cache.get(key)
+    if shared is not None:
+        page = str(shared).encode()
+    else:
+        page = await build()
+        await plugin.cache.set(key, page.decode(), ttl=plugin.settings.read_cache_ttl)
+    _keep(key, page)
+    return page
+
+
 def _keep(key: str, page: Any) -> None:
     pages = _local().pages
     pages[key] = (time.monotonic() + plugin.settings.read_cache_ttl, page)
