@@ -10,13 +10,18 @@ them and the discussion carry reactions). Then, in the same run, for each read:
   community plugin, loaded by wrk (or this script's httpx load generator, asking for
   uncompressed answers as wrk does) from another process, anonymous:
   ``GET /api/community/discussions?course_id=...&sort=active`` (a course's active
-  discussions, 20 a page) and ``GET /api/community/discussions/{id}`` (the 200-reply
-  thread: the discussion, its reactions and one page of 20 top-level replies with
-  their subtrees). Twice: with the plugin's read cache (the default) and without it
-  (``LYO_COMMUNITY__READ_CACHE_TTL=0``: every read runs its statements);
+  discussions, the first numbered page of 20 with its total: ``list``),
+  ``GET /api/community/courses/{id}/discussions?sort=active`` (the same as the course's
+  feed, the first cursor page of 20: ``feed``) and ``GET /api/community/discussions/{id}``
+  (the 200-reply thread: the discussion, its reactions and one page of 20 top-level
+  replies with their subtrees: ``thread``). Twice: with the plugin's read cache (the
+  default) and without it (``LYO_COMMUNITY__READ_CACHE_TTL=0``: every read runs its
+  statements). In every round the same server also answers the trivial kernel route
+  (``/health/live``), for what the HTTP stack alone costs;
 - asyncpg: the statements the uncached route runs (same columns, same order, same
-  limits), shaped into the same JSON with orjson, by as many concurrent coroutines as
-  the load generator has connections, over a 10-connection pool, in its own process;
+  limits; the listing's ``count(*)`` and page, the feed's page, the thread's four),
+  shaped into the same JSON with orjson, by as many concurrent coroutines as the load
+  generator has connections, over a 10-connection pool, in its own process;
 - search: ``GET /api/community/search?q=...`` one request at a time, p50/p99.
 
 Kernel runs and baseline runs alternate (``--rounds``); the figures are medians over
