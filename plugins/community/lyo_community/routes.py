@@ -81,12 +81,10 @@ async def list_discussions(query_args: DiscussionQuery) -> Response:
 @validate_querystring(CourseFeedQuery)
 @responds(CursorPage[DiscussionOut])
 async def course_discussions(course_id: UUID, query_args: CourseFeedQuery) -> Response:
-    """A course's discussions as a feed: keyset pages (``cursor``, ``next_cursor``) that
-    stay stable while discussions arrive; the sorts and other filters of
-    ``GET /discussions``."""
-    return json_response(
-        await listing.feed(course_id, query_args, current_identity()), encoded=True
-    )
+    """A course's discussions as a feed (``cursor``, ``next_cursor``: stable while
+    discussions arrive), with the sorts and other filters of ``GET /discussions``."""
+    page = await listing.feed(course_id, query_args, current_identity())
+    return json_response(page, encoded=True)
 
 
 @bp.post("/discussions")
@@ -107,9 +105,8 @@ async def create_discussion(data: DiscussionCreate) -> tuple[DiscussionOut, int]
 async def get_discussion(discussion_id: UUID, query_args: ThreadQuery) -> Response:
     """A discussion with its reactions and its reply tree: top-level replies oldest
     first (paged by ``cursor``/``size``), each with all its answers nested."""
-    return json_response(
-        await threads.detail(discussion_id, query_args, current_identity()), encoded=True
-    )
+    page = await threads.detail(discussion_id, query_args, current_identity())
+    return json_response(page, encoded=True)
 
 
 @bp.patch("/discussions/<uuid:discussion_id>")
