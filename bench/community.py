@@ -10,13 +10,18 @@ them and the discussion carry reactions). Then, in the same run, for each read:
   community plugin, loaded by wrk (or this script's httpx load generator, asking for
   uncompressed answers as wrk does) from another process, anonymous:
   ``GET /api/community/discussions?course_id=...&sort=active`` (a course's active
-  discussions, 20 a page) and ``GET /api/community/discussions/{id}`` (the 200-reply
-  thread: the discussion, its reactions and one page of 20 top-level replies with
-  their subtrees). Twice: with the plugin's read cache (the default) and without it
-  (``LYO_COMMUNITY__READ_CACHE_TTL=0``: every read runs its statements);
+  discussions, the first numbered page of 20 with its total: ``list``),
+  ``GET /api/community/courses/{id}/discussions?sort=active`` (the same as the course's
+  feed, the first cursor page of 20: ``feed``) and ``GET /api/community/discussions/{id}``
+  (the 200-reply thread: the discussion, its reactions and one page of 20 top-level
+  replies with their subtrees: ``thread``). Twice: with the plugin's read cache (the
+  default) and without it (``LYO_COMMUNITY__READ_CACHE_TTL=0``: every read runs its
+  statements). In every round the same server also answers the trivial kernel route
+  (``/health/live``), for what the HTTP stack alone costs;
 - asyncpg: the statements the uncached route runs (same columns, same order, same
-  limits), shaped into the same JSON with orjson, by as many concurrent coroutines as
-  the load generator has connections, over a 10-connection pool, in its own process;
+  limits; the listing's ``count(*)`` and page, the feed's page, the thread's four),
+  shaped into the same JSON with orjson, by as many concurrent coroutines as the load
+  generator has connections, over a 10-connection pool, in its own process;
 - search: ``GET /api/community/search?q=...`` one request at a time, p50/p99.
 
 Kernel runs and baseline runs alternate (``--rounds``); the figures are medians over
@@ -85,10 +90,18 @@ REPLY_COLUMNS = (
     "mentioned_users, hidden, state, deleted_at, reaction_count, created_at, edited_at"
 )
 PUBLIC_REPLY = "state = 'published' AND NOT hidden"
-LIST_SQL = (
-    f"SELECT {DISCUSSION_COLUMNS} FROM community_discussion WHERE state = 'published' "
-    "AND NOT hidden AND deleted_at IS NULL AND course_id = $1 "
-    "ORDER BY pinned DESC, last_activity_at DESC, id DESC LIMIT 21"
+PUBLIC_COURSE = "state = 'published' AND NOT hidden AND deleted_at IS NULL AND course_id = $1"
+ACTIVE_ORDER = "ORDER BY pinned DESC, last_activity_at DESC, id DESC"
+#: the listing's first page: its total, then its rows
+LIST_SQL = [
+    f"SELECT count(*) FROM community_discussion WHERE {PUBLIC_COURSE}",
+    f"SELECT {DISCUSSION_COLUMNS} FROM community_discussion WHERE {PUBLIC_COURSE} "
+    f"{ACTIVE_ORDER} LIMIT 20 OFFSET 0",
+]
+#: the course feed's first page: one row more than it shows, for the cursor
+FEED_SQL = (
+    f"SELECT {DISCUSSION_COLUMNS} FROM community_discussion WHERE {PUBLIC_COURSE} "
+    f"{ACTIVE_ORDER} LIMIT 21"
 )
 THREAD_SQL = [
     f"SELECT {DISCUSSION_COLUMNS} FROM community_discussion WHERE id = $1",
@@ -100,6 +113,10 @@ THREAD_SQL = [
     "(target_type = 'reply' AND target_id = ANY($1)) OR "
     "(target_type = 'discussion' AND target_id = ANY($2)) GROUP BY target_id, kind",
 ]
+
+
+#: the runs of the trivial route (``/health/live``), measured in every round
+FLOOR = "floor"
 
 
 def dsn(url: str) -> str:
@@ -219,7 +236,14 @@ async def run_baseline(url: str, name: str, seconds: float, concurrency: int) ->
     utc = orjson.OPT_UTC_Z
 
     async def listing() -> bytes:
-        rows = await pool.fetch(LIST_SQL, COURSES[3])
+        total = await pool.fetchval(LIST_SQL[0], COURSES[3])
+        rows = await pool.fetch(LIST_SQL[1], COURSES[3])
+        page = {"items": [_discussion(r) for r in rows], "total": total, "page": 1,
+                "size": 20, "pages": -(-total // 20)}  # fmt: skip
+        return orjson.dumps(page, option=utc, default=str)
+
+    async def feed() -> bytes:
+        rows = await pool.fetch(FEED_SQL, COURSES[3])
         page = {"items": [_discussion(r) for r in rows[:20]], "next_cursor": "x"}
         return orjson.dumps(page, option=utc, default=str)
 
@@ -246,7 +270,7 @@ async def run_baseline(url: str, name: str, seconds: float, concurrency: int) ->
         }
         return orjson.dumps(body, option=utc, default=str)
 
-    page = listing if name == "list" else thread
+    page = {"list": listing, "feed": feed, "thread": thread}[name]
     for _ in range(20):
         await page()
     durations: list[float] = []
@@ -362,6 +386,7 @@ def measure(
     server, base = start_server(url, cached, pin[0])
     targets = {
         "list": f"{base}/api/community/discussions?course_id={COURSES[3]}&sort=active",
+        "feed": f"{base}/api/community/courses/{COURSES[3]}/discussions?sort=active",
         "thread": f"{base}/api/community/discussions/{BIG}",
     }
     runs: dict[str, list[tuple[dict[str, Any], dict[str, Any]]]] = {name: [] for name in targets}
@@ -369,13 +394,14 @@ def measure(
     try:
         for target in targets.values():
             load(target, 1, args.connections, pin[1])  # warm-up
-        if cached:  # the floor: what any kernel route costs here, for scale
+        for _ in range(args.rounds):
+            # the floor, every round: what a trivial kernel route costs the same server
             cpu = cpu_seconds(server.pid)
             floor = load(f"{base}/health/live", args.seconds, args.connections, pin[1])
-            floor_ms = (cpu_seconds(server.pid) - cpu) * 1000 / floor["requests"]
-            print(f"  /health/live: {floor['rps']:.0f} req/s, {floor_ms:.2f} CPU ms",
+            floor["cpu_ms"] = (cpu_seconds(server.pid) - cpu) * 1000 / floor["requests"]
+            runs.setdefault(FLOOR, []).append((floor, {}))
+            print(f"  /health/live: {floor['rps']:.0f} req/s, {floor['cpu_ms']:.2f} CPU ms",
                   file=sys.stderr)  # fmt: skip
-        for _ in range(args.rounds):
             for name, target in targets.items():
                 cpu = cpu_seconds(server.pid)
                 kernel = load(target, args.seconds, args.connections, pin[1])
@@ -404,19 +430,28 @@ def median(values: list[float]) -> float:
 
 
 def report(mode: str, runs: dict[str, list[tuple[dict[str, Any], dict[str, Any]]]]) -> None:
+    floors = [k["cpu_ms"] for k, _ in runs[FLOOR]]
     for name, pairs in runs.items():
+        if name == FLOOR:
+            continue
         k_cpu = median([k["cpu_ms"] for k, _ in pairs])
         b_cpu = median([b["cpu_ms"] for _, b in pairs])
         cpu_ratio = median([b["cpu_ms"] / k["cpu_ms"] for k, b in pairs])
         wall_ratio = median([k["rps"] / b["rps"] for k, b in pairs])
         each = ", ".join(f"{b['cpu_ms'] / k['cpu_ms']:.2f}" for k, b in pairs)
+        # what the HTTP stack alone (the trivial route, same round) costs, per bare answer
+        floor = median([f / b["cpu_ms"] for f, (_, b) in zip(floors, pairs, strict=True)])
         k_rps, b_rps = median([k["rps"] for k, _ in pairs]), median([b["rps"] for _, b in pairs])
         k50, k99 = median([k["p50_ms"] for k, _ in pairs]), median([k["p99_ms"] for k, _ in pairs])
         errors = sum(k.get("errors", 0) for k, _ in pairs)
         print(
             f"| {name} | {mode} | {k_cpu:.2f} / {b_cpu:.2f} | **{cpu_ratio:.2f}** ({each}) | "
-            f"{k_rps:.0f} / {b_rps:.0f} | {wall_ratio:.2f} | {k50:.1f} / {k99:.1f} | {errors} |"
+            f"{floor:.2f} | {k_rps:.0f} / {b_rps:.0f} | {wall_ratio:.2f} | "
+            f"{k50:.1f} / {k99:.1f} | {errors} |"
         )
+    rps = median([k["rps"] for k, _ in runs[FLOOR]])
+    each = ", ".join(f"{f:.2f}" for f in floors)
+    print(f"| /health/live | {mode} | {median(floors):.2f} ({each}) | | | {rps:.0f} | | | |")
 
 
 def main() -> None:
@@ -468,9 +503,10 @@ def main() -> None:
     )
     print(
         "| read | server | CPU ms per answer: kernel / asyncpg | CPU ratio (each round) | "
-        "req/s: kernel / asyncpg | wall ratio | kernel p50 / p99 ms | errors |"
+        "trivial route / asyncpg CPU | req/s: kernel / asyncpg | wall ratio | "
+        "kernel p50 / p99 ms | errors |"
     )
-    print("| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |")
+    print("| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
     report("read cache", cached)
     report("no cache", uncached)
     cuts = percentiles(latencies)

@@ -8,7 +8,6 @@ from uuid import UUID
 
 from quart import Blueprint, Response
 from quart_schema import (
-    document_response,
     validate_querystring,
     validate_request,
     validate_response,
@@ -17,13 +16,16 @@ from quart_schema import (
 from kernel import (
     CursorPage,
     CursorQuery,
+    Page,
     current_identity,
+    json_response,
     paginate_cursor,
     problem_responses,
     require,
+    responds,
 )
 
-from . import moderation, posts, reactions, rows, search, threads
+from . import listing, moderation, posts, reactions, rows, search, threads
 from .access import MODERATE, POST, REACT, REPORT, discussion_for, reply_for
 from .models import Block, Category, ModerationAction, Subscription, TargetType
 from .schemas import (
@@ -33,6 +35,7 @@ from .schemas import (
     CategoryList,
     CategoryOut,
     CategoryUpdate,
+    CourseFeedQuery,
     DiscussionCreate,
     DiscussionDetail,
     DiscussionOut,
@@ -63,20 +66,25 @@ NO_CONTENT = ("", 204)
 # -- discussions -----------------------------------------------------------------------------
 
 
-def _json(body: bytes) -> Response:
-    """A read answered as the JSON :mod:`.threads` encoded (documented by its model)."""
-    return Response(body, content_type="application/json")
-
-
 @bp.get("/discussions")
 @validate_querystring(DiscussionQuery)
-@document_response(CursorPage[DiscussionOut])
+@responds(Page[DiscussionOut])
 async def list_discussions(query_args: DiscussionQuery) -> Response:
-    """Discussions, pinned ones first, then newest first (``sort``: ``recent``,
-    ``active``: by last activity, ``top``: by reactions); filters ``category`` (slug),
-    ``course_id``, ``lesson_id``, ``tag``, ``author`` (an id or ``me``), ``pinned``.
-    Keyset pages: ``next_cursor``."""
-    return _json(await threads.listing(query_args, current_identity()))
+    """Discussions in numbered pages (``page``, ``size``; ``total``), pinned ones first,
+    then newest first (``sort``: ``recent``, ``active``: by last activity, ``top``: by
+    reactions); filters ``category`` (slug), ``course_id``, ``lesson_id``, ``tag``,
+    ``author`` (an id or ``me``), ``pinned``."""
+    return json_response(await listing.listing(query_args, current_identity()), encoded=True)
+
+
+@bp.get("/courses/<uuid:course_id>/discussions")
+@validate_querystring(CourseFeedQuery)
+@responds(CursorPage[DiscussionOut])
+async def course_discussions(course_id: UUID, query_args: CourseFeedQuery) -> Response:
+    """A course's discussions as a feed (``cursor``, ``next_cursor``: stable while
+    discussions arrive), with the sorts and other filters of ``GET /discussions``."""
+    page = await listing.feed(course_id, query_args, current_identity())
+    return json_response(page, encoded=True)
 
 
 @bp.post("/discussions")
@@ -93,11 +101,12 @@ async def create_discussion(data: DiscussionCreate) -> tuple[DiscussionOut, int]
 
 @bp.get("/discussions/<uuid:discussion_id>")
 @validate_querystring(ThreadQuery)
-@document_response(DiscussionDetail)
+@responds(DiscussionDetail)
 async def get_discussion(discussion_id: UUID, query_args: ThreadQuery) -> Response:
     """A discussion with its reactions and its reply tree: top-level replies oldest
     first (paged by ``cursor``/``size``), each with all its answers nested."""
-    return _json(await threads.detail(discussion_id, query_args, current_identity()))
+    page = await threads.detail(discussion_id, query_args, current_identity())
+    return json_response(page, encoded=True)
 
 
 @bp.patch("/discussions/<uuid:discussion_id>")

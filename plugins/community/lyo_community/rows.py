@@ -8,9 +8,13 @@ say the same thing. A deleted post keeps its place with its content emptied."""
 
 from __future__ import annotations
 
+import base64
+from collections.abc import Callable
 from typing import Any
 
 import orjson
+
+from kernel import ValidationFailed
 
 from .models import Discussion, PostState, Reply
 from .schemas import DiscussionOut, ReplyOut
@@ -102,3 +106,21 @@ def encode(value: Any) -> bytes:
     """JSON as the response models would write it (UUIDs as text, UTC times with ``Z``;
     asyncpg's own UUID type, which orjson does not know, through ``str``)."""
     return orjson.dumps(value, option=orjson.OPT_UTC_Z, default=str)
+
+
+def encode_cursor(*values: Any) -> str:
+    """A keyset cursor: the values of the last row's sort key, as text."""
+    return base64.urlsafe_b64encode(orjson.dumps([str(v) for v in values])).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str, *parsers: Callable[[str], Any]) -> list[Any]:
+    """The values of ``cursor``, each through its parser; a 422 if it is not one of ours."""
+    try:
+        raw = orjson.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+        if not isinstance(raw, list) or len(raw) != len(parsers):
+            raise ValueError(cursor)
+        return [parse(str(value)) for parse, value in zip(parsers, raw, strict=True)]
+    except (ValueError, TypeError, KeyError):
+        raise ValidationFailed(
+            [{"pointer": "/query/cursor", "detail": "Invalid cursor."}]
+        ) from None

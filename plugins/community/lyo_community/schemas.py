@@ -9,7 +9,7 @@ from uuid import UUID
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints
 
-from kernel import CursorPage, CursorQuery
+from kernel import CursorPage, CursorQuery, PageQuery
 
 
 def _lower(value: Any) -> Any:
@@ -59,14 +59,25 @@ class ReplyUpdate(Input):
     body: Body
 
 
-class DiscussionQuery(CursorQuery):
+class DiscussionFilters(BaseModel):
+    """What both discussion listings filter and sort by."""
+
     category: Slug | None = None
-    course_id: UUID | None = None
     lesson_id: UUID | None = None
     tag: Tag | None = None
     author: Annotated[str, StringConstraints(min_length=1, max_length=64)] | None = None
     pinned: bool | None = None
     sort: Literal["recent", "active", "top"] = "recent"
+
+
+class DiscussionQuery(PageQuery, DiscussionFilters):
+    """``GET /discussions``: numbered pages."""
+
+    course_id: UUID | None = None
+
+
+class CourseFeedQuery(CursorQuery, DiscussionFilters):
+    """``GET /courses/{course_id}/discussions``: a feed, read with cursors."""
 
 
 class ReactionCounts(BaseModel):

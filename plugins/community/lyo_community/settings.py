@@ -38,6 +38,9 @@ class CommunitySettings(BaseModel):
     view_flush_interval: float = Field(default=60.0, gt=0)
     #: Seconds a cached listing or thread page lives (writes drop it sooner); 0: no cache.
     read_cache_ttl: float = Field(default=60.0, ge=0)
+    #: Seconds an API process trusts the cache generations it read without asking Redis
+    #: again: the bound on a stale page after a lost hub message; 0: ask on every read.
+    read_cache_local_ttl: float = Field(default=5.0, ge=0)
 
     @field_validator("post_rate", "reply_rate", "react_rate", "report_rate")
     @classmethod

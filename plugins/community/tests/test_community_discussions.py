@@ -55,7 +55,7 @@ async def test_bad_input_names_the_field(lyo_client: Any) -> None:
     assert response.status_code == 401
 
 
-async def test_listing_filters_sorts_and_cursor(lyo_client: Any) -> None:
+async def test_listing_filters_sorts_pages_and_feed(lyo_client: Any) -> None:
     course = "11111111-1111-1111-1111-111111111111"
     made = [
         await create(
@@ -68,10 +68,26 @@ async def test_listing_filters_sorts_and_cursor(lyo_client: Any) -> None:
     ]
     first = await (await lyo_client.get("/api/community/discussions?size=2")).get_json()
     assert [d["title"] for d in first["items"]] == ["D4", "D3"]
-    second = await (
-        await lyo_client.get(f"/api/community/discussions?size=2&cursor={first['next_cursor']}")
+    assert {k: first[k] for k in ("total", "page", "size", "pages")} == {
+        "total": 5,
+        "page": 1,
+        "size": 2,
+        "pages": 3,
+    }
+    second = await (await lyo_client.get("/api/community/discussions?size=2&page=2")).get_json()
+    assert [d["title"] for d in second["items"]] == ["D2", "D1"] and second["total"] == 5
+    beyond = await (await lyo_client.get("/api/community/discussions?size=2&page=9")).get_json()
+    assert beyond["items"] == [] and beyond["total"] == 5
+    feed = await (
+        await lyo_client.get(f"/api/community/courses/{course}/discussions?size=1")
     ).get_json()
-    assert [d["title"] for d in second["items"]] == ["D2", "D1"]
+    assert [d["title"] for d in feed["items"]] == ["D3"] and "total" not in feed
+    feed = await (
+        await lyo_client.get(
+            f"/api/community/courses/{course}/discussions?size=1&cursor={feed['next_cursor']}"
+        )
+    ).get_json()
+    assert [d["title"] for d in feed["items"]] == ["D1"] and feed["next_cursor"] is None
     by_course = await (
         await lyo_client.get(f"/api/community/discussions?course_id={course}")
     ).get_json()
@@ -92,12 +108,13 @@ async def test_listing_filters_sorts_and_cursor(lyo_client: Any) -> None:
         await lyo_client.get("/api/community/discussions?sort=active&size=1")
     ).get_json()
     assert active["items"][0]["title"] == "D1"
-    bad = await lyo_client.get("/api/community/discussions?cursor=garbage")
+    bad = await lyo_client.get(f"/api/community/courses/{course}/discussions?cursor=garbage")
     assert (
         bad.status_code == 422 and (await bad.get_json())["errors"][0]["pointer"] == "/query/cursor"
     )
-    bad = await lyo_client.get("/api/community/discussions?sort=loudest")
-    assert bad.status_code == 422
+    for query in ("sort=loudest", "page=0", "size=101"):
+        bad = await lyo_client.get(f"/api/community/discussions?{query}")
+        assert bad.status_code == 422, query
 
 
 async def test_edit_window_and_owner(lyo_client: Any, monkeypatch: Any) -> None:
