@@ -9,6 +9,8 @@ A rule::
      "streak": true, "when": {"seconds_spent": {"gte": 60}}}
 
 - ``user``: the payload field naming the user awarded.
+- ``not_by``: a payload field naming who caused the event: no award when it names the
+  user awarded (nobody earns points reacting to their own post).
 - ``key``: payload fields naming what is rewarded: one award per (rule, user, key), so a
   learner completing a course twice (after re-enrolling) is awarded once. Empty (the
   default): one award per event.
@@ -73,6 +75,7 @@ class Rule(BaseModel):
     event: str
     reason: str = ""
     user: str = "user_id"
+    not_by: str | None = None  # a payload field: no award when it names the user
     key: tuple[str, ...] = ()
     when: dict[str, Any] = Field(default_factory=dict)
     points: int = Field(0, ge=-100_000, le=100_000)
@@ -119,6 +122,8 @@ class Rule(BaseModel):
         value = payload.get(self.user)
         if value is None or not _SAFE.match(str(value)):
             return None  # no user, or not an id a user could have
+        if self.not_by and str(payload.get(self.not_by)) == str(value):
+            return None  # the user's own doing: nothing to award
         return str(value)
 
     def award_key(self, user_id: str, payload: Mapping[str, Any], event_id: UUID) -> str:

@@ -67,6 +67,16 @@ async def test_hiding_withdraws_and_unhiding_restores_once(lyo_app: Any) -> None
         )
     )
     assert await balance(ADA) == 3 and await replies(ADA) == 1
+    own = ReactionAdded(
+        target_type="reply",
+        target_id=reply,
+        discussion_id=discussion,
+        user_id=ADA,
+        target_author_id=ADA,
+        kind="like",
+    )
+    await deliver(own)  # reacting to one's own reply earns nothing
+    assert await balance(ADA) == 3
     hide = await deliver(moderated(reply, discussion, "hidden"), now + timedelta(seconds=1))
     async with transaction():
         await moderation.moderated(hide)  # redelivered: nothing more
