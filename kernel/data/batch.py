@@ -82,7 +82,8 @@ class Batch(Generic[T, R]):
         if self._delay:
             self._times.append(loop.time())
         if self._flusher is None or self._flusher.done():
-            self._hurry = asyncio.Event()  # of this loop, as the task
+            if self._delay:
+                self._hurry = asyncio.Event()  # of this loop, as the task
             self._flusher = asyncio.create_task(self._run())
         return future
 
