@@ -12,7 +12,7 @@ import time
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import cast
+from typing import Any, cast
 
 import structlog
 
@@ -28,7 +28,6 @@ from kernel import (
 from .events import PasswordResetRequested, RolesChanged, UserDeactivated, UserRegistered
 from .models import PasswordReset, User, UserRole
 from .passwords import check_policy
-from .schemas import TokenPair
 from .services import services
 from .sessions import forget_state, open_session, revoke_sessions, utcnow
 from .settings import plugin
@@ -125,7 +124,9 @@ def _known_key(email: str, client: str) -> str:
     return f"known-address:{digest}"
 
 
-async def login(email: str, password: str, *, ip: str | None, user_agent: str | None) -> TokenPair:
+async def login(
+    email: str, password: str, *, ip: str | None, user_agent: str | None
+) -> dict[str, Any]:
     """Check the password and open a session. Unknown accounts, wrong passwords and
     deactivated accounts get the same 401 after the same work (one argon2 verify).
 
@@ -148,7 +149,7 @@ async def login(email: str, password: str, *, ip: str | None, user_agent: str | 
     # address is known to it, and counting the attempt against the brute-force lock.
     pair = (settings.login_account_limit, ("login-pair", account, client), PAIR_LOCKED)
     found = await asyncio.gather(
-        User.get_or_none(email=email),
+        _credentials(email),
         plugin.cache.get(known_key),
         _take_all([pair]),
         return_exceptions=True,
@@ -158,7 +159,7 @@ async def login(email: str, password: str, *, ip: str | None, user_agent: str | 
         for outcome in found:
             if isinstance(outcome, BaseException):
                 raise outcome
-        user, known = cast("User | None", found[0]), found[1]
+        user, known = cast("dict[str, Any] | None", found[0]), found[1]
         if not known:
             taken += await _take_all(
                 [
@@ -166,11 +167,11 @@ async def login(email: str, password: str, *, ip: str | None, user_agent: str | 
                     (settings.login_account_ceiling, ("login-account", account), ACCOUNT_LOCKED),
                 ]
             )
-        matches = await rt.passwords.verify(user.password_hash if user else None, password)
+        matches = await rt.passwords.verify(user["password_hash"] if user else None, password)
     except BaseException:
         await _give_back(taken)  # refused by another limit, or not an answer about the password
         raise
-    if user is None or not matches or not user.is_active:
+    if user is None or not matches or not user["is_active"]:
         raise Unauthorized(BAD_CREDENTIALS)  # the attempts stay counted
     _, _, pair_issued = await asyncio.gather(
         _give_back(taken),
@@ -215,21 +216,30 @@ async def _take_all(checks: list[tuple[str, tuple[str, ...], str]]) -> list[Take
     return taken
 
 
+#: The account's sign-in columns, read without the ORM (no model instance) on PostgreSQL.
+_CREDENTIALS = "SELECT id, password_hash, is_active FROM auth_user WHERE email = $1"
+
+
+async def _credentials(email: str) -> dict[str, Any] | None:
+    """The id, password hash and ``is_active`` of the account ``email``, if any."""
+    db = User._meta.db
+    if db.capabilities.dialect == "postgres":
+        _, rows = await db.execute_query(_CREDENTIALS, [email])
+    else:
+        rows = await User.filter(email=email).limit(1).values("id", "password_hash", "is_active")
+    return dict(rows[0]) if rows else None
+
+
 async def _sign_in(
-    user: User, password: str, *, user_agent: str | None, ip: str | None
-) -> TokenPair:
+    user: dict[str, Any], password: str, *, user_agent: str | None, ip: str | None
+) -> dict[str, Any]:
     """Record the sign-in (rehashing a password made with old parameters) and open a
-    session, the two writes at once."""
-    rt = services()
-    user.last_login_at = utcnow()
-    fields = ["last_login_at"]
-    if rt.passwords.needs_rehash(user.password_hash):
-        user.password_hash = await rt.passwords.hash(password)
-        fields.append("password_hash")
-    _, issued = await asyncio.gather(
-        user.save(update_fields=fields), open_session(user, user_agent=user_agent, ip=ip)
-    )
-    return issued
+    session: one statement on PostgreSQL (:func:`.sessions.open_session`)."""
+    passwords = services().passwords
+    rehashed = None
+    if passwords.needs_rehash(user["password_hash"]):
+        rehashed = await passwords.hash(password)
+    return await open_session(user["id"], user_agent=user_agent, ip=ip, password_hash=rehashed)
 
 
 async def _give_back(taken: list[Taken]) -> None:
