@@ -10,9 +10,10 @@ import hashlib
 import secrets
 import time
 import uuid
+from collections.abc import Awaitable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, cast
+from typing import Any, TypeVar, cast
 
 import structlog
 
@@ -34,6 +35,7 @@ from .settings import plugin
 from .tokens import token_digest
 
 log = structlog.get_logger("lyo.auth")
+T = TypeVar("T")
 
 BAD_CREDENTIALS = "Invalid email or password."
 BAD_RESET = "The reset token is invalid, expired or already used."
@@ -173,12 +175,14 @@ async def login(
         raise
     if user is None or not matches or not user["is_active"]:
         raise Unauthorized(BAD_CREDENTIALS)  # the attempts stay counted
-    _, _, pair_issued = await asyncio.gather(
-        _give_back(taken),
-        _remember(known_key, known, settings.known_address_ttl),
-        _sign_in(user, password, user_agent=user_agent, ip=ip),
-    )
-    return pair_issued
+    # after the verify, together: the sign-in, handing the attempts back, and renewing
+    # the known-address mark when due (each a round trip)
+    steps: list[Awaitable[Any]] = [_sign_in(user, password, user_agent=user_agent, ip=ip)]
+    if taken:
+        steps.append(_give_back(taken))
+    if _renewal_due(known, settings.known_address_ttl):
+        steps.append(plugin.cache.set(known_key, int(time.time()), ttl=settings.known_address_ttl))
+    return cast("dict[str, Any]", (await _together(steps))[0])
 
 
 #: How stale the known-address mark may get before a sign-in renews it: renewing on
@@ -186,15 +190,20 @@ async def login(
 KNOWN_RENEWAL = 24 * 3600
 
 
-async def _remember(key: str, known: object, ttl: int) -> None:
-    """Mark the (account, address) pair known for ``ttl`` seconds from now (its value is
-    when), unless a sign-in did within the last :data:`KNOWN_RENEWAL` seconds (or tenth
-    of ``ttl``): a pair stays known ``ttl`` seconds after its last sign-in, give or take
-    that."""
-    now = int(time.time())
+def _renewal_due(known: object, ttl: int) -> bool:
+    """Whether a sign-in marks the (account, address) pair known for ``ttl`` seconds from
+    now (the mark's value is when): unless one did within the last :data:`KNOWN_RENEWAL`
+    seconds (or tenth of ``ttl``), so a pair stays known ``ttl`` seconds after its last
+    sign-in, give or take that."""
     marked = known if type(known) is int else None  # older marks hold True
-    if ttl and (marked is None or now - marked >= min(KNOWN_RENEWAL, ttl // 10)):
-        await plugin.cache.set(key, now, ttl=ttl)
+    return bool(ttl) and (marked is None or time.time() - marked >= min(KNOWN_RENEWAL, ttl // 10))
+
+
+async def _together(steps: Sequence[Awaitable[T]]) -> list[T]:
+    """Await ``steps`` at once; one alone directly (each task costs CPU on this path)."""
+    if len(steps) == 1:
+        return [await steps[0]]
+    return await asyncio.gather(*steps)
 
 
 Taken = tuple[str, tuple[str, ...]]
@@ -204,6 +213,9 @@ async def _take_all(checks: list[tuple[str, tuple[str, ...], str]]) -> list[Take
     """Count one attempt against each check at once; the ones counted. If any refuses
     (429) or fails, the others are handed back and its exception raised."""
     throttle = services().throttle
+    if len(checks) == 1:  # nothing to hand back if it refuses or fails
+        rate, key, detail = checks[0]
+        return [(rate, key)] if await throttle.take(rate, *key, detail=detail) else []
     outcomes = await asyncio.gather(
         *(throttle.take(rate, *key, detail=detail) for rate, key, detail in checks),
         return_exceptions=True,
@@ -244,7 +256,7 @@ async def _sign_in(
 
 async def _give_back(taken: list[Taken]) -> None:
     throttle = services().throttle
-    await asyncio.gather(*(throttle.give_back(rate, *key) for rate, key in taken))
+    await _together([throttle.give_back(rate, *key) for rate, key in taken])
 
 
 async def change_password(

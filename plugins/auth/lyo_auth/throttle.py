@@ -15,6 +15,7 @@ sign-in keeps working during a Redis outage, unthrottled.
 from __future__ import annotations
 
 import contextlib
+import functools
 import math
 import time
 from collections.abc import Callable
@@ -66,7 +67,7 @@ class Throttle:
         """Count one attempt against ``rate`` atomically; raise 429 with Retry-After,
         the attempt not counted, if that exhausted it. ``True`` when the attempt was
         counted, ``False`` when the storage is down (failing open: nothing to give back)."""
-        item = limits.parse(rate)
+        item = _parse(rate)
         try:
             if await self.limiter.hit(item, *key):
                 self.on_outage(None)
@@ -81,7 +82,7 @@ class Throttle:
 
     async def give_back(self, rate: str, *key: str) -> None:
         """Uncount one attempt :meth:`take` counted (it turned out not to be a failure)."""
-        item = limits.parse(rate)
+        item = _parse(rate)
         try:
             await self.storage.incr(item.key_for(*key), item.get_expiry(), amount=-1)
         except StorageError as exc:
@@ -90,14 +91,14 @@ class Throttle:
     async def allow(self, rate: str, *key: str) -> bool:
         """Count one attempt; whether it was within ``rate`` (for silent limits)."""
         try:
-            return await self.limiter.hit(limits.parse(rate), *key)
+            return await self.limiter.hit(_parse(rate), *key)
         except StorageError as exc:
             self._outage(exc)
             return True
 
     async def clear(self, rate: str, *key: str) -> None:
         try:
-            await self.limiter.clear(limits.parse(rate), *key)
+            await self.limiter.clear(_parse(rate), *key)
         except StorageError as exc:
             self._outage(exc)
 
@@ -117,6 +118,13 @@ class Throttle:
             timer.cancel()
             with contextlib.suppress(BaseException):
                 await timer
+
+
+@functools.cache
+def _parse(rate: str) -> limits.RateLimitItem:
+    """``limits.parse``, once per rate (the settings' few): parsing costs more than the
+    rest of a sign-in's count."""
+    return limits.parse(rate)
 
 
 def _retry_after(reset_time: float) -> int:
