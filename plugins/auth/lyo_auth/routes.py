@@ -32,7 +32,7 @@ from kernel import (
     transaction,
 )
 
-from . import accounts, users
+from . import accounts, signin, users
 from .events import PreferencesUpdated
 from .models import User
 from .schemas import (
@@ -114,7 +114,7 @@ async def login(data: LoginIn) -> tuple[dict[str, Any], int, dict[str, str]]:
     failures for an account from one address lock that address out of the account for
     a while (429); many failures for an account, or from an address, close it to
     addresses and accounts that have not signed in together before (429)."""
-    pair = await accounts.login(
+    pair = await signin.login(
         data.email,
         data.password,
         ip=client_ip(),
