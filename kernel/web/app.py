@@ -90,10 +90,14 @@ class App(Quart):
         header = request.headers.get("Authorization")
         if header and self._is_scraper(request.path, header):
             set_identity(SCRAPER)
-        elif header and self.kernel.authenticates:
+        elif header:
             scheme, _, token = header.partition(" ")
             if scheme.lower() != "bearer" or not token.strip():
-                raise Unauthorized("Send 'Authorization: Bearer <token>'.")
+                # refused only where a plugin judges tokens: asked here, off the common
+                # path (with none, a well-formed token below is anonymous too)
+                if self.kernel.authenticates:
+                    raise Unauthorized("Send 'Authorization: Bearer <token>'.")
+                return await super().preprocess_request(request_context)
             credentials = Credentials(
                 token=token.strip(),
                 transport="http",
@@ -230,16 +234,16 @@ def _origin(url: str) -> str:
 
 
 def _skip_conversion_of_plain_json(app: App) -> None:
-    """Answer plain ``dict``/``list`` results (alone or with a status) without
-    quart-schema's conversion, which runs pydantic over every response (about 30 us
-    each here); what they may hold that JSON cannot (a model, a datetime) is still
-    converted by quart-schema's JSON provider. Everything else takes quart-schema's
-    path unchanged."""
+    """Answer plain ``dict``/``list`` results (alone, with a status, or with a status
+    and headers) without quart-schema's conversion, which runs pydantic over every
+    response (about 30 us each here); what they may hold that JSON cannot (a model, a
+    datetime) is still converted by quart-schema's JSON provider. Everything else takes
+    quart-schema's path unchanged."""
     converting = app.make_response  # quart-schema's wrapper, set by QuartSchema(app)
     plain = super(App, app).make_response
 
     async def make_response(result: Any) -> Any:
-        value = result[0] if type(result) is tuple and len(result) == 2 else result
+        value = result[0] if type(result) is tuple and len(result) in (2, 3) else result
         if type(value) in (dict, list) and (value is result or type(result[1]) is int):
             return await plain(result)
         return await converting(result)

@@ -1,24 +1,20 @@
-"""Accounts: registration, sign-in, password changes and resets, roles, deactivation.
+"""Accounts: registration, password changes and resets, roles, deactivation (sign-in is
+:mod:`.signin`).
 
 Routes and the ``create-admin`` command both go through these functions.
 """
 
 from __future__ import annotations
 
-import asyncio
-import hashlib
 import secrets
-import time
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import cast
 
 import structlog
 
 from kernel import (
     Conflict,
-    Unauthorized,
     ValidationFailed,
     after_commit,
     publish,
@@ -28,21 +24,15 @@ from kernel import (
 from .events import PasswordResetRequested, RolesChanged, UserDeactivated, UserRegistered
 from .models import PasswordReset, User, UserRole
 from .passwords import check_policy
-from .schemas import TokenPair
 from .services import services
-from .sessions import forget_state, open_session, revoke_sessions, utcnow
+from .sessions import forget_state, revoke_sessions, utcnow
 from .settings import plugin
+from .signin import account_key
 from .tokens import token_digest
 
 log = structlog.get_logger("lyo.auth")
 
-BAD_CREDENTIALS = "Invalid email or password."
 BAD_RESET = "The reset token is invalid, expired or already used."
-
-
-def _account(email: str) -> str:
-    """The rate-limit key of an account: a digest, so no address is stored in Redis."""
-    return hashlib.sha256(email.encode()).hexdigest()[:32]
 
 
 def _policy(password: str, email: str, field: str = "password") -> None:
@@ -110,133 +100,6 @@ async def register(
     return user
 
 
-PAIR_LOCKED = "Too many failed sign-ins for this account from this address; try again later."
-IP_LOCKED = "Too many failed sign-ins from this address; try again later."
-ACCOUNT_LOCKED = (
-    "Too many failed sign-ins for this account; try again later, from a device that has "
-    "signed in to it before, or reset the password."
-)
-
-
-def _known_key(email: str, client: str) -> str:
-    """The cache key recording that ``email`` signed in from ``client``: a digest, so
-    neither the address nor the email is stored."""
-    digest = hashlib.sha256(f"{email}\0{client}".encode()).hexdigest()[:32]
-    return f"known-address:{digest}"
-
-
-async def login(email: str, password: str, *, ip: str | None, user_agent: str | None) -> TokenPair:
-    """Check the password and open a session. Unknown accounts, wrong passwords and
-    deactivated accounts get the same 401 after the same work (one argon2 verify).
-
-    Every attempt is counted *before* the verify (atomically, so a burst cannot pass a
-    check made before any of it is counted) and handed back if it succeeds, so only
-    failures stay counted, against three limits:
-
-    - (account, address), ``login_account_limit``: the brute-force lock, always applied;
-    - the address over all accounts, ``login_ip_limit`` (password spraying), and the
-      account over all addresses, ``login_account_ceiling`` (a distributed attack):
-      both skipped for an address this account has signed in from before, so neither
-      a crowd behind one NAT nor an attacker elsewhere locks out its known users.
-    """
-    rt = services()
-    settings = rt.settings
-    client = ip or "unknown"
-    account = _account(email)
-    known_key = _known_key(email, client)
-    # Independent, so together (each is a round trip): the account's row, whether this
-    # address is known to it, and counting the attempt against the brute-force lock.
-    pair = (settings.login_account_limit, ("login-pair", account, client), PAIR_LOCKED)
-    found = await asyncio.gather(
-        User.get_or_none(email=email),
-        plugin.cache.get(known_key),
-        _take_all([pair]),
-        return_exceptions=True,
-    )
-    taken: list[Taken] = found[2] if isinstance(found[2], list) else []
-    try:
-        for outcome in found:
-            if isinstance(outcome, BaseException):
-                raise outcome
-        user, known = cast("User | None", found[0]), found[1]
-        if not known:
-            taken += await _take_all(
-                [
-                    (settings.login_ip_limit, ("login-ip", client), IP_LOCKED),
-                    (settings.login_account_ceiling, ("login-account", account), ACCOUNT_LOCKED),
-                ]
-            )
-        matches = await rt.passwords.verify(user.password_hash if user else None, password)
-    except BaseException:
-        await _give_back(taken)  # refused by another limit, or not an answer about the password
-        raise
-    if user is None or not matches or not user.is_active:
-        raise Unauthorized(BAD_CREDENTIALS)  # the attempts stay counted
-    _, _, pair_issued = await asyncio.gather(
-        _give_back(taken),
-        _remember(known_key, known, settings.known_address_ttl),
-        _sign_in(user, password, user_agent=user_agent, ip=ip),
-    )
-    return pair_issued
-
-
-#: How stale the known-address mark may get before a sign-in renews it: renewing on
-#: every sign-in would cost a Redis round trip each time for nothing.
-KNOWN_RENEWAL = 24 * 3600
-
-
-async def _remember(key: str, known: object, ttl: int) -> None:
-    """Mark the (account, address) pair known for ``ttl`` seconds from now (its value is
-    when), unless a sign-in did within the last :data:`KNOWN_RENEWAL` seconds (or tenth
-    of ``ttl``): a pair stays known ``ttl`` seconds after its last sign-in, give or take
-    that."""
-    now = int(time.time())
-    marked = known if type(known) is int else None  # older marks hold True
-    if ttl and (marked is None or now - marked >= min(KNOWN_RENEWAL, ttl // 10)):
-        await plugin.cache.set(key, now, ttl=ttl)
-
-
-Taken = tuple[str, tuple[str, ...]]
-
-
-async def _take_all(checks: list[tuple[str, tuple[str, ...], str]]) -> list[Taken]:
-    """Count one attempt against each check at once; the ones counted. If any refuses
-    (429) or fails, the others are handed back and its exception raised."""
-    throttle = services().throttle
-    outcomes = await asyncio.gather(
-        *(throttle.take(rate, *key, detail=detail) for rate, key, detail in checks),
-        return_exceptions=True,
-    )
-    taken = [(rate, key) for (rate, key, _), ok in zip(checks, outcomes, strict=True) if ok is True]
-    for outcome in outcomes:
-        if isinstance(outcome, BaseException):
-            await _give_back(taken)
-            raise outcome
-    return taken
-
-
-async def _sign_in(
-    user: User, password: str, *, user_agent: str | None, ip: str | None
-) -> TokenPair:
-    """Record the sign-in (rehashing a password made with old parameters) and open a
-    session, the two writes at once."""
-    rt = services()
-    user.last_login_at = utcnow()
-    fields = ["last_login_at"]
-    if rt.passwords.needs_rehash(user.password_hash):
-        user.password_hash = await rt.passwords.hash(password)
-        fields.append("password_hash")
-    _, issued = await asyncio.gather(
-        user.save(update_fields=fields), open_session(user, user_agent=user_agent, ip=ip)
-    )
-    return issued
-
-
-async def _give_back(taken: list[Taken]) -> None:
-    throttle = services().throttle
-    await asyncio.gather(*(throttle.give_back(rate, *key) for rate, key in taken))
-
-
 async def change_password(
     user_id: uuid.UUID, current: str, new: str, *, keep_session: uuid.UUID | None
 ) -> None:
@@ -246,7 +109,7 @@ async def change_password(
     rt = services()
     settings, throttle = rt.settings, rt.throttle
     user = await User.get(id=user_id)
-    key = ("password-check", _account(user.email))
+    key = ("password-check", account_key(user.email))
     taken = await throttle.take(
         settings.login_account_limit,
         *key,
@@ -280,7 +143,7 @@ async def request_reset(email: str, *, ip: str | None = None) -> None:
     silently. A new token supersedes the account's older unused ones."""
     rt = services()
     settings, throttle = rt.settings, rt.throttle
-    account = _account(email)
+    account = account_key(email)
     if not await throttle.allow(settings.forgot_limit, "forgot", account, ip or "unknown"):
         log.info("password reset requests from this address over the limit; ignored")
         return
@@ -367,7 +230,7 @@ async def reset_password(token: str, new: str) -> None:
         await _set_password(user, hashed)
         await revoke_sessions(user_id=user.id, reason="password_reset")
     # lift the account-wide locks; each address's own brute-force lock runs its course
-    account = _account(user.email)
+    account = account_key(user.email)
     await rt.throttle.clear(rt.settings.login_account_ceiling, "login-account", account)
     await rt.throttle.clear(rt.settings.login_account_limit, "password-check", account)
 

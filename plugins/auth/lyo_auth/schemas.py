@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 import zoneinfo
 from datetime import datetime
-from functools import cache
+from functools import cache, lru_cache
 from typing import Annotated, Literal
 from uuid import UUID
 
@@ -16,9 +16,11 @@ from quart_schema.pydantic import File
 from kernel import PageQuery
 
 
+@lru_cache(maxsize=4096)
 def normalize_email(value: str) -> str:
     """Syntax-checked and lower-cased (domain and local part): one account per address
-    however it is typed."""
+    however it is typed. The last few thousand addresses' answers are kept: checking
+    costs more than a sign-in's other validation."""
     try:
         checked = validate_email(value.strip(), check_deliverability=False)
     except EmailNotValidError as exc:

@@ -22,7 +22,6 @@ from kernel import Identity, Unauthorized, after_commit, transaction
 
 from .later import again
 from .models import RefreshToken, Session, User, UserRole
-from .schemas import TokenPair
 from .services import services
 from .settings import plugin
 from .tokens import Issued, token_digest
@@ -39,45 +38,87 @@ def _at(timestamp: int) -> datetime:
     return datetime.fromtimestamp(timestamp, UTC)
 
 
-async def open_session(user: User, *, user_agent: str | None, ip: str | None) -> TokenPair:
-    """Sign ``user`` in: a new session (refresh-token family) and its first token pair.
+#: Sign-in on PostgreSQL in one statement (no BEGIN/COMMIT, one round trip): record it
+#: on the account (and a rehashed password), open the session, store its refresh token.
+_SIGN_IN = """
+WITH account AS (
+    UPDATE auth_user SET last_login_at = $1, password_hash = COALESCE($2, password_hash)
+    WHERE id = $3
+), session AS (
+    INSERT INTO auth_session (id, user_id, created_at, last_used_at, user_agent, ip)
+    VALUES ($4, $3, $1, $1, $5, $6)
+)
+INSERT INTO auth_refresh_token (id, session_id, token_hash, created_at, expires_at)
+VALUES ($7, $4, $8, $9, $10)
+"""
 
-    No transaction: a session whose refresh token failed to be stored has no token
-    anybody holds, so it is harmless, and BEGIN and COMMIT would be two more round trips
-    on the sign-in path."""
-    session = await Session.create(
-        user_id=user.id,
-        user_agent=(user_agent or "")[:255] or None,
-        ip=(ip or "")[:64] or None,
-        last_used_at=utcnow(),
+
+async def open_session(
+    user_id: uuid.UUID,
+    *,
+    user_agent: str | None,
+    ip: str | None,
+    password_hash: str | None = None,
+) -> dict[str, Any]:
+    """Sign ``user_id`` in: record the sign-in (and ``password_hash``, a rehash, when
+    given), open a new session (refresh-token family) and answer its first token pair.
+
+    On PostgreSQL one statement; elsewhere three, without a transaction: a session whose
+    refresh token failed to be stored has no token anybody holds, so it is harmless, and
+    BEGIN and COMMIT would be two more round trips on the sign-in path."""
+    now, session_id = utcnow(), uuid.uuid4()
+    pair, refresh = _new_pair(user_id, session_id)
+    user_agent, ip = (user_agent or "")[:255] or None, (ip or "")[:64] or None
+    db = Session._meta.db
+    if db.capabilities.dialect == "postgres":
+        values = [now, password_hash, user_id, session_id, user_agent, ip]
+        await db.execute_query(_SIGN_IN, [*values, *_refresh_row(refresh)])
+        return pair
+    fields = {"last_login_at": now}
+    if password_hash is not None:
+        fields["password_hash"] = password_hash  # type: ignore[assignment]
+    await User.filter(id=user_id).update(**fields)
+    await Session.create(
+        id=session_id, user_id=user_id, user_agent=user_agent, ip=ip, last_used_at=now
     )
-    return await _issue_pair(user.id, session.id)
+    await _store(refresh, session_id)
+    return pair
 
 
-async def _issue_pair(user_id: uuid.UUID, session_id: uuid.UUID) -> TokenPair:
+def _new_pair(user_id: uuid.UUID, session_id: uuid.UUID) -> tuple[dict[str, Any], Issued]:
+    """A new token pair of the session, as answered (``TokenPair``'s fields: built as
+    JSON, no pydantic pass), and its refresh token, to store."""
     tokens = services().tokens
     access = tokens.issue("access", user_id=user_id, session_id=session_id, jti=uuid.uuid4())
     refresh = tokens.issue("refresh", user_id=user_id, session_id=session_id, jti=uuid.uuid4())
-    await _store(refresh, session_id)
-    return TokenPair(
-        access_token=access.token,
-        refresh_token=refresh.token,
-        expires_in=access.expires_at - access.issued_at,
-        refresh_expires_in=refresh.expires_at - refresh.issued_at,
-    )
+    pair = {
+        "access_token": access.token,
+        "refresh_token": refresh.token,
+        "token_type": "bearer",
+        "expires_in": access.expires_at - access.issued_at,
+        "refresh_expires_in": refresh.expires_at - refresh.issued_at,
+    }
+    return pair, refresh
+
+
+def _refresh_row(refresh: Issued) -> list[Any]:
+    """The stored columns of ``refresh``: id, token hash, created and expiry times."""
+    return [
+        refresh.jti,
+        token_digest(refresh.token),
+        _at(refresh.issued_at),
+        _at(refresh.expires_at),
+    ]
 
 
 async def _store(refresh: Issued, session_id: uuid.UUID) -> None:
+    jti, digest, created, expires = _refresh_row(refresh)
     await RefreshToken.create(
-        id=refresh.jti,
-        session_id=session_id,
-        token_hash=token_digest(refresh.token),
-        created_at=_at(refresh.issued_at),
-        expires_at=_at(refresh.expires_at),
+        id=jti, session_id=session_id, token_hash=digest, created_at=created, expires_at=expires
     )
 
 
-async def rotate(token: str) -> TokenPair:
+async def rotate(token: str) -> dict[str, Any]:
     """Exchange a refresh token for a new pair, consuming it.
 
     Consuming is one conditional UPDATE (``WHERE consumed_at IS NULL``) in the
@@ -109,7 +150,9 @@ async def rotate(token: str) -> TokenPair:
         ).update(consumed_at=now)
         if claimed == 1:
             await Session.filter(id=sid).update(last_used_at=now)
-            return await _issue_pair(session.user.id, sid)
+            pair, refresh = _new_pair(session.user.id, sid)
+            await _store(refresh, sid)
+            return pair
         # Reuse: commit the revocation (leaving the block normally), then refuse.
         await revoke_sessions(session_id=sid, reason="refresh_reuse")
     raise Unauthorized("The refresh token was already used; the session has been revoked.")
