@@ -9,9 +9,10 @@ them and the discussion carry reactions). Then, in the same run, for each read:
 - kernel: ``lyo serve`` (one worker, production settings, Redis; Hypercorn, or Granian
   with ``--server granian``, or both with ``--server both``: each read answered by both
   servers in the same round, against the same baseline run, the one going first
-  changing from turn to turn) with the community plugin, loaded by wrk (or this
-  script's httpx load generator, asking for uncompressed answers as wrk does) from
-  another process, anonymous:
+  changing from turn to turn) with the community plugin, loaded by wrk (or, where wrk
+  is not installed, ``bench/_load.py``; ``--httpx``: this script's httpx client, as the
+  figures before 2026-12-07 22:00 were taken; all uncompressed) from another process,
+  anonymous:
   ``GET /api/community/discussions?course_id=...&sort=active`` (a course's active
   discussions, the first numbered page of 20 with its total: ``list``),
   ``GET /api/community/courses/{id}/discussions?sort=active`` (the same as the course's
@@ -65,6 +66,7 @@ from bench.learning import free_port, percentiles, pins, wrk
 
 POSTGRES = os.environ.get("BENCH_POSTGRES", "postgres://postgres@127.0.0.1:5432")
 REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/0")
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 TERMS = ["bowline knot", "reef", "sheet bend", '"figure eight"', "hitch -clove"]
 
 #: the runs of the trivial route (``/health/live``), measured in every round
@@ -99,12 +101,17 @@ async def run_load(url: str, seconds: float, concurrency: int) -> dict[str, Any]
             "requests": len(durations), "errors": errors}  # fmt: skip
 
 
-def load(url: str, seconds: float, connections: int, pin: Any) -> dict[str, Any]:
-    if shutil.which("wrk"):
-        return wrk(url, seconds, connections, pin)
-    cmd = [sys.executable, __file__, "--load", url, "--seconds", str(seconds),
-           "--connections", str(connections)]  # fmt: skip
-    out = subprocess.run(cmd, capture_output=True, text=True, check=True, preexec_fn=pin)
+def load(url: str, seconds: float, args: argparse.Namespace, pin: Any) -> dict[str, Any]:
+    """wrk where installed, else ``bench/_load.py`` (raw keep-alive HTTP/1.1, tens of
+    microseconds a request), or this script's httpx client with ``--httpx``: each in a
+    process of its own on ``pin``'s CPU."""
+    if args.generator == "wrk":
+        return wrk(url, seconds, args.connections, pin)
+    cmd = [sys.executable, "-m", "bench._load", url] if args.generator == "raw" else [
+        sys.executable, __file__, "--load", url]  # fmt: skip
+    cmd += ["--seconds", str(seconds), "--connections", str(args.connections)]
+    out = subprocess.run(cmd, capture_output=True, text=True, check=True, preexec_fn=pin,
+                         cwd=ROOT)  # fmt: skip
     return json.loads(out.stdout)  # type: ignore[no-any-return]
 
 
@@ -166,7 +173,7 @@ def served(server: Any, target: str, args: argparse.Namespace, pin: Any) -> dict
     """Load ``target`` for ``args.seconds``; the server's CPU per answer summed over its
     whole process tree (Granian serves from worker processes)."""
     cpu = server_cpu(server.pid)
-    result = load(target, args.seconds, args.connections, pin)
+    result = load(target, args.seconds, args, pin)
     result["cpu_ms"] = (server_cpu(server.pid) - cpu) * 1000 / result["requests"]
     return result
 
@@ -195,7 +202,7 @@ def measure(
     try:
         for _, base in servers.values():
             for path in paths.values():
-                load(base + path, 1, args.connections, pin[1])  # warm-up
+                load(base + path, 1, args, pin[1])  # warm-up
         for n in range(args.rounds):
             # the floor, every round: what a trivial kernel route costs the same server
             for kind, (server, base) in turns(servers, n):
@@ -272,6 +279,11 @@ def main() -> None:
         default="hypercorn",
         help="the HTTP server lyo serve runs (both: each read on both, same rounds)",
     )
+    parser.add_argument(
+        "--httpx",
+        action="store_true",
+        help="load with this script's httpx client (as before), not bench/_load.py",
+    )
     parser.add_argument("--baseline", help=argparse.SUPPRESS)
     parser.add_argument("--load", help=argparse.SUPPRESS)
     parser.add_argument("--scenario", help=argparse.SUPPRESS)
@@ -288,6 +300,7 @@ def main() -> None:
     if args.quick:
         args.rounds, args.seconds, args.searches = 1, 3.0, 60
     args.servers = ["hypercorn", "granian"] if args.server == "both" else [args.server]
+    args.generator = "httpx" if args.httpx else "wrk" if shutil.which("wrk") else "raw"
     database = f"bench_community_{uuid.uuid4().hex[:8]}"
     subprocess.run(["createdb", "-h", "127.0.0.1", "-U", "postgres", database], check=True)
     url = f"{POSTGRES}/{database}"
@@ -305,7 +318,9 @@ def main() -> None:
         uncached, _ = measure(url, False, args, (server_pin, load_pin))
     finally:
         subprocess.run(["dropdb", "-h", "127.0.0.1", "-U", "postgres", "--force", database])
-    generator = "wrk" if shutil.which("wrk") else "httpx (this script)"
+    generator = {"wrk": "wrk", "raw": "bench/_load.py", "httpx": "httpx (this script)"}[
+        args.generator
+    ]
     print(
         f"\nload: {generator}, {args.connections} connections, {args.rounds} round(s) of "
         f"{args.seconds:.0f} s per read and side, pinned: {pinned}, load average before: "
