@@ -6,9 +6,13 @@ A fresh PostgreSQL database gets the kernel's and the community plugin's migrati
 discussion holding a 200-reply thread (20 top-level replies with 9 answers each; 40 of
 them and the discussion carry reactions). Then, in the same run, for each read:
 
-- kernel: ``lyo serve`` (Hypercorn, one worker, production settings, Redis) with the
-  community plugin, loaded by wrk (or this script's httpx load generator, asking for
-  uncompressed answers as wrk does) from another process, anonymous:
+- kernel: ``lyo serve`` (one worker, production settings, Redis; Hypercorn, or Granian
+  with ``--server granian``, or both with ``--server both``: each read answered by both
+  servers in the same round, against the same baseline run, the one going first
+  changing from turn to turn) with the community plugin, loaded by wrk (or, where wrk
+  is not installed, ``bench/_load.py``; ``--httpx``: this script's httpx client, as the
+  figures before 2026-12-07 22:00 were taken; all uncompressed) from another process,
+  anonymous:
   ``GET /api/community/discussions?course_id=...&sort=active`` (a course's active
   discussions, the first numbered page of 20 with its total: ``list``),
   ``GET /api/community/courses/{id}/discussions?sort=active`` (the same as the course's
@@ -25,14 +29,16 @@ them and the discussion carry reactions). Then, in the same run, for each read:
 - search: ``GET /api/community/search?q=...`` one request at a time, p50/p99.
 
 Kernel runs and baseline runs alternate (``--rounds``); the figures are medians over
-rounds. The main figure is CPU time per answer, server process against baseline
-process (``/proc/<pid>/stat``, ``time.process_time()``): on a machine shared with other
+rounds. The main figure is CPU time per answer, server against baseline process
+(``/proc/<pid>/stat`` of the server and all its descendants, as Granian serves from a
+worker process; ``time.process_time()``): on a machine shared with other
 work it moves much less than throughput. PostgreSQL's and Redis's own CPU is counted
 for neither side.
 
 Run from the repository root (``pip install -e . -e plugins/community``)::
 
     python bench/community.py            # --quick: one short round
+    python bench/community.py --server both
 """
 
 from __future__ import annotations
@@ -46,251 +52,25 @@ if os.path.abspath(sys.path[0]) == os.path.dirname(os.path.abspath(__file__)):
 import argparse
 import asyncio
 import json
-import random
 import shutil
 import statistics
 import subprocess
 import time
 import urllib.request
 import uuid
-from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from bench.learning import cpu_seconds, free_port, percentiles, pins, wrk
+from bench._community import BIG, COURSES, run_baseline, seed
+from bench._load import server_cpu
+from bench.learning import free_port, percentiles, pins, wrk
 
 POSTGRES = os.environ.get("BENCH_POSTGRES", "postgres://postgres@127.0.0.1:5432")
 REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/0")
-COURSES = [uuid.UUID(int=n + 1) for n in range(10)]
-BIG = uuid.UUID(int=10**6)
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 TERMS = ["bowline knot", "reef", "sheet bend", '"figure eight"', "hitch -clove"]
-WORDS = [  # noqa: RUF100
-    "bowline",
-    "reef",
-    "knot",
-    "sheet",
-    "bend",
-    "hitch",
-    "clove",
-    "figure",
-    "eight",
-    "rope",
-    "line",
-    "sail",
-    "boat",
-    "mast",
-]
-
-DISCUSSION_COLUMNS = (
-    "id, title, body, body_html, author_id, category_id, course_id, lesson_id, tags, "
-    "mentions, mentioned_users, pinned, locked, hidden, state, deleted_at, reply_count, "
-    "reaction_count, view_count, created_at, edited_at, last_activity_at"
-)
-REPLY_COLUMNS = (
-    "id, discussion_id, parent_id, depth, author_id, body, body_html, mentions, "
-    "mentioned_users, hidden, state, deleted_at, reaction_count, created_at, edited_at"
-)
-PUBLIC_REPLY = "state = 'published' AND NOT hidden"
-PUBLIC_COURSE = "state = 'published' AND NOT hidden AND deleted_at IS NULL AND course_id = $1"
-ACTIVE_ORDER = "ORDER BY pinned DESC, last_activity_at DESC, id DESC"
-#: the listing's first page: its total, then its rows
-LIST_SQL = [
-    f"SELECT count(*) FROM community_discussion WHERE {PUBLIC_COURSE}",
-    f"SELECT {DISCUSSION_COLUMNS} FROM community_discussion WHERE {PUBLIC_COURSE} "
-    f"{ACTIVE_ORDER} LIMIT 20 OFFSET 0",
-]
-#: the course feed's first page: one row more than it shows, for the cursor
-FEED_SQL = (
-    f"SELECT {DISCUSSION_COLUMNS} FROM community_discussion WHERE {PUBLIC_COURSE} "
-    f"{ACTIVE_ORDER} LIMIT 21"
-)
-THREAD_SQL = [
-    f"SELECT {DISCUSSION_COLUMNS} FROM community_discussion WHERE id = $1",
-    f"SELECT {REPLY_COLUMNS} FROM community_reply WHERE {PUBLIC_REPLY} AND discussion_id = $1 "
-    "AND depth = 1 ORDER BY created_at, id LIMIT 21",
-    f"SELECT {REPLY_COLUMNS} FROM community_reply WHERE {PUBLIC_REPLY} AND root_id = ANY($1) "
-    "ORDER BY depth, created_at, id",
-    "SELECT target_id, kind, count(id) AS n FROM community_reaction WHERE "
-    "(target_type = 'reply' AND target_id = ANY($1)) OR "
-    "(target_type = 'discussion' AND target_id = ANY($2)) GROUP BY target_id, kind",
-]
-
 
 #: the runs of the trivial route (``/health/live``), measured in every round
 FLOOR = "floor"
-
-
-def dsn(url: str) -> str:
-    return url.replace("postgres://", "postgresql://", 1)
-
-
-# -- data ----------------------------------------------------------------------------------
-
-
-async def seed(url: str) -> None:
-    import asyncpg
-
-    rnd = random.Random(7)
-    now = datetime.now(UTC)
-    conn = await asyncpg.connect(dsn(url))
-
-    def text(n: int) -> str:
-        return " ".join(rnd.choice(WORDS) for _ in range(n))
-
-    discussions, replies, reactions = [], [], []
-    ids = [BIG] + [uuid.UUID(int=10**6 + n) for n in range(1, 2000)]
-    for n, did in enumerate(ids):
-        when = now - timedelta(minutes=rnd.randint(0, 100_000))
-        body = text(30)
-        pinned = 10 <= n < 30  # two per course
-        discussions.append(
-            (did, "a" + str(n % 300), body, f"<p>{body}</p>", "[]", "published", False, 0,
-             when, text(6), COURSES[n % 10], "[]", pinned, False, 0, 0, when)
-        )  # fmt: skip
-    start = now - timedelta(days=1)
-    for top in range(20):  # the big thread: 20 top-level replies, 9 answers each
-        root = uuid.uuid4()
-        replies.append(
-            (root, "u1", text(20), "<p>x</p>", "[]", "published", False, 0,
-             start + timedelta(seconds=top * 10), BIG, None, None, 1)
-        )  # fmt: skip
-        for k in range(9):
-            replies.append(
-                (uuid.uuid4(), "u2", text(20), "<p>x</p>", "[]", "published", False, 0,
-                 start + timedelta(seconds=top * 10 + k + 1), BIG, root, root, 2)
-            )  # fmt: skip
-    for n, reply in enumerate(replies[:200:5]):  # 40 of them get two reactions each
-        for kind in ("like", "thanks"):
-            reactions.append((f"r{n}", "reply", reply[0], kind, now))
-    reactions += [(f"d{n}", "discussion", BIG, "like", now) for n in range(5)]
-    while len(replies) < 100_000:
-        did = rnd.choice(ids[1:])
-        replies.append(
-            (uuid.uuid4(), "u3", text(15), "<p>x</p>", "[]", "published", False, 0,
-             now - timedelta(minutes=rnd.randint(0, 100_000)), did, None, None, 1)
-        )  # fmt: skip
-    post = ["id", "author_id", "body", "body_html", "mentions", "state", "hidden",
-            "reaction_count", "created_at"]  # fmt: skip
-    await conn.copy_records_to_table(
-        "community_discussion",
-        records=discussions,
-        columns=[
-            *post,
-            "title",
-            "course_id",
-            "tags",
-            "pinned",
-            "locked",
-            "reply_count",
-            "view_count",
-            "last_activity_at",
-        ],
-    )
-    await conn.copy_records_to_table(
-        "community_reply",
-        records=replies,
-        columns=[*post, "discussion_id", "parent_id", "root_id", "depth"],
-    )
-    await conn.copy_records_to_table(
-        "community_reaction",
-        records=reactions,
-        columns=["user_id", "target_type", "target_id", "kind", "created_at"],
-    )
-    for table, key in (("community_discussion", "discussion"), ("community_reply", "reply")):
-        await conn.execute(
-            f"UPDATE {table} t SET reaction_count = c.n FROM (SELECT target_id, count(*) n "
-            f"FROM community_reaction WHERE target_type = '{key}' GROUP BY target_id) c "
-            "WHERE c.target_id = t.id"
-        )
-    await conn.execute(
-        "UPDATE community_discussion d SET reply_count = c.n FROM (SELECT discussion_id, "
-        "count(*) n FROM community_reply GROUP BY discussion_id) c WHERE c.discussion_id = d.id"
-    )
-    await conn.execute("ANALYZE")
-    await conn.close()
-
-
-# -- the asyncpg baseline ------------------------------------------------------------------
-
-
-def _discussion(row: Any) -> dict[str, Any]:
-    deleted = row["deleted_at"] is not None
-    out = {**dict(row), "held": row["state"] == "held", "deleted": deleted}
-    for name in ("tags", "mentions", "mentioned_users"):
-        if name in out:
-            out[name] = json.loads(out[name])
-    del out["state"], out["deleted_at"]
-    return out
-
-
-def _reply(row: Any) -> dict[str, Any]:
-    out = _discussion(row)
-    out.update(reactions={}, children=[])
-    return out
-
-
-async def run_baseline(url: str, name: str, seconds: float, concurrency: int) -> dict[str, Any]:
-    import asyncpg
-    import orjson
-
-    pool = await asyncpg.create_pool(dsn(url), min_size=10, max_size=10)
-    utc = orjson.OPT_UTC_Z
-
-    async def listing() -> bytes:
-        total = await pool.fetchval(LIST_SQL[0], COURSES[3])
-        rows = await pool.fetch(LIST_SQL[1], COURSES[3])
-        page = {"items": [_discussion(r) for r in rows], "total": total, "page": 1,
-                "size": 20, "pages": -(-total // 20)}  # fmt: skip
-        return orjson.dumps(page, option=utc, default=str)
-
-    async def feed() -> bytes:
-        rows = await pool.fetch(FEED_SQL, COURSES[3])
-        page = {"items": [_discussion(r) for r in rows[:20]], "next_cursor": "x"}
-        return orjson.dumps(page, option=utc, default=str)
-
-    async def thread() -> bytes:
-        discussion = await pool.fetchrow(THREAD_SQL[0], BIG)
-        tops = (await pool.fetch(THREAD_SQL[1], BIG))[:20]
-        nodes = {r["id"]: _reply(r) for r in tops}
-        items = list(nodes.values())
-        for r in await pool.fetch(THREAD_SQL[2], list(nodes)):
-            node = _reply(r)
-            nodes[r["parent_id"]]["children"].append(node)
-            nodes[r["id"]] = node
-        reacted = [i for i, node in nodes.items() if node["reaction_count"]]
-        counts: dict[Any, dict[str, int]] = {}
-        for r in await pool.fetch(THREAD_SQL[3], reacted, [BIG]):
-            counts.setdefault(r["target_id"], {})[r["kind"]] = r["n"]
-        for i in reacted:
-            nodes[i]["reactions"] = counts.get(i, {})
-        body = {
-            **_discussion(discussion),
-            "reactions": {"counts": counts.get(BIG, {}), "mine": []},
-            "subscribed": False,
-            "replies": {"items": items, "next_cursor": "x"},
-        }
-        return orjson.dumps(body, option=utc, default=str)
-
-    page = {"list": listing, "feed": feed, "thread": thread}[name]
-    for _ in range(20):
-        await page()
-    durations: list[float] = []
-    deadline = time.perf_counter() + seconds
-
-    async def lane() -> None:
-        while (started := time.perf_counter()) < deadline:
-            await page()
-            durations.append(time.perf_counter() - started)
-
-    cpu, begun = time.process_time(), time.perf_counter()
-    await asyncio.gather(*(lane() for _ in range(concurrency)))
-    elapsed, cpu = time.perf_counter() - begun, time.process_time() - cpu
-    await pool.close()
-    return {
-        "rps": len(durations) / elapsed,
-        **percentiles(durations),
-        "requests": len(durations),
-        "cpu_ms": cpu * 1000 / len(durations),
-    }
 
 
 # -- load ------------------------------------------------------------------------------------
@@ -321,12 +101,17 @@ async def run_load(url: str, seconds: float, concurrency: int) -> dict[str, Any]
             "requests": len(durations), "errors": errors}  # fmt: skip
 
 
-def load(url: str, seconds: float, connections: int, pin: Any) -> dict[str, Any]:
-    if shutil.which("wrk"):
-        return wrk(url, seconds, connections, pin)
-    cmd = [sys.executable, __file__, "--load", url, "--seconds", str(seconds),
-           "--connections", str(connections)]  # fmt: skip
-    out = subprocess.run(cmd, capture_output=True, text=True, check=True, preexec_fn=pin)
+def load(url: str, seconds: float, args: argparse.Namespace, pin: Any) -> dict[str, Any]:
+    """wrk where installed, else ``bench/_load.py`` (raw keep-alive HTTP/1.1, tens of
+    microseconds a request), or this script's httpx client with ``--httpx``: each in a
+    process of its own on ``pin``'s CPU."""
+    if args.generator == "wrk":
+        return wrk(url, seconds, args.connections, pin)
+    cmd = [sys.executable, "-m", "bench._load", url] if args.generator == "raw" else [
+        sys.executable, __file__, "--load", url]  # fmt: skip
+    cmd += ["--seconds", str(seconds), "--connections", str(args.connections)]
+    out = subprocess.run(cmd, capture_output=True, text=True, check=True, preexec_fn=pin,
+                         cwd=ROOT)  # fmt: skip
     return json.loads(out.stdout)  # type: ignore[no-any-return]
 
 
@@ -354,10 +139,12 @@ def env_for(url: str, cached: bool) -> dict[str, str]:
     }
 
 
-def start_server(url: str, cached: bool, pin: Any) -> tuple[subprocess.Popen[bytes], str]:
+def start_server(
+    url: str, cached: bool, pin: Any, kind: str
+) -> tuple[subprocess.Popen[bytes], str]:
     port = free_port()
     server = subprocess.Popen(
-        [sys.executable, "-m", "kernel", "serve", "--port", str(port)],
+        [sys.executable, "-m", "kernel", "serve", "--port", str(port), "--server", kind],
         env=env_for(url, cached),
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
@@ -379,40 +166,62 @@ def start_server(url: str, cached: bool, pin: Any) -> tuple[subprocess.Popen[byt
     return server, base
 
 
+Runs = dict[str, list[tuple[dict[str, Any], dict[str, Any]]]]
+
+
+def served(server: Any, target: str, args: argparse.Namespace, pin: Any) -> dict[str, Any]:
+    """Load ``target`` for ``args.seconds``; the server's CPU per answer summed over its
+    whole process tree (Granian serves from worker processes)."""
+    cpu = server_cpu(server.pid)
+    result = load(target, args.seconds, args, pin)
+    result["cpu_ms"] = (server_cpu(server.pid) - cpu) * 1000 / result["requests"]
+    return result
+
+
+def turns(servers: dict[str, Any], n: int) -> list[tuple[str, Any]]:
+    """The servers in turn ``n``: the one that goes first changes from turn to turn."""
+    order = list(servers.items())
+    return order if n % 2 == 0 else order[::-1]
+
+
 def measure(
     url: str, cached: bool, args: argparse.Namespace, pin: tuple[Any, Any]
-) -> tuple[dict[str, list[tuple[dict[str, Any], dict[str, Any]]]], list[float]]:
-    """Alternating kernel and baseline runs per read; search latencies (cached server)."""
-    server, base = start_server(url, cached, pin[0])
-    targets = {
-        "list": f"{base}/api/community/discussions?course_id={COURSES[3]}&sort=active",
-        "feed": f"{base}/api/community/courses/{COURSES[3]}/discussions?sort=active",
-        "thread": f"{base}/api/community/discussions/{BIG}",
+) -> tuple[dict[str, Runs], list[float]]:
+    """Per HTTP server: alternating kernel and baseline runs per read (every server
+    answers each read in the same round, against the same baseline run); search
+    latencies (cached, the first server)."""
+    servers = {kind: start_server(url, cached, pin[0], kind) for kind in args.servers}
+    paths = {
+        "list": f"/api/community/discussions?course_id={COURSES[3]}&sort=active",
+        "feed": f"/api/community/courses/{COURSES[3]}/discussions?sort=active",
+        "thread": f"/api/community/discussions/{BIG}",
     }
-    runs: dict[str, list[tuple[dict[str, Any], dict[str, Any]]]] = {name: [] for name in targets}
+    runs: dict[str, Runs] = {kind: {name: [] for name in paths} for kind in servers}
     latencies: list[float] = []
+    mode = "cached" if cached else "uncached"
     try:
-        for target in targets.values():
-            load(target, 1, args.connections, pin[1])  # warm-up
-        for _ in range(args.rounds):
+        for _, base in servers.values():
+            for path in paths.values():
+                load(base + path, 1, args, pin[1])  # warm-up
+        for n in range(args.rounds):
             # the floor, every round: what a trivial kernel route costs the same server
-            cpu = cpu_seconds(server.pid)
-            floor = load(f"{base}/health/live", args.seconds, args.connections, pin[1])
-            floor["cpu_ms"] = (cpu_seconds(server.pid) - cpu) * 1000 / floor["requests"]
-            runs.setdefault(FLOOR, []).append((floor, {}))
-            print(f"  /health/live: {floor['rps']:.0f} req/s, {floor['cpu_ms']:.2f} CPU ms",
-                  file=sys.stderr)  # fmt: skip
-            for name, target in targets.items():
-                cpu = cpu_seconds(server.pid)
-                kernel = load(target, args.seconds, args.connections, pin[1])
-                kernel["cpu_ms"] = (cpu_seconds(server.pid) - cpu) * 1000 / kernel["requests"]
+            for kind, (server, base) in turns(servers, n):
+                floor = served(server, f"{base}/health/live", args, pin[1])
+                runs[kind].setdefault(FLOOR, []).append((floor, {}))
+                print(f"  {kind} /health/live: {floor['rps']:.0f} req/s, "
+                      f"{floor['cpu_ms']:.2f} CPU ms", file=sys.stderr)  # fmt: skip
+            for k, (name, path) in enumerate(paths.items()):
+                kernel = {kind: served(s, base + path, args, pin[1])
+                          for kind, (s, base) in turns(servers, n + k + 1)}  # fmt: skip
                 bare = baseline(url, name, args.seconds, args.connections, pin[0])
-                runs[name].append((kernel, bare))
-                print(f"  {'cached' if cached else 'uncached'} {name}: kernel "
-                      f"{kernel['rps']:.0f} req/s {kernel['cpu_ms']:.2f} CPU ms, asyncpg "
-                      f"{bare['rps']:.0f} pages/s {bare['cpu_ms']:.2f} CPU ms",
-                      file=sys.stderr)  # fmt: skip
+                for kind in servers:
+                    result = kernel[kind]
+                    runs[kind][name].append((result, bare))
+                    print(f"  {kind} {mode} {name}: kernel {result['rps']:.0f} req/s "
+                          f"{result['cpu_ms']:.2f} CPU ms, asyncpg {bare['rps']:.0f} "
+                          f"pages/s {bare['cpu_ms']:.2f} CPU ms", file=sys.stderr)  # fmt: skip
         if cached:
+            base = next(iter(servers.values()))[1]
             for n in range(args.searches):
                 term = urllib.request.quote(TERMS[n % len(TERMS)])
                 started = time.perf_counter()
@@ -420,8 +229,10 @@ def measure(
                     answer.read()
                 latencies.append(time.perf_counter() - started)
     finally:
-        server.terminate()
-        server.wait(timeout=30)
+        for server, _ in servers.values():
+            server.terminate()
+        for server, _ in servers.values():
+            server.wait(timeout=30)
     return runs, latencies
 
 
@@ -429,7 +240,7 @@ def median(values: list[float]) -> float:
     return statistics.median(values)
 
 
-def report(mode: str, runs: dict[str, list[tuple[dict[str, Any], dict[str, Any]]]]) -> None:
+def report(mode: str, runs: Runs) -> None:
     floors = [k["cpu_ms"] for k, _ in runs[FLOOR]]
     for name, pairs in runs.items():
         if name == FLOOR:
@@ -462,6 +273,17 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=5.0)
     parser.add_argument("--searches", type=int, default=200)
     parser.add_argument("--no-pin", action="store_true")
+    parser.add_argument(
+        "--server",
+        choices=["hypercorn", "granian", "both"],
+        default="hypercorn",
+        help="the HTTP server lyo serve runs (both: each read on both, same rounds)",
+    )
+    parser.add_argument(
+        "--httpx",
+        action="store_true",
+        help="load with this script's httpx client (as before), not bench/_load.py",
+    )
     parser.add_argument("--baseline", help=argparse.SUPPRESS)
     parser.add_argument("--load", help=argparse.SUPPRESS)
     parser.add_argument("--scenario", help=argparse.SUPPRESS)
@@ -477,6 +299,8 @@ def main() -> None:
         return
     if args.quick:
         args.rounds, args.seconds, args.searches = 1, 3.0, 60
+    args.servers = ["hypercorn", "granian"] if args.server == "both" else [args.server]
+    args.generator = "httpx" if args.httpx else "wrk" if shutil.which("wrk") else "raw"
     database = f"bench_community_{uuid.uuid4().hex[:8]}"
     subprocess.run(["createdb", "-h", "127.0.0.1", "-U", "postgres", database], check=True)
     url = f"{POSTGRES}/{database}"
@@ -494,7 +318,9 @@ def main() -> None:
         uncached, _ = measure(url, False, args, (server_pin, load_pin))
     finally:
         subprocess.run(["dropdb", "-h", "127.0.0.1", "-U", "postgres", "--force", database])
-    generator = "wrk" if shutil.which("wrk") else "httpx (this script)"
+    generator = {"wrk": "wrk", "raw": "bench/_load.py", "httpx": "httpx (this script)"}[
+        args.generator
+    ]
     print(
         f"\nload: {generator}, {args.connections} connections, {args.rounds} round(s) of "
         f"{args.seconds:.0f} s per read and side, pinned: {pinned}, load average before: "
@@ -507,8 +333,10 @@ def main() -> None:
         "kernel p50 / p99 ms | errors |"
     )
     print("| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
-    report("read cache", cached)
-    report("no cache", uncached)
+    for kind in args.servers:
+        report(f"read cache, {kind}", cached[kind])
+    for kind in args.servers:
+        report(f"no cache, {kind}", uncached[kind])
     cuts = percentiles(latencies)
     print(
         f"\nsearch over 102,000 posts, one request at a time: p50 {cuts['p50_ms']} ms, "
