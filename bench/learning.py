@@ -5,7 +5,7 @@ A fresh PostgreSQL database gets the kernel's and the learning plugin's migratio
 
 - kernel: ``lyo serve`` (Hypercorn, one worker, production settings: JSON access log,
   Redis, no docs) with the learning plugin and an auth stand-in, loaded by wrk (or, without
-  wrk, a small httpx load generator) in another process, for each listing below;
+  wrk, ``bench/_load.py``, raw keep-alive HTTP/1.1) in another process, for each listing below;
 - asyncpg: the same page fetched with asyncpg alone (the count, the page, its tags, its
   lesson outlines: the four statements the route runs) and encoded to JSON with orjson,
   by as many concurrent coroutines as wrk has connections, in one process.
@@ -223,7 +223,7 @@ def wait_until_listing(url: str, proc: subprocess.Popen[bytes], published: int) 
         raise SystemExit(f"unexpected listing: total {body['total']}, {len(body['items'])} items")
 
 
-# -- load: wrk, or a slower Python fallback -------------------------------------------------
+# -- load: wrk, or bench/_load.py (raw asyncio HTTP/1.1) ------------------------------------
 
 _UNITS = {"us": 0.001, "ms": 1.0, "s": 1000.0}
 
@@ -244,34 +244,13 @@ def wrk(url: str, seconds: float, connections: int, pin: Pin) -> dict[str, Any]:
 
 
 def python_load(url: str, seconds: float, connections: int, pin: Pin) -> dict[str, Any]:
-    """This script as a load generator in its own process (httpx)."""
-    cmd = [sys.executable, __file__, "--load", url, "--seconds", str(seconds),
-           "--concurrency", str(connections)]  # fmt: skip
-    out = subprocess.run(cmd, capture_output=True, text=True, check=True, preexec_fn=pin)
+    """``bench/_load.py`` in its own process: a few tens of microseconds of its own CPU per
+    request (httpx, used before, cost ten times that and kept the server idle between
+    requests, which inflated the server's CPU per answer)."""
+    cmd = [sys.executable, "-m", "bench._load", url, "--seconds", str(seconds),
+           "--connections", str(connections)]  # fmt: skip
+    out = subprocess.run(cmd, capture_output=True, text=True, check=True, preexec_fn=pin, cwd=ROOT)
     return json.loads(out.stdout)  # type: ignore[no-any-return]
-
-
-async def run_load(url: str, seconds: float, concurrency: int) -> dict[str, Any]:
-    import httpx
-
-    durations: list[float] = []
-    errors = 0
-    deadline = time.perf_counter() + seconds
-    limits = httpx.Limits(max_connections=concurrency)
-    async with httpx.AsyncClient(limits=limits, timeout=30) as client:
-
-        async def lane() -> None:
-            nonlocal errors
-            while (started := time.perf_counter()) < deadline:
-                response = await client.get(url)
-                errors += response.status_code != 200
-                durations.append(time.perf_counter() - started)
-
-        begun = time.perf_counter()
-        await asyncio.gather(*(lane() for _ in range(concurrency)))
-        elapsed = time.perf_counter() - begun
-    rps = len(durations) / elapsed
-    return {"rps": rps, **percentiles(durations), "requests": len(durations), "errors": errors}
 
 
 # -- the asyncpg baseline ------------------------------------------------------------------
@@ -467,7 +446,8 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
     return {
         "settings": {
             "courses": args.courses, "published": published, "duration_s": args.duration,
-            "connections": args.connections, "load": load.__name__, "pinned": pinned,
+            "connections": args.connections, "pinned": pinned,
+            "load": "wrk" if load is wrk else "bench/_load.py",
             "env": args.env, "repeat": args.repeat, "catalog_ttl": args.catalog_ttl,
             "load_average_before": load_before,
         },
@@ -579,7 +559,7 @@ def main() -> None:
     parser.add_argument(
         "--catalog-ttl", default="60", help="LYO_LEARNING__CATALOG_TTL (0: every page built)"
     )
-    parser.add_argument("--python-load", action="store_true", help="httpx even if wrk exists")
+    parser.add_argument("--python-load", action="store_true", help="bench/_load.py, not wrk")
     parser.add_argument("--no-pin", action="store_true", help="do not pin processes to CPUs")
     parser.add_argument("--keep", action="store_true", help="keep the database afterwards")
     parser.add_argument("--json", metavar="PATH", help="also write the results here")
@@ -588,16 +568,12 @@ def main() -> None:
         "--stats", action="store_true", help="the instructor statistics section instead"
     )
     parser.add_argument("--enrollments", type=int, default=10_000, help="for --stats")
-    parser.add_argument("--load", help=argparse.SUPPRESS)
     parser.add_argument("--baseline", help=argparse.SUPPRESS)
     parser.add_argument("--scenario", help=argparse.SUPPRESS)
     parser.add_argument("--seconds", type=float, help=argparse.SUPPRESS)
     parser.add_argument("--concurrency", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
     CATALOG_TTL[0] = args.catalog_ttl
-    if args.load:
-        print(json.dumps(asyncio.run(run_load(args.load, args.seconds, args.concurrency))))
-        return
     if args.baseline:
         result = run_baseline(args.baseline, args.scenario, args.seconds, args.concurrency)
         print(json.dumps(asyncio.run(result)))
