@@ -14,13 +14,12 @@ sign-in keeps working during a Redis outage, unthrottled.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import functools
 import math
 import time
-from collections.abc import Awaitable, Callable
-from typing import Any, TypeVar
+from collections.abc import Callable
+from typing import Any
 
 import limits
 import structlog
@@ -32,26 +31,14 @@ from redis.asyncio import ConnectionPool
 from kernel import TooManyRequests
 
 log = structlog.get_logger("lyo.auth")
-T = TypeVar("T")
-
-
-#: Seconds a limit's storage may take to answer before the limits fail open.
-TIMEOUT = 0.5
-#: What a storage that cannot answer raises: its errors, or the :data:`TIMEOUT`.
-_UNAVAILABLE = (StorageError, TimeoutError)
 
 
 def create_storage(redis_url: str | None, prefix: str) -> tuple[Storage, Any]:
     """The limits storage, and the Redis connection pool it uses (``None`` in memory),
-    which :meth:`Throttle.close` disconnects.
-
-    The pool has no socket timeout: :class:`Throttle` bounds each call with one
-    ``asyncio.timeout`` instead, because redis-py runs every socket write of a pool with
-    a timeout through ``asyncio.wait_for``, a task per command on Python 3.11 (about a
-    tenth of a sign-in's CPU beside its verify, measured)."""
+    which :meth:`Throttle.close` disconnects."""
     if not redis_url:
         return MemoryStorage(), None
-    pool = ConnectionPool.from_url(redis_url, socket_timeout=None, socket_connect_timeout=TIMEOUT)
+    pool = ConnectionPool.from_url(redis_url, socket_timeout=0.5, socket_connect_timeout=0.5)
     storage = RedisStorage(
         f"async+{redis_url}",
         implementation="redispy",
@@ -82,14 +69,13 @@ class Throttle:
         counted, ``False`` when the storage is down (failing open: nothing to give back)."""
         item = _parse(rate)
         try:
-            async with asyncio.timeout(TIMEOUT):
-                if await self.limiter.hit(item, *key):
-                    self.on_outage(None)
-                    return True
-                # over the limit: this attempt is refused, so it does not count
-                await self.storage.incr(item.key_for(*key), item.get_expiry(), amount=-1)
-                stats = await self.limiter.get_window_stats(item, *key)
-        except _UNAVAILABLE as exc:
+            if await self.limiter.hit(item, *key):
+                self.on_outage(None)
+                return True
+            # over the limit: this attempt is refused, so it does not count
+            await self.storage.incr(item.key_for(*key), item.get_expiry(), amount=-1)
+            stats = await self.limiter.get_window_stats(item, *key)
+        except StorageError as exc:
             self._outage(exc)
             return False
         raise TooManyRequests(detail, retry_after=_retry_after(stats.reset_time))
@@ -97,28 +83,28 @@ class Throttle:
     async def give_back(self, rate: str, *key: str) -> None:
         """Uncount one attempt :meth:`take` counted (it turned out not to be a failure)."""
         item = _parse(rate)
-        await self._bounded(self.storage.incr(item.key_for(*key), item.get_expiry(), amount=-1), 0)
+        try:
+            await self.storage.incr(item.key_for(*key), item.get_expiry(), amount=-1)
+        except StorageError as exc:
+            self._outage(exc)
 
     async def allow(self, rate: str, *key: str) -> bool:
         """Count one attempt; whether it was within ``rate`` (for silent limits)."""
-        return await self._bounded(self.limiter.hit(_parse(rate), *key), True)
+        try:
+            return await self.limiter.hit(_parse(rate), *key)
+        except StorageError as exc:
+            self._outage(exc)
+            return True
 
     async def clear(self, rate: str, *key: str) -> None:
-        await self._bounded(self.limiter.clear(_parse(rate), *key), None)
+        try:
+            await self.limiter.clear(_parse(rate), *key)
+        except StorageError as exc:
+            self._outage(exc)
 
     async def consume(self, rate: str, *key: str, detail: str) -> None:
         """Count one attempt, 429 when over: for limits on every attempt (registration)."""
         await self.take(rate, *key, detail=detail)
-
-    async def _bounded(self, call: Awaitable[T], unavailable: T) -> T:
-        """``call``'s answer, or ``unavailable`` when the storage cannot give one (logged,
-        the plugin marked degraded) within :data:`TIMEOUT`."""
-        try:
-            async with asyncio.timeout(TIMEOUT):
-                return await call
-        except _UNAVAILABLE as exc:
-            self._outage(exc)
-            return unavailable
 
     def _outage(self, exc: BaseException) -> None:
         log.warning("rate limit storage unavailable; not throttling", error=repr(exc))
