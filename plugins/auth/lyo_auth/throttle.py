@@ -66,18 +66,26 @@ class Throttle:
     async def take(self, rate: str, *key: str, detail: str) -> bool:
         """Count one attempt against ``rate`` atomically; raise 429 with Retry-After,
         the attempt not counted, if that exhausted it. ``True`` when the attempt was
-        counted, ``False`` when the storage is down (failing open: nothing to give back)."""
+        counted, ``False`` when the storage is down (failing open: nothing to give back).
+
+        A call that fails is tried once more before failing open: a request holding the
+        event loop past the socket timeout makes an answer that arrived meanwhile look
+        like an outage, and a lock must not open for that. (The first try may have been
+        counted: the attempt then counts twice, erring towards the lock.)"""
         item = _parse(rate)
-        try:
-            if await self.limiter.hit(item, *key):
-                self.on_outage(None)
-                return True
-            # over the limit: this attempt is refused, so it does not count
-            await self.storage.incr(item.key_for(*key), item.get_expiry(), amount=-1)
-            stats = await self.limiter.get_window_stats(item, *key)
-        except StorageError as exc:
-            self._outage(exc)
-            return False
+        for retry in (True, False):
+            try:
+                if await self.limiter.hit(item, *key):
+                    self.on_outage(None)
+                    return True
+                # over the limit: this attempt is refused, so it does not count
+                await self.storage.incr(item.key_for(*key), item.get_expiry(), amount=-1)
+                stats = await self.limiter.get_window_stats(item, *key)
+                break
+            except StorageError as exc:
+                if not retry:
+                    self._outage(exc)
+                    return False
         raise TooManyRequests(detail, retry_after=_retry_after(stats.reset_time))
 
     async def give_back(self, rate: str, *key: str) -> None:
