@@ -41,8 +41,17 @@ SORT_FIELDS = {"recent": "created_at", "active": "last_activity_at", "top": "rea
 _SORT_VALUE: dict[str, Callable[[str], Any]] = {
     "created_at": datetime.fromisoformat,
     "last_activity_at": datetime.fromisoformat,
-    "reaction_count": int,
+    "reaction_count": lambda value: _count(int(value)),
 }
+
+
+def _count(value: int) -> int:
+    """A reaction count from a cursor: what the column (a 4-byte integer) can hold."""
+    if not 0 <= value < 2**31:
+        raise ValueError(value)
+    return value
+
+
 #: ``author=me`` for an anonymous reader: nobody's discussions.
 _NOBODY = object()
 

@@ -3,6 +3,9 @@ input is a 422 naming the field; hidden and deleted content does not exist for o
 
 from __future__ import annotations
 
+import base64
+import json
+import uuid
 from typing import Any
 
 from community_support import ADA, auth, published
@@ -108,10 +111,14 @@ async def test_listing_filters_sorts_pages_and_feed(lyo_client: Any) -> None:
         await lyo_client.get("/api/community/discussions?sort=active&size=1")
     ).get_json()
     assert active["items"][0]["title"] == "D1"
-    bad = await lyo_client.get(f"/api/community/courses/{course}/discussions?cursor=garbage")
-    assert (
-        bad.status_code == 422 and (await bad.get_json())["errors"][0]["pointer"] == "/query/cursor"
-    )
+    huge = base64.urlsafe_b64encode(json.dumps([True, 10**30, str(uuid.uuid4())]).encode()).decode()
+    negative = base64.urlsafe_b64encode(json.dumps([True, -1, str(uuid.uuid4())]).encode()).decode()
+    for cursor, sort in (("garbage", "active"), (huge, "top"), (negative, "top")):
+        bad = await lyo_client.get(
+            f"/api/community/courses/{course}/discussions?sort={sort}&cursor={cursor}"
+        )
+        assert bad.status_code == 422, cursor  # a count no column holds: not a 500
+        assert (await bad.get_json())["errors"][0]["pointer"] == "/query/cursor"
     for query in ("sort=loudest", "page=0", "size=101"):
         bad = await lyo_client.get(f"/api/community/discussions?{query}")
         assert bad.status_code == 422, query
