@@ -10,13 +10,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import time
 from datetime import datetime
 from typing import TYPE_CHECKING
 
 import structlog
 
-from kernel.tasks.store import SENT_DELAY, postgres
+from kernel.tasks.store import postgres
 
 if TYPE_CHECKING:
     from kernel.tasks.runtime import Tasks
@@ -33,9 +32,6 @@ class Reaper:
     def __init__(self, tasks: Tasks) -> None:
         self.tasks = tasks
         self.store = tasks.store
-        #: Losses to forget again once the sends accepted before them are recorded:
-        #: (when, monotonic; the loss's ``before``).
-        self._lost: list[tuple[float, datetime]] = []
 
     async def reap(self, grace: float = REAP_GRACE, limit: int = 100) -> int:
         """Send the messages of queued runs that never left (no accepted send for
@@ -66,33 +62,15 @@ class Reaper:
     async def forget_sends(self, before: datetime) -> int:
         """Redis lost its streams (it came back empty): runs still queued whose message
         was accepted before ``before`` are marked unsent, for the reaper to send."""
-        # sends accepted before the loss are recorded up to SENT_DELAY later, with
-        # their acceptance time: forgotten again once they are in
-        self._lost.append((time.monotonic() + 2 * SENT_DELAY + 1, before))
         count = await self.store.forget_sends(before)
         if count:
             log.warning("redis lost queued messages; they will be sent again", count=count)
         return count
 
-    async def _forget_late(self) -> None:
-        """The second pass of :meth:`forget_sends`, for the losses due."""
-        now = time.monotonic()
-        due = [before for when, before in self._lost if when <= now]
-        self._lost = [(when, before) for when, before in self._lost if when > now]
-        for at, before in enumerate(due):
-            try:
-                count = await self.store.forget_sends(before)
-            except Exception:
-                self._lost.extend((now, later) for later in due[at:])  # next round
-                raise
-            if count:
-                log.warning("redis lost queued messages; they will be sent again", count=count)
-
     async def run(self, stop: asyncio.Event, every: float = 1.0) -> None:
         """Reap every ``every`` seconds until ``stop`` is set."""
         while not stop.is_set():
             try:
-                await self._forget_late()
                 while await self.reap() >= 100:
                     pass
             except Exception as exc:  # the database or Redis is away: next round
