@@ -67,15 +67,21 @@ async def test_revocation_is_immediate_in_the_process(lyo_app: Any, lyo_client: 
     assert (await lyo_client.get("/api/auth/whoami", headers=bob)).status_code == 401
 
 
-async def test_role_changes_and_profile_updates_are_read_at_once(
-    lyo_app: Any, lyo_client: Any
-) -> None:
+async def ada_and_admin(lyo_app: Any, lyo_client: Any) -> tuple[Any, Any, dict[str, Any]]:
+    """Ada (a learner) and an admin signed in: their headers, and Ada's ``/me``."""
     pair = await signed_up(lyo_client, "ada@example.com")
     await signed_up(lyo_client, "root@example.com")
     await make_admin(lyo_app, "root@example.com")
     admin = bearer((await login(lyo_client, "root@example.com"))["access_token"])
     ada = bearer(pair["access_token"])
     me = await (await lyo_client.get("/api/auth/me", headers=ada)).get_json()
+    return ada, admin, me
+
+
+async def test_role_changes_and_profile_updates_are_read_at_once(
+    lyo_app: Any, lyo_client: Any
+) -> None:
+    ada, admin, me = await ada_and_admin(lyo_app, lyo_client)
     assert me["roles"] == ["learner"] and me["display_name"] == "Ada"
     assert (await lyo_client.put(f"/api/users/{me['id']}/roles/instructor", headers=admin)).is_json
     after = await (await lyo_client.get("/api/auth/me", headers=ada)).get_json()
@@ -117,17 +123,13 @@ async def test_a_check_racing_a_role_removal_cannot_keep_the_old_role(
     import jwt
     from lyo_auth import later, users
 
-    pair = await signed_up(lyo_client, "ada@example.com")
-    await signed_up(lyo_client, "root@example.com")
-    await make_admin(lyo_app, "root@example.com")
-    admin = bearer((await login(lyo_client, "root@example.com"))["access_token"])
-    ada = bearer(pair["access_token"])
-    me = await (await lyo_client.get("/api/auth/me", headers=ada)).get_json()
+    ada, admin, me = await ada_and_admin(lyo_app, lyo_client)
     assert (await lyo_client.put(f"/api/users/{me['id']}/roles/instructor", headers=admin)).is_json
     assert (await lyo_client.get("/api/guarded/write", headers=ada)).status_code == 200
     await lyo_client.delete(f"/api/users/{me['id']}/roles/instructor", headers=admin)
     # a check that read the session before the removal stores the old roles after it
-    sid = jwt.decode(pair["access_token"], options={"verify_signature": False})["sid"]
+    token = ada["Authorization"].removeprefix("Bearer ")
+    sid = jwt.decode(token, options={"verify_signature": False})["sid"]
     lyo_app.kernel.activate()
     old = {"user": me["id"], "valid": True, "roles": ["instructor", "learner"]}
     await users.plugin.cache.set(f"state:{sid}", old)
