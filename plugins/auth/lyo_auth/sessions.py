@@ -28,6 +28,8 @@ from .tokens import Issued, token_digest
 from .verified import TOPIC
 
 REVOKED = "The token has been revoked."
+#: A sign-in whose account changed (password, deactivation) while it was being checked.
+CHANGED = "Invalid email or password."
 
 
 def utcnow() -> datetime:
@@ -39,17 +41,23 @@ def _at(timestamp: int) -> datetime:
 
 
 #: Sign-in on PostgreSQL in one statement (no BEGIN/COMMIT, one round trip): record it
-#: on the account (and a rehashed password), open the session, store its refresh token.
+#: on the account (and a rehashed password), open the session, store its refresh token;
+#: all of it only while the account still has the password hash that was verified and
+#: is active ($11): a password change, reset or deactivation that commits while the
+#: password is being checked (it locks the row first) makes the sign-in write nothing.
 _SIGN_IN = """
 WITH account AS (
     UPDATE auth_user SET last_login_at = $1, password_hash = COALESCE($2, password_hash)
-    WHERE id = $3
+    WHERE id = $3 AND password_hash = $11 AND is_active
+    RETURNING id
 ), session AS (
     INSERT INTO auth_session (id, user_id, created_at, last_used_at, user_agent, ip)
-    VALUES ($4, $3, $1, $1, $5, $6)
+    SELECT $4, id, $1, $1, $5, $6 FROM account
+    RETURNING id
 )
 INSERT INTO auth_refresh_token (id, session_id, token_hash, created_at, expires_at)
-VALUES ($7, $4, $8, $9, $10)
+SELECT $7, id, $8, $9, $10 FROM session
+RETURNING id
 """
 
 
@@ -58,10 +66,14 @@ async def open_session(
     *,
     user_agent: str | None,
     ip: str | None,
+    verified: str,
     password_hash: str | None = None,
 ) -> dict[str, Any]:
     """Sign ``user_id`` in: record the sign-in (and ``password_hash``, a rehash, when
     given), open a new session (refresh-token family) and answer its first token pair.
+    Only while the account is active and still has the password hash ``verified`` (the
+    one the password was checked against): else 401, nothing written, so a sign-in
+    racing a password change, a reset or a deactivation cannot outlive it.
 
     On PostgreSQL one statement; elsewhere three, without a transaction: a session whose
     refresh token failed to be stored has no token anybody holds, so it is harmless, and
@@ -72,12 +84,16 @@ async def open_session(
     db = Session._meta.db
     if db.capabilities.dialect == "postgres":
         values = [now, password_hash, user_id, session_id, user_agent, ip]
-        await db.execute_query(_SIGN_IN, [*values, *_refresh_row(refresh)])
+        _, rows = await db.execute_query(_SIGN_IN, [*values, *_refresh_row(refresh), verified])
+        if not rows:
+            raise Unauthorized(CHANGED)
         return pair
     fields = {"last_login_at": now}
     if password_hash is not None:
         fields["password_hash"] = password_hash  # type: ignore[assignment]
-    await User.filter(id=user_id).update(**fields)
+    # SQLite has one writer: the check and the write cannot interleave with another's
+    if not await User.filter(id=user_id, password_hash=verified, is_active=True).update(**fields):
+        raise Unauthorized(CHANGED)
     await Session.create(
         id=session_id, user_id=user_id, user_agent=user_agent, ip=ip, last_used_at=now
     )

@@ -171,7 +171,13 @@ async def _sign_in(
     rehashed = None
     if passwords.needs_rehash(user["password_hash"]):
         rehashed = await passwords.hash(password)
-    return await open_session(user["id"], user_agent=user_agent, ip=ip, password_hash=rehashed)
+    return await open_session(
+        user["id"],
+        user_agent=user_agent,
+        ip=ip,
+        verified=user["password_hash"],
+        password_hash=rehashed,
+    )
 
 
 async def _give_back(taken: list[Taken]) -> None:

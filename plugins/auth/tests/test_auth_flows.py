@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import pytest
@@ -16,6 +17,8 @@ from authhelpers import (
 )
 from lyo_auth import passwords as passwords_module
 from lyo_auth.models import User
+
+from kernel import Unauthorized
 
 
 async def test_register_returns_the_user_without_the_hash(lyo_client: Any) -> None:
@@ -178,3 +181,62 @@ async def test_rehash_on_login_when_parameters_change(lyo_app: Any, lyo_client: 
     assert user.password_hash != weak
     assert user.password_hash.startswith("$argon2id$v=19$m=19456,t=2,p=1$")
     await login(lyo_client, "ada@example.com")  # the new hash verifies
+
+
+async def test_a_sign_in_racing_a_password_change_opens_no_session(
+    lyo_app: Any, lyo_client: Any
+) -> None:
+    """The password is checked against the hash read before the check; a password change
+    that commits meanwhile (revoking every session) must not be outlived by a session
+    the sign-in opens after it. PostgreSQL: the change holds the account's row while the
+    sign-in checks the old password, then commits; SQLite (one writer): the change is
+    made between the check and the write, as the sign-in's own write would see it."""
+    from lyo_auth.models import Session
+    from lyo_auth.sessions import open_session
+
+    await register(lyo_client, "ada@example.com")
+    user = await User.get(email="ada@example.com")
+    if lyo_app.kernel.db.dialect == "postgres":
+        from kernel.data.db import connect_raw
+
+        change = await connect_raw(lyo_app.kernel.settings.database_url)
+        watch = await connect_raw(lyo_app.kernel.settings.database_url)  # fresh statistics
+        try:
+            await change.execute("BEGIN")
+            await change.execute(
+                "UPDATE auth_user SET password_hash = 'changed' WHERE id = $1", user.id
+            )
+            await change.execute(
+                "UPDATE auth_session SET revoked_at = now() WHERE user_id = $1", user.id
+            )
+            signing_in = asyncio.ensure_future(
+                lyo_client.post(
+                    "/api/auth/login", json={"email": "ada@example.com", "password": PASSWORD}
+                )
+            )
+            # the old password verifies; the sign-in then waits for the account's row
+            for _ in range(100):
+                waiting = await watch.fetchval(
+                    "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'"
+                    " AND query LIKE '%auth_refresh_token%'"
+                )
+                if waiting:
+                    break
+                await asyncio.sleep(0.05)
+            assert waiting, "the sign-in never reached its write"
+            await change.execute("COMMIT")
+        finally:
+            await change.close()
+            await watch.close()
+        response = await signing_in
+        assert response.status_code == 401, await response.get_data(as_text=True)
+    else:
+        await User.filter(id=user.id).update(password_hash="changed")
+        with pytest.raises(Unauthorized):
+            await open_session(user.id, user_agent=None, ip=None, verified=user.password_hash)
+    assert not await Session.filter(user_id=user.id, revoked_at__isnull=True).exists()
+    # deactivated while the password was checked: no session either
+    await User.filter(id=user.id).update(password_hash=user.password_hash, is_active=False)
+    with pytest.raises(Unauthorized):
+        await open_session(user.id, user_agent=None, ip=None, verified=user.password_hash)
+    assert not await Session.filter(user_id=user.id, revoked_at__isnull=True).exists()
