@@ -165,3 +165,23 @@ class QuizResult(BaseModel):
     counted_score: int
     lesson_completed: bool
     created_at: datetime
+
+
+class QuizAttemptOut(BaseModel):
+    """One of the caller's recorded attempts at a lesson's quiz, as graded then: the
+    answers given, per question right or not, the score and the pass mark of the quiz
+    version answered."""
+
+    attempt_id: UUID
+    lesson_id: UUID
+    course_id: UUID
+    attempt: int
+    quiz_version: int
+    answers: list[Any]
+    results: list[bool]
+    correct: int
+    questions: int
+    score: int
+    pass_mark: int
+    passed: bool
+    created_at: datetime

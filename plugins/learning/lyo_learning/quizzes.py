@@ -16,11 +16,12 @@ from uuid import UUID
 
 from tortoise.exceptions import IntegrityError
 
-from kernel import Conflict, Identity, NotFound, publish, transaction
+from kernel import Conflict, Identity, NotFound, Page, PageQuery, paginate, publish, transaction
 
+from .access import can_see
 from .events import QuizAttempted
 from .grading import grade, questions
-from .models import Lesson, LessonProgress, QuizAttempt, QuizVersion
+from .models import Enrollment, Lesson, LessonProgress, QuizAttempt, QuizVersion
 from .progress import (
     complete_lesson,
     enrolled_lesson,
@@ -28,7 +29,7 @@ from .progress import (
     lesson_progress,
     roll_up,
 )
-from .quiz_schemas import QuizResult, QuizSubmission
+from .quiz_schemas import QuizAttemptOut, QuizResult, QuizSubmission
 from .settings import plugin
 
 
@@ -133,5 +134,39 @@ async def submit(
         results=result.results,
         counted_score=progress.score,
         lesson_completed=progress.completed_at is not None,
+        created_at=attempt.created_at,
+    )
+
+
+async def my_attempts(
+    lesson_id: UUID, user_id: str, identity: Identity, query: PageQuery
+) -> Page[QuizAttemptOut]:
+    """The caller's attempts at the lesson's quiz, newest first. Like progress, they
+    outlive an enrollment; a lesson of a course the caller may not see and is not
+    enrolled in is a 404 (as is an unknown one)."""
+    lesson = await Lesson.get_or_none(id=lesson_id).select_related("course")
+    if lesson is None or (
+        not can_see(identity, lesson.course)
+        and not await Enrollment.exists(user_id=user_id, course_id=lesson.course_id)
+    ):
+        raise NotFound(f"No lesson {lesson_id}.")
+    attempts = QuizAttempt.filter(user_id=user_id, lesson_id=lesson_id).select_related("quiz")
+    return await paginate(attempts.order_by("-number"), query, _attempt_out)
+
+
+def _attempt_out(attempt: QuizAttempt) -> QuizAttemptOut:
+    return QuizAttemptOut(
+        attempt_id=attempt.id,
+        lesson_id=attempt.lesson_id,
+        course_id=attempt.course_id,
+        attempt=attempt.number,
+        quiz_version=attempt.quiz.version,
+        answers=attempt.answers,
+        results=attempt.results,
+        correct=sum(attempt.results),
+        questions=len(attempt.results),
+        score=attempt.score,
+        pass_mark=attempt.quiz.pass_mark,
+        passed=attempt.passed,
         created_at=attempt.created_at,
     )

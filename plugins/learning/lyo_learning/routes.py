@@ -20,7 +20,7 @@ from kernel import (
 
 from . import catalog, courses, lessons, progress, quizzes, resume, stats
 from .access import ENROLL, WRITE, can_edit
-from .quiz_schemas import QuizResult, QuizSubmission
+from .quiz_schemas import QuizAttemptOut, QuizResult, QuizSubmission
 from .schemas import (
     CourseCreate,
     CourseDetail,
@@ -184,6 +184,17 @@ async def submit_quiz(lesson_id: UUID, data: QuizSubmission) -> tuple[QuizResult
     attempt recorded; passing completes the lesson. 409 when no attempts are left."""
     identity, user_id = _user()
     return await quizzes.submit(lesson_id, user_id, data, identity), 201
+
+
+@bp.get("/lessons/<uuid:lesson_id>/quiz/attempts")
+@require(ENROLL)
+@validate_querystring(PageQuery)
+@validate_response(Page[QuizAttemptOut])
+async def quiz_attempts(lesson_id: UUID, query_args: PageQuery) -> Page[QuizAttemptOut]:
+    """Your attempts at the lesson's quiz, newest first: the answers you gave, which
+    were right, the score and the pass mark of the quiz as you answered it."""
+    identity, user_id = _user()
+    return await quizzes.my_attempts(lesson_id, user_id, identity, query_args)
 
 
 @bp.get("/courses/<uuid:course_id>/progress")

@@ -50,6 +50,7 @@ CONTRACT = {
     "/api/learning/lessons/{lesson_id}/progress": {"put"},
     "/api/learning/me/courses": {"get"},
     "/api/learning/lessons/{lesson_id}/quiz": {"post"},
+    "/api/learning/lessons/{lesson_id}/quiz/attempts": {"get"},
     "/api/learning/courses/{course_id}/progress": {"get"},
     "/api/learning/courses/{course_id}/stats": {"get"},
 }

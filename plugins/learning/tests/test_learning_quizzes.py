@@ -264,3 +264,56 @@ async def test_parallel_submissions_never_pass_the_maximum(server: httpx.AsyncCl
     assert sorted(r.json()["attempt"] for r in responses if r.status_code == 201) == [1, 2, 3]
     mine = await server.get(f"{API}/courses/{course['id']}/progress", headers=auth("learner"))
     assert mine.json()["lessons"][1]["attempts"] == 3
+
+
+async def test_a_learner_reads_their_own_attempts_newest_first(lyo_client: Any) -> None:
+    course = await quizzed_course(lyo_client)
+    lesson_id = course["lessons"][1]["id"]
+    url = f"{API}/lessons/{lesson_id}/quiz/attempts"
+    empty = await (await lyo_client.get(url, headers=auth("learner"))).get_json()
+    assert (empty["items"], empty["total"]) == ([], 0)
+    await submit(lyo_client, lesson_id, [1, [0], "Lyon", "fe"])
+    await submit(lyo_client, lesson_id, [1, [2, 0], "  PARIS! ", None])
+    response = await lyo_client.get(url, headers=auth("learner"))
+    assert response.status_code == 200
+    page = await response.get_json()
+    assert (page["total"], page["pages"]) == (2, 1)
+    newest, first = page["items"]
+    assert (newest["attempt"], newest["score"], newest["passed"]) == (2, 75, True)
+    assert newest["answers"] == [1, [2, 0], "  PARIS! ", None]
+    assert newest["results"] == [True, True, True, False]
+    assert (newest["correct"], newest["questions"], newest["pass_mark"]) == (3, 4, 75)
+    assert (first["attempt"], first["score"], first["quiz_version"]) == (1, 25, 1)
+    assert newest["lesson_id"] == lesson_id and newest["course_id"] == course["id"]
+    second = await (
+        await lyo_client.get(f"{url}?size=1&page=2", headers=auth("learner"))
+    ).get_json()
+    assert [a["attempt"] for a in second["items"]] == [1]
+    # the quiz changes: recorded attempts keep the version and pass mark they were graded on
+    edited = await lyo_client.patch(
+        f"{API}/lessons/{lesson_id}", json={"pass_mark": 50}, headers=auth("instructor")
+    )
+    assert edited.status_code == 200, await edited.get_data()
+    again = await (await lyo_client.get(url, headers=auth("learner"))).get_json()
+    assert [(a["quiz_version"], a["pass_mark"]) for a in again["items"]] == [(1, 75), (1, 75)]
+    # nobody else's attempts: another learner sees none of these
+    other = await (await lyo_client.get(url, headers=auth("other-learner"))).get_json()
+    assert other["total"] == 0
+
+
+async def test_attempts_of_an_unseen_or_unknown_lesson_are_a_404(lyo_client: Any) -> None:
+    course = await quizzed_course(lyo_client, enroll=None)
+    lesson_id = course["lessons"][1]["id"]
+    draft = await lyo_client.patch(
+        f"{API}/courses/{course['id']}", json={"status": "draft"}, headers=auth("instructor")
+    )
+    assert draft.status_code == 200, await draft.get_data()
+    for url in (
+        f"{API}/lessons/{lesson_id}/quiz/attempts",  # a draft the learner may not see
+        f"{API}/lessons/00000000-0000-0000-0000-000000000000/quiz/attempts",
+    ):
+        response = await lyo_client.get(url, headers=auth("learner"))
+        assert response.status_code == 404
+        assert response.headers["Content-Type"] == "application/problem+json"
+    anonymous = await lyo_client.get(f"{API}/lessons/{lesson_id}/quiz/attempts")
+    assert anonymous.status_code == 401
