@@ -158,19 +158,43 @@ AUDIENCES: dict[str, Callable[[dict[str, Any]], Awaitable[list[str]]]] = {
 }
 
 
+def _course_update_key(envelope: Envelope) -> str | None:
+    """One notice per course and window (``course_update_window``) for the edits of a
+    published course; none for a draft's (its learners cannot read it)."""
+    payload = envelope.payload
+    if payload.get("status", "published") != "published":
+        return None
+    window = plugin.settings.course_update_window
+    if not window:
+        return f"event:{envelope.id}"
+    slot = int(envelope.occurred_at.timestamp()) // window
+    return f"course-updated:{payload.get('course_id')}:{window}:{slot}"
+
+
+#: The idempotency key of an event's notices, where it is not ``event:{id}`` (one per
+#: event): several events sharing a key make one notice per user; ``None``, none.
+KEYS: dict[str, Callable[[Envelope], str | None]] = {
+    "learning.course_updated.v1": _course_update_key,
+}
+
+
 def _rule_handler(event_type: str) -> Handler:
     category, kind, fields, actor, data_fields = RULES[event_type]
     name = event_type.split(".")[1]
     audience = AUDIENCES.get(event_type)
+    key_of = KEYS.get(event_type, lambda envelope: f"event:{envelope.id}")
 
     async def handle(envelope: Envelope) -> None:
         payload = envelope.payload
+        key = key_of(envelope)
+        if key is None:
+            return
         recipients = _ids(payload, *fields) + (await audience(payload) if audience else [])
         await notify(
             recipients,
             category=category,
             kind=kind,
-            key=f"event:{envelope.id}",
+            key=key,
             context=payload,
             data={"event": envelope.type, **_data(payload, *data_fields)},
             actor_id=str(payload[actor]) if actor and payload.get(actor) else None,

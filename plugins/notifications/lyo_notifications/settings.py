@@ -68,6 +68,11 @@ class NotificationsSettings(BaseModel):
     max_retry_after: float = Field(default=10.0, ge=0)
     #: Inbox items and delivery records older than this many days are purged.
     retention_days: int = Field(default=90, ge=1)
+    #: A course's learners get at most one ``course_updates`` notice per course in each
+    #: window of this many seconds (windows aligned to the Unix epoch, so hourly ones
+    #: start on the hour, UTC): an author's burst of edits is one notice. 0: one notice
+    #: per update.
+    course_update_window: int = Field(default=3600, ge=0)
 
 
 #: This plugin's view of the running kernel (settings, cache, tasks, notify_user, ...).

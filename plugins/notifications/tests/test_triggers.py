@@ -22,6 +22,7 @@ from lyo_notifications.models import Address, Delivery, Notification
 
 import kernel
 from kernel import Envelope, Event
+from kernel.data.models import HandledEvent
 
 FCM = "cZ1xY2:APA91bH" + "x" * 140
 
@@ -60,6 +61,7 @@ class CourseUpdated(Event):
     course_id: UUID
     title: str
     author_id: str
+    status: str = "published"
 
 
 @pytest.fixture
@@ -67,10 +69,10 @@ def lyo_plugins(mailbox: Any) -> list[object]:
     return [auth, learning, notifications]
 
 
-async def _publish(app: Any, event: Event) -> None:
+async def _publish(app: Any, event: Event) -> UUID:
     app.kernel.activate()
     async with kernel.transaction():
-        await kernel.publish(event)
+        return (await kernel.publish(event)).id
 
 
 async def _items(user_id: str, want: int) -> list[Notification]:
@@ -153,6 +155,20 @@ async def test_a_course_update_reaches_its_learners(
     [item] = await _items(ada, 1)
     assert (item.category, item.body) == ("course_updates", "Knots has been updated.")
     assert not await Notification.filter(user_id__in=[bob, cat]).exists()
+    # an author's burst of edits is one notice per window (an hour by default), and
+    # edits to a course set back to draft notify nobody
+    later = []
+    for status in ("published", "published", "draft"):
+        app_event = CourseUpdated(course_id=course.id, title="Knots", author_id=bob, status=status)
+        later.append(await _publish(lyo_app, app_event))
+    deadline = time.monotonic() + 30
+    while await HandledEvent.filter(
+        handler_id="notifications:learning_course_updated", event_id__in=later
+    ).count() < len(later):
+        assert time.monotonic() < deadline, "the updates were not handled"
+        await asyncio.sleep(0.1)
+    if int(time.time()) // 3600 == int(item.created_at.timestamp()) // 3600:  # same window
+        assert await Notification.filter(user_id=ada).count() == 1
 
 
 async def test_a_redelivered_event_notifies_once_per_user_and_channel(
