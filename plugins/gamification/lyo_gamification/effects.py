@@ -1,10 +1,13 @@
 """What follows a new ledger entry, in its transaction: the points event and the
 user's notice, the boards (after commit), the streak's event, and the achievement
-tiers the entry's counters reached."""
+tiers the entry's counters reached.
+
+The events go to ``out`` when given (the caller publishes a batch's events together,
+in order, with :func:`kernel.publish_many`), else they are published at once."""
 
 from __future__ import annotations
 
-from kernel import publish
+from kernel import Event, publish_many
 
 from . import boards, ledger
 from . import events as published
@@ -13,16 +16,23 @@ from .rules import Achievement, current_rules
 from .settings import plugin
 
 
-async def announce(award: ledger.Award, recorded: ledger.Recorded, *, thorough: bool) -> None:
+async def announce(
+    award: ledger.Award,
+    recorded: ledger.Recorded,
+    *,
+    thorough: bool,
+    out: list[Event] | None = None,
+) -> None:
     """What follows a new entry: its event and notice, the boards (after commit), the
     streak's event, and the achievement tiers its counters reached."""
+    events: list[Event] = [] if out is None else out
     user_id = award.user_id
     if award.points and recorded.excluded is None:  # first: see boards.add
         await boards.add(
             boards.Award(user_id, award.points, award.scope, award.occurred_at, recorded.entry_id)
         )
     if award.points:
-        await publish(
+        events.append(
             published.PointsAwarded(
                 user_id=user_id,
                 entry_id=recorded.entry_id,
@@ -42,20 +52,27 @@ async def announce(award: ledger.Award, recorded: ledger.Recorded, *, thorough: 
     if award.step > 0:  # a withdrawal takes progress back, never unlocks
         for achievement_id, count in recorded.counts.items():
             achievement = rules.achievements[achievement_id]
-            await unlock_reached(user_id, achievement, count, thorough=thorough)
+            await unlock_reached(user_id, achievement, count, thorough=thorough, out=events)
     if recorded.streak is not None and award.streak_day is not None:
         current, longest = recorded.streak
-        await publish(
+        events.append(
             published.StreakExtended(
                 user_id=user_id, current=current, longest=longest, day=award.streak_day
             )
         )
         for achievement in rules.streaks:
-            await unlock_reached(user_id, achievement, longest, thorough=thorough)
+            await unlock_reached(user_id, achievement, longest, thorough=thorough, out=events)
+    if out is None:
+        await publish_many(events)
 
 
 async def unlock_reached(
-    user_id: str, achievement: Achievement, value: int, *, thorough: bool = True
+    user_id: str,
+    achievement: Achievement,
+    value: int,
+    *,
+    thorough: bool = True,
+    out: list[Event] | None = None,
 ) -> None:
     """Unlock every tier of ``achievement`` that ``value`` reaches, once each. Values
     move one at a time, so unless ``thorough`` only a value equal to a tier is checked."""
@@ -71,15 +88,17 @@ async def unlock_reached(
         if tier in have:
             continue
         await Unlock.create(user_id=user_id, achievement=achievement.id, tier=tier)
-        await publish(
-            published.AchievementUnlocked(
-                user_id=user_id,
-                achievement=achievement.id,
-                name=achievement.name,
-                tier=tier,
-                final=tier == achievement.tiers[-1],
-            )
+        unlocked = published.AchievementUnlocked(
+            user_id=user_id,
+            achievement=achievement.id,
+            name=achievement.name,
+            tier=tier,
+            final=tier == achievement.tiers[-1],
         )
+        if out is None:
+            await publish_many([unlocked])
+        else:
+            out.append(unlocked)
         await plugin.notify_user(
             user_id,
             "unlocked",
