@@ -67,20 +67,6 @@ async def handle_many(envelopes: list[Envelope]) -> Outcome:
     return await award(await awards_of(applied))
 
 
-async def apply(
-    event_id: uuid.UUID,
-    payload: Mapping[str, Any],
-    occurred_at: datetime,
-    rules: list[Rule],
-    *,
-    thorough: bool = False,
-) -> Outcome:
-    """Apply ``rules`` to one event (a backfill's). Achievement tiers are checked when
-    a count reaches one (counts move by one); ``thorough`` (backfills) checks every
-    tier reached."""
-    return await award(await awards_of([(event_id, payload, occurred_at, rules)]), thorough)
-
-
 async def awards_of(applied: list[Applied]) -> list[ledger.Award]:
     """The awards the rules make of these events, in order; the time zones of the
     users whose streaks they extend are looked up once for all."""
@@ -118,7 +104,9 @@ async def awards_of(applied: list[Applied]) -> list[ledger.Award]:
 async def award(awards: list[ledger.Award], thorough: bool = False) -> Outcome:
     """Record ``awards`` and what follows each, publishing their events together. An
     award of a post moderation has hidden is withdrawn at once, before the awards after
-    it are recorded, so their balances include the withdrawal, as one by one."""
+    it are recorded, so their balances include the withdrawal, as one by one.
+    Achievement tiers are checked when a count reaches one (counts move by one);
+    ``thorough`` (backfills) checks every tier reached."""
     hidden = await moderation.hidden_among({a.content for a in awards if a.content})
     ends = [i + 1 for i, a in enumerate(awards) if a.content in hidden] + [len(awards)]
     entries = points = start = 0
