@@ -90,7 +90,11 @@ async def deliver(
 async def _deliver_batch(handler: Handler, received: list[Envelope]) -> str:
     async with transaction() as connection:
         fresh = await mark_many_handled(connection, handler.id, [e.id for e in received])
-        todo = [prepare(handler, e) for e in received if e.id in fresh]
+        todo = []
+        for envelope in received:
+            if envelope.id in fresh:  # each once, even if the batch named it twice
+                fresh.discard(envelope.id)
+                todo.append(prepare(handler, envelope))
         if not todo:
             return "already handled"
         await handler.func(todo)  # the marks are undone with the effects if it fails
