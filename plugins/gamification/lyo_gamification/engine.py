@@ -111,17 +111,23 @@ async def award(awards: list[ledger.Award], thorough: bool = False) -> Outcome:
     ends = [i + 1 for i, a in enumerate(awards) if a.content in hidden] + [len(awards)]
     entries = points = start = 0
     out: list[Event] = []
+    unlocks = effects.Unlocks()
     for end in ends:
         part, start = awards[start:end], end
-        for each, recorded in zip(part, await bulk.record_many(part), strict=True):
-            if recorded is None:
-                continue
+        made = [
+            (each, recorded)
+            for each, recorded in zip(part, await bulk.record_many(part), strict=True)
+            if recorded is not None
+        ]
+        await unlocks.load({p for e, r in made for p in effects.reachable(e, r, thorough=thorough)})
+        for each, recorded in made:
             entries += 1
             points += each.points
-            await effects.announce(each, recorded, thorough=thorough, out=out)
+            await effects.announce(each, recorded, thorough=thorough, out=out, unlocks=unlocks)
             if recorded.withheld:  # a post moderated before its award arrived
                 await publish_all(out)
                 await moderation.withdraw_entry(recorded.entry_id, each, each.occurred_at)
+    await unlocks.save()
     await publish_all(out)
     return Outcome(entries, points)
 
