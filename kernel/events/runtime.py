@@ -4,6 +4,8 @@ outbox (:mod:`kernel.events.outbox`) and the relay (:mod:`kernel.events.relay`).
 from __future__ import annotations
 
 import asyncio
+from datetime import timedelta
+from itertools import pairwise
 from typing import TYPE_CHECKING
 
 import structlog
@@ -60,6 +62,10 @@ class Events:
         envelopes = [new_envelope(event) for event in events]
         if not envelopes:
             return []
+        for before, after in pairwise(envelopes):
+            # the relay delivers in occurred_at order: keep theirs strict, clock or not
+            if after.occurred_at <= before.occurred_at:
+                after.occurred_at = before.occurred_at + timedelta(microseconds=1)
         await write_many(envelopes)
         await after_commit(lambda: self._after_commit(*envelopes))
         return envelopes
