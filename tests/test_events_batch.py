@@ -154,6 +154,33 @@ async def test_a_redelivered_batch_hands_over_only_what_was_not_handled(lyo_app:
     assert await HandledEvent.filter(handler_id="notes:record").count() == 3
 
 
+async def test_runs_queued_before_a_handler_changed_shape_are_delivered_its_way(
+    lyo_app: Any,
+) -> None:
+    """Runs of one envelope queued (or dead-lettered) before an upgrade made their
+    handler a batch handler, and the reverse, still deliver."""
+    received: list[Any] = []
+
+    async def many(envelopes: list[Envelope]) -> None:
+        received.append([e.event.slug for e in envelopes])
+
+    async def one(envelope: Envelope) -> None:
+        received.append(envelope.event.slug)
+
+    kernel: Kernel = lyo_app.kernel
+    ctx = TaskContext(uuid.uuid4(), "kernel:deliver", 1, ANONYMOUS, None, kernel)
+    batched = on(notes.ItemAdded, id="notes:many", batch=5)(many)
+    single = on(notes.ItemAdded, id="notes:one")(one)
+    kernel.events.handlers.update({batched.id: batched, single.id: single})
+    try:
+        assert await deliver(ctx, batched.id, envelope=_envelope("s1")) == "handled 1 of 1"
+        pair = [_envelope("s2"), _envelope("s3")]
+        assert await deliver(ctx, single.id, envelopes=pair) == "handled, handled"
+    finally:
+        del kernel.events.handlers[batched.id], kernel.events.handlers[single.id]
+    assert received == [["s1"], "s2", "s3"]
+
+
 async def test_a_failing_batch_marks_none_of_its_events_handled(lyo_app: Any) -> None:
     async def fail(envelopes: list[Envelope]) -> None:
         await Folder.create(name="item-undone")

@@ -70,14 +70,20 @@ async def deliver(
     envelopes: list[dict[str, Any]] | None = None,
 ) -> str:
     """Run handler ``handler_id`` on ``envelope`` (or, a batch handler, on those of
-    ``envelopes``) unless it has handled it already."""
+    ``envelopes``) unless it has handled it already. A run queued before its handler
+    became a batch handler, or stopped being one, is delivered the handler's way."""
     handler = ctx.kernel.events.handlers.get(handler_id)
     if handler is None:
         raise PluginError(f"no event handler {handler_id!r} in this process")
-    if envelopes is not None:
-        return await _deliver_batch(handler, [Envelope.model_validate(e) for e in envelopes])
-    assert envelope is not None
-    received = Envelope.model_validate(envelope)
+    batch = envelopes if envelopes is not None else [envelope] if envelope is not None else []
+    if handler.batch is not None:
+        return await _deliver_batch(handler, [Envelope.model_validate(e) for e in batch])
+    answers = [await _deliver_one(handler, Envelope.model_validate(e)) for e in batch]
+    return answers[0] if len(answers) == 1 else ", ".join(answers)
+
+
+async def _deliver_one(handler: Handler, received: Envelope) -> str:
+    handler_id = handler.id
     async with transaction() as connection:
         if not await mark_handled(connection, handler_id, received.id):
             return "already handled"
