@@ -8,8 +8,10 @@ row, appears at most once, and so does each (rule, award_key); a user's awards f
 successive waves in event order. Each wave is one statement, :data:`_PG_WAVE`: the
 award statement of :mod:`.ledger` over arrays (``unnest``), so the balance, counters
 and streak returned for each entry are exactly those of applying the events one by one.
-Every user's first award is in the first wave, whose upserts take the rows' locks in
-user order, so two batches sharing users wait for each other instead of deadlocking.
+A wave's upserts take their rows' locks in user order, and a user's first award is in
+the first wave unless an award key shared with another user pushes it later, so two
+batches sharing users mostly wait for each other rather than deadlock; when they do
+deadlock, PostgreSQL fails one and the kernel retries its delivery.
 SQLite (the development default, a single writer) records award by award.
 """
 
