@@ -37,7 +37,7 @@ from kernel.errors import (
     UnsupportedMediaType,
     ValidationFailed,
 )
-from kernel.events import Envelope, Event, Handler, on, publish
+from kernel.events import Envelope, Event, Handler, on, publish, publish_many
 from kernel.health import HealthCheck
 from kernel.identity import (
     ANONYMOUS,
@@ -121,6 +121,7 @@ __all__ = [
     "paginate_cursor",
     "problem_responses",
     "publish",
+    "publish_many",
     "require",
     "responds",
     "save_upload",

@@ -137,7 +137,12 @@ async def test_plugin_list_names_tasks_and_handlers(lyo_client: Any) -> None:
     listing = await (await lyo_client.get("/-/plugins")).get_json()
     plugin = next(p for p in listing["plugins"] if p["name"] == "notes")
     assert plugin["tasks"] == ["notes:echo", "notes:flaky", "notes:write_note"]
-    assert plugin["event_handlers"] == ["notes:broken", "notes:count", "notes:mirror"]
+    assert plugin["event_handlers"] == [
+        "notes:batch",
+        "notes:broken",
+        "notes:count",
+        "notes:mirror",
+    ]
 
 
 async def test_one_relay_round_delivers_every_event_of_a_transaction(lyo_app: Any) -> None:

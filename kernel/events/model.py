@@ -50,15 +50,17 @@ def check_type(type_: str) -> int:
 @dataclass(frozen=True)
 class Handler:
     """A subscription: ``id`` is stable and explicit (``<plugin>:<name>``), since
-    idempotency and dead letters are keyed on it."""
+    idempotency and dead letters are keyed on it. With ``batch`` (durable handlers
+    only), ``func`` takes a list of up to ``batch`` envelopes instead of one."""
 
     id: str
     type: str
-    func: Callable[[Envelope], Awaitable[Any]]
+    func: Callable[[Any], Awaitable[Any]]
     model: builtins.type[Event] | None = None
     durable: bool = True
     retries: int = 5
     backoff: float = 1.0
+    batch: int | None = None
 
 
 def prepare(handler: Handler, envelope: Envelope) -> Envelope:
@@ -75,15 +77,24 @@ def on(
     durable: bool = True,
     retries: int = 5,
     backoff: float = 1.0,
-) -> Callable[[Callable[[Envelope], Awaitable[Any]]], Handler]:
+    batch: int | None = None,
+) -> Callable[[Callable[[Any], Awaitable[Any]]], Handler]:
     """Subscribe ``async def handler(envelope)`` to an event type (a string, or an Event
     class whose payload is then validated into ``envelope.event``). ``durable=False``
-    runs it in the publishing process after commit, best effort."""
+    runs it in the publishing process after commit, best effort.
+
+    ``batch=N`` (durable only) subscribes ``async def handler(envelopes)`` instead: it
+    receives up to N envelopes of one relay round at once, in outbox order, in one
+    transaction with their handled marks, and only those it has not handled yet. A
+    batch that fails its last try is split into deliveries of one envelope each, so
+    only the events that fail alone become dead letters."""
     type_ = event if isinstance(event, str) else event.type
     check_type(type_)
     model = None if isinstance(event, str) else event
+    if batch is not None and (batch < 1 or not durable):
+        raise PluginError(f"handler {id!r}: batch must be >= 1, on a durable handler")
 
-    def subscribe(func: Callable[[Envelope], Awaitable[Any]]) -> Handler:
-        return Handler(id, type_, func, model, durable, retries, backoff)
+    def subscribe(func: Callable[[Any], Awaitable[Any]]) -> Handler:
+        return Handler(id, type_, func, model, durable, retries, backoff, batch)
 
     return subscribe

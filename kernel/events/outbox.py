@@ -28,6 +28,12 @@ _PUBLISH = (
     "payload) VALUES ($1, $2, $3, $4, $5::jsonb) RETURNING id) "
     f"SELECT pg_notify('{NOTIFY_CHANNEL}', '') FROM written"
 )
+_PUBLISH_MANY = (
+    "WITH written AS (INSERT INTO kernel_outbox_event (id, type, occurred_at, request_id, "
+    "payload) SELECT i, t, o, r, p::jsonb FROM unnest($1::uuid[], $2::text[], "
+    "$3::timestamptz[], $4::text[], $5::text[]) AS e(i, t, o, r, p) RETURNING id) "
+    f"SELECT pg_notify('{NOTIFY_CHANNEL}', '') FROM (SELECT 1 FROM written LIMIT 1) AS w"
+)
 
 
 async def publish(event: Event) -> Envelope:
@@ -36,6 +42,15 @@ async def publish(event: Event) -> Envelope:
     if events is None:
         raise RuntimeError("no kernel is active here; call kernel.activate() first")
     return await events.publish(event)
+
+
+async def publish_many(events: list[Event]) -> list[Envelope]:
+    """Publish ``events``, in this order, through the outbox of the current transaction
+    (or their own): on PostgreSQL one statement for all of them."""
+    kernel_events = _current.get()
+    if kernel_events is None:
+        raise RuntimeError("no kernel is active here; call kernel.activate() first")
+    return await kernel_events.publish_many(events)
 
 
 def activate(events: Events) -> None:
@@ -65,6 +80,35 @@ async def write(envelope: Envelope) -> None:
             await _insert(connection, envelope)
     else:
         await _insert(connection, envelope)
+
+
+async def write_many(envelopes: list[Envelope]) -> None:
+    """Write ``envelopes`` to the outbox in the current transaction (or their own), on
+    PostgreSQL in one statement (and one ``NOTIFY``)."""
+    if not envelopes:
+        return
+    connection = current_transaction()
+    if connection is None:
+        async with transaction() as connection:
+            await _insert_many(connection, envelopes)
+    else:
+        await _insert_many(connection, envelopes)
+
+
+async def _insert_many(connection: BaseDBAsyncClient, envelopes: list[Envelope]) -> None:
+    if len(envelopes) == 1 or connection.capabilities.dialect != "postgres":
+        for envelope in envelopes:
+            await _insert(connection, envelope)
+        return
+    async with connection.acquire_connection() as raw, orm_errors():
+        await raw.execute(
+            _PUBLISH_MANY,
+            [e.id for e in envelopes],
+            [e.type for e in envelopes],
+            [e.occurred_at for e in envelopes],
+            [e.request_id for e in envelopes],
+            [orjson.dumps(e.payload, option=orjson.OPT_NON_STR_KEYS).decode() for e in envelopes],
+        )
 
 
 async def _insert(connection: BaseDBAsyncClient, envelope: Envelope) -> None:

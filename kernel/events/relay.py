@@ -2,7 +2,8 @@
 
 A relay (in ``lyo worker``; in the API process with the in-memory broker) claims
 undelivered rows with ``FOR UPDATE SKIP LOCKED``, woken by ``LISTEN/NOTIFY`` or a short
-poll, and enqueues one ``kernel:deliver`` run per (handler, event), all of a round's in
+poll, and enqueues one ``kernel:deliver`` run per (handler, event), or per (batch
+handler, up to its ``batch`` events of the round, in outbox order), all of a round's in
 one INSERT (:meth:`kernel.tasks.Tasks.enqueue_many`).
 """
 
@@ -17,11 +18,12 @@ import structlog
 
 from kernel.data.db import connect_raw, transaction
 from kernel.data.models import DeadLetter, OutboxEvent
-from kernel.events.delivery import delivery
+from kernel.events.delivery import batch_delivery, delivery
 from kernel.events.model import check_type
 from kernel.events.outbox import NOTIFY_CHANNEL
 
 if TYPE_CHECKING:
+    from kernel.events.model import Handler
     from kernel.events.runtime import Events
     from kernel.tasks.client import TaskCall
 
@@ -48,6 +50,7 @@ class Relay:
                 query = query.select_for_update(skip_locked=True)
             rows = await query
             deliveries: list[TaskCall] = []
+            batches: dict[str, tuple[Handler, list[dict[str, Any]]]] = {}
             for row in rows:
                 envelope = {
                     "id": str(row.id),
@@ -58,7 +61,14 @@ class Relay:
                     "payload": row.payload,
                 }
                 for handler in self.events.subscribers(row.type, durable=True):
-                    deliveries.append(delivery(handler, envelope))
+                    if handler.batch is None:
+                        deliveries.append(delivery(handler, envelope))
+                    else:
+                        batches.setdefault(handler.id, (handler, []))[1].append(envelope)
+            for handler, envelopes in batches.values():
+                size = handler.batch or 1
+                for start in range(0, len(envelopes), size):
+                    deliveries.append(batch_delivery(handler, envelopes[start : start + size]))
             if deliveries:  # one INSERT for all their runs
                 await self.kernel.tasks.enqueue_many(deliveries)
             if rows:

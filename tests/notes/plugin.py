@@ -205,6 +205,24 @@ async def broken(envelope: Envelope) -> None:
     raise RuntimeError("an in-process handler that always fails")
 
 
+class ItemAdded(Event):
+    """Published only by the batch-delivery tests."""
+
+    type = "notes.item_added.v1"
+    slug: str
+
+
+@on(ItemAdded, id="notes:batch", retries=1, backoff=0.05, batch=10)
+async def file_items(envelopes: list[Envelope]) -> None:
+    """Durable, in batches: a folder per item, in the order received; a batch holding
+    an item whose slug starts with "poison" always fails."""
+    slugs = [envelope.event.slug for envelope in envelopes]
+    for slug in slugs:
+        await Folder.create(name=f"item-{slug}")
+    if any(slug.startswith("poison") for slug in slugs):
+        raise RuntimeError(f"poisoned batch {slugs}")
+
+
 @hookimpl
 def event_handlers() -> list[Handler]:
-    return [mirror, count, broken]
+    return [mirror, count, broken, file_items]

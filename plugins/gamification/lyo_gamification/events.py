@@ -3,7 +3,8 @@ the change) and the durable handlers it subscribes by type string.
 
 Published: ``gamification.points_awarded.v1``, ``gamification.achievement_unlocked.v1``,
 ``gamification.streak_extended.v1``. Consumed: every type in
-:data:`lyo_gamification.rules.CONSUMED` (one handler each, ``gamification:award_<type>``),
+:data:`lyo_gamification.rules.CONSUMED` (one batch handler each,
+``gamification:award_<type>``, up to :data:`AWARD_BATCH` events a delivery),
 ``auth.user_deactivated.v1`` and ``auth.user_erased.v1`` (the user leaves the boards),
 ``community.content_moderated.v1`` (awards of a hidden or deleted post are withdrawn).
 """
@@ -51,8 +52,12 @@ class StreakExtended(Event):
     day: date
 
 
-async def award(envelope: Envelope) -> None:
-    await engine.handle(envelope)
+#: Events a delivery hands the rules engine at once (one transaction, a few statements).
+AWARD_BATCH = 50
+
+
+async def award(envelopes: list[Envelope]) -> None:
+    await engine.handle_many(envelopes)
 
 
 async def leave_boards(envelope: Envelope) -> None:
@@ -72,7 +77,7 @@ def _handler_id(type_: str) -> str:
 
 
 HANDLERS: list[Handler] = [
-    *(on(type_, id=_handler_id(type_))(award) for type_ in CONSUMED),
+    *(on(type_, id=_handler_id(type_), batch=AWARD_BATCH)(award) for type_ in CONSUMED),
     on("auth.user_deactivated.v1", id="gamification:leave_boards")(leave_boards),
     on("auth.user_erased.v1", id="gamification:forget")(forget),
     on("community.content_moderated.v1", id="gamification:moderated")(moderation.moderated),

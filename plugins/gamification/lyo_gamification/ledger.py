@@ -1,14 +1,16 @@
 """Writing the ledger: one entry with everything that moves with it, in as few
 statements as the database allows.
 
-On PostgreSQL an award is one statement (data-modifying CTEs): journal the event,
-read the user's exclusion and the content's moderation, insert the entry (``ON
+On PostgreSQL an award is one statement (data-modifying CTEs): read the user's
+exclusion and the content's moderation, insert the entry (``ON
 CONFLICT DO NOTHING`` on the unique (rule, award_key): an award already made inserts
 nothing, and nothing below moves), upsert the balance and the achievement counters,
 and extend the streak. Row locks taken by the upserts keep concurrent awards exact.
 SQLite, which has no data-modifying CTEs, runs the same steps one statement each (it
 has a single writer, so the steps cannot interleave with another transaction's).
-Raw statements, not ORM instances: an award is the hot path of every event.
+Raw statements, not ORM instances: an award is the hot path of every event. This is
+one award (a grant, a withdrawal; every award on SQLite); a delivery's batch of events
+goes through :mod:`.bulk`, the same statement over arrays, a wave at a time.
 """
 
 from __future__ import annotations
@@ -81,18 +83,12 @@ def is_postgres(db: BaseDBAsyncClient) -> bool:
 
 
 _PG_AWARD = """
-WITH journal AS (
-    INSERT INTO gamification_journal (event_id, type, user_id, occurred_at, payload, received_at)
-    SELECT $1::uuid, $2::text, $3::text, $4::timestamptz, $5::jsonb, now()
-    WHERE $2::text IS NOT NULL
-    ON CONFLICT DO NOTHING
-),
-excluded AS (SELECT reason FROM gamification_exclusion WHERE user_id = $6),
+WITH excluded AS (SELECT reason FROM gamification_exclusion WHERE user_id = $1),
 entry AS (
     INSERT INTO gamification_entry (user_id, points, reason, rule, award_key, event_id, scope,
         content, granted_by, reverses, occurred_at, created_at)
-    SELECT $6::text, $7::int, $8::text, $9::text, $10::text, $11::uuid, $12::text,
-        $13::text, $14::text, $15::bigint, $16::timestamptz, now()
+    SELECT $1::text, $2::int, $3::text, $4::text, $5::text, $6::uuid, $7::text,
+        $8::text, $9::text, $10::bigint, $11::timestamptz, now()
     WHERE NOT EXISTS (SELECT 1 FROM excluded WHERE reason = 'erased')
     ON CONFLICT (rule, award_key) DO NOTHING
     RETURNING id, user_id, points
@@ -106,19 +102,19 @@ balance AS (
 ),
 progress AS (
     INSERT INTO gamification_progress AS p (user_id, achievement, count)
-    SELECT entry.user_id, a, $18::int FROM entry, unnest($17::text[]) AS a
+    SELECT entry.user_id, a, $13::int FROM entry, unnest($12::text[]) AS a
     ON CONFLICT (user_id, achievement) DO UPDATE SET count = p.count + EXCLUDED.count
     RETURNING p.achievement, p.count
 ),
 streak AS (
     INSERT INTO gamification_streak AS s (user_id, current, longest, last_day, timezone,
         updated_at)
-    SELECT user_id, 1, 1, $19::date, $20::text, now() FROM entry WHERE $19::date IS NOT NULL
+    SELECT user_id, 1, 1, $14::date, $15::text, now() FROM entry WHERE $14::date IS NOT NULL
     ON CONFLICT (user_id) DO UPDATE SET
-        current = CASE WHEN EXCLUDED.last_day - s.last_day <= $21::int
+        current = CASE WHEN EXCLUDED.last_day - s.last_day <= $16::int
             THEN s.current + 1 ELSE 1 END,
         longest = GREATEST(s.longest,
-            CASE WHEN EXCLUDED.last_day - s.last_day <= $21::int THEN s.current + 1 ELSE 1 END),
+            CASE WHEN EXCLUDED.last_day - s.last_day <= $16::int THEN s.current + 1 ELSE 1 END),
         last_day = EXCLUDED.last_day, timezone = EXCLUDED.timezone,
         updated_at = EXCLUDED.updated_at
     WHERE EXCLUDED.last_day > s.last_day
@@ -132,26 +128,21 @@ SELECT entry.id,
     (SELECT longest FROM streak),
     (SELECT reason FROM excluded),
     EXISTS (SELECT 1 FROM gamification_moderated m
-        WHERE m.content = $13::text AND (m.hidden OR m.deleted))
+        WHERE m.content = $8::text AND (m.hidden OR m.deleted))
 FROM entry
 """
 
 
-async def record(award: Award, journal: Journaled | None = None) -> Recorded | None:
-    """Append ``award`` to the ledger in the current transaction (journaling
-    ``journal`` with it); ``None`` when (rule, award_key) was already awarded or the
-    user is erased."""
+async def record(award: Award) -> Recorded | None:
+    """Append ``award`` to the ledger in the current transaction; ``None`` when (rule,
+    award_key) was already awarded or the user is erased. (A batch of events goes
+    through :func:`.bulk.record_many`, which journals them first.)"""
     db = connection()
     grace = 1 + plugin.settings.streak_grace_days
     if is_postgres(db):
         _, rows = await db.execute_query(
             _PG_AWARD,
             [
-                journal.event_id if journal else None,
-                journal.type if journal else None,
-                journal.user_id if journal else None,
-                journal.occurred_at if journal else None,
-                orjson.dumps(journal.payload).decode() if journal else None,
                 award.user_id,
                 award.points,
                 award.reason[:200],
@@ -181,7 +172,7 @@ async def record(award: Award, journal: Journaled | None = None) -> Recorded | N
             excluded,
             bool(withheld),
         )
-    return await _record_sqlite(db, award, journal, grace)
+    return await _record_sqlite(db, award, grace)
 
 
 def _time(value: datetime) -> str:
@@ -194,12 +185,8 @@ async def _one(db: BaseDBAsyncClient, sql: str, values: list[Any]) -> Any:
     return tuple(rows[0]) if rows else None
 
 
-async def _record_sqlite(
-    db: BaseDBAsyncClient, award: Award, journal: Journaled | None, grace: int
-) -> Recorded | None:
+async def _record_sqlite(db: BaseDBAsyncClient, award: Award, grace: int) -> Recorded | None:
     now = _time(datetime.now(UTC))
-    if journal is not None:
-        await journal_sqlite(db, journal, now)
     found = await _one(
         db, "SELECT reason FROM gamification_exclusion WHERE user_id = ?", [award.user_id]
     )
@@ -280,25 +267,5 @@ async def journal_sqlite(db: BaseDBAsyncClient, journal: Journaled, now: str) ->
             _time(journal.occurred_at),
             orjson.dumps(journal.payload).decode(),
             now,
-        ],
-    )
-
-
-async def journal_only(journal: Journaled) -> None:
-    """Journal an event no rule awarded anything for (once per event)."""
-    db = connection()
-    if not is_postgres(db):
-        await journal_sqlite(db, journal, _time(datetime.now(UTC)))
-        return
-    await db.execute_query(
-        "WITH j AS (INSERT INTO gamification_journal (event_id, type, user_id, occurred_at,"
-        " payload, received_at) VALUES ($1, $2, $3, $4, $5::jsonb, now())"
-        " ON CONFLICT DO NOTHING RETURNING 1) SELECT count(*) FROM j",
-        [
-            journal.event_id,
-            journal.type,
-            journal.user_id,
-            journal.occurred_at,
-            orjson.dumps(journal.payload).decode(),
         ],
     )

@@ -54,6 +54,16 @@ async def moderated(envelope: Envelope) -> None:
         await settle(entry, withheld, envelope.id)
 
 
+async def hidden_among(contents: set[str]) -> set[str]:
+    """Those of the posts ``contents`` that moderation has hidden or deleted."""
+    if not contents:
+        return set()
+    found = await Moderated.filter(content__in=sorted(contents)).values_list(
+        "content", "hidden", "deleted"
+    )
+    return {content for content, hidden, deleted in found if hidden or deleted}
+
+
 async def settle(entry: Entry, withheld: bool, event_id: uuid.UUID | None) -> None:
     """Withdraw ``entry`` if ``withheld`` and it stands, restore it if not and it was
     withdrawn; otherwise nothing."""

@@ -104,12 +104,10 @@ async def backfill(rule_id: str, progress: Callable[[int], None] | None = None) 
         rows = await query.order_by("occurred_at", "event_id").limit(BATCH)
         if not rows:
             break
-        async with transaction():
-            for row in rows:
-                outcome = await engine.apply(
-                    row.event_id, row.payload, row.occurred_at, [rule], thorough=True
-                )
-                added += outcome.entries
+        async with transaction():  # the page's awards set based, as a delivery's
+            applied = [(row.event_id, row.payload, row.occurred_at, [rule]) for row in rows]
+            outcome = await engine.award(await engine.awards_of(applied), thorough=True)
+            added += outcome.entries
         read += len(rows)
         if progress is not None:
             progress(len(rows))
