@@ -8,9 +8,11 @@ row, appears at most once, and so does each (rule, award_key); a user's awards f
 successive waves in event order. Each wave is one statement, :data:`_PG_WAVE`: the
 award statement of :mod:`.ledger` over arrays (``unnest``), so the balance, counters
 and streak returned for each entry are exactly those of applying the events one by one.
-Every user's first award is in the first wave, whose upserts take the rows' locks in
-user order, so two batches sharing users wait for each other instead of deadlocking.
-SQLite (the development default, a single writer) records award by award.
+Before its first wave a batch locks the balance rows of all its users, in user order
+(:func:`lock_balances`): a later wave, or the part after a withdrawal, may be the first
+to move a user's rows (their first award in the batch was made already), so without it
+two batches sharing users could lock them in opposite orders and deadlock. With it they
+wait for each other. SQLite (the development default, a single writer) records award by award.
 """
 
 from __future__ import annotations
@@ -96,6 +98,21 @@ LEFT JOIN balance bal ON bal.user_id = w.user_id
 LEFT JOIN streak st ON st.user_id = w.user_id
 LEFT JOIN barred b ON b.user_id = w.user_id
 """
+
+
+_PG_LOCK = """
+SELECT user_id FROM gamification_balance WHERE user_id = ANY($1::text[])
+ORDER BY user_id FOR UPDATE
+"""
+
+
+async def lock_balances(user_ids: set[str]) -> None:
+    """Lock the balance rows of ``user_ids`` (those that exist) in the current
+    transaction, in user order, so that concurrent batches sharing users queue behind
+    each other rather than deadlock. PostgreSQL only (SQLite has a single writer)."""
+    db = connection()
+    if user_ids and is_postgres(db):
+        await db.execute_query(_PG_LOCK, [sorted(user_ids)])
 
 
 def waves(awards: Sequence[Award]) -> list[list[int]]:

@@ -1,0 +1,65 @@
+"""Review (rev18): two award batches that share users, delivered concurrently on
+PostgreSQL, must wait for each other, never deadlock. A user whose first award in a
+batch is one already made (a lesson completed again) wins nothing in the first wave,
+so their balance row is locked by a later wave, after other users' rows: the rows of
+two such batches are then locked in opposite orders."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from typing import Any
+
+import pytest
+from gam_support import envelope, lesson_done
+from lyo_gamification import engine, ledger
+from lyo_gamification.models import Balance, Entry
+
+from kernel import Envelope, transaction
+
+
+def _again(user_id: str, lesson_id: uuid.UUID) -> Envelope:
+    done = lesson_done(user_id)
+    done.lesson_id = lesson_id
+    return envelope(done)
+
+
+async def _pair(prefix: str) -> tuple[list[Envelope], list[Envelope], list[str]]:
+    ada, zed = f"{prefix}-ada", f"{prefix}-zed"
+    first = {user: lesson_done(user) for user in (ada, zed)}
+    async with transaction():  # each has completed one lesson already
+        await engine.handle_many([envelope(e) for e in first.values()])
+    # batch one: zed's old lesson again, then ada, then zed: locks ada, then zed
+    one = [
+        _again(zed, first[zed].lesson_id),
+        envelope(lesson_done(ada)),
+        envelope(lesson_done(zed)),
+    ]
+    # batch two: ada's old lesson again, then zed, then ada: locks zed, then ada
+    two = [
+        _again(ada, first[ada].lesson_id),
+        envelope(lesson_done(zed)),
+        envelope(lesson_done(ada)),
+    ]
+    return one, two, [ada, zed]
+
+
+async def _deliver(batch: list[Envelope]) -> None:
+    async with transaction():
+        await engine.handle_many(batch)
+
+
+async def test_concurrent_batches_sharing_users_do_not_deadlock(lyo_app: Any) -> None:
+    lyo_app.kernel.activate()
+    if not ledger.is_postgres(ledger.connection()):
+        pytest.skip("row locks: PostgreSQL only (SQLite has one writer)")
+    failures = []
+    for round_ in range(5):
+        one, two, users = await _pair(f"dl{round_}-{uuid.uuid4().hex[:6]}")
+        results = await asyncio.gather(_deliver(one), _deliver(two), return_exceptions=True)
+        failures += [repr(r) for r in results if isinstance(r, BaseException)]
+        if not failures:
+            balances = {b.user_id: b.points for b in await Balance.filter(user_id__in=users)}
+            assert balances == {users[0]: 30, users[1]: 30}
+            assert await Entry.filter(user_id__in=users).count() == 6
+    assert failures == []
