@@ -70,16 +70,28 @@ async def deliver(
     envelopes: list[dict[str, Any]] | None = None,
 ) -> str:
     """Run handler ``handler_id`` on ``envelope`` (or, a batch handler, on those of
-    ``envelopes``) unless it has handled it already."""
+    ``envelopes``) unless it has handled it already.
+
+    The handler's kind, not the run's, decides: a run queued before the handler took
+    batches (``envelope``) reaches a batch handler as a batch of one, and one queued
+    while it took them (``envelopes``) reaches a plain handler one envelope at a time,
+    each in its own transaction with its mark."""
     handler = ctx.kernel.events.handlers.get(handler_id)
     if handler is None:
         raise PluginError(f"no event handler {handler_id!r} in this process")
-    if envelopes is not None:
-        return await _deliver_batch(handler, [Envelope.model_validate(e) for e in envelopes])
-    assert envelope is not None
-    received = Envelope.model_validate(envelope)
+    given = envelopes if envelopes is not None else [envelope] if envelope is not None else []
+    received = [Envelope.model_validate(e) for e in given]
+    if handler.batch is not None:
+        return await _deliver_batch(handler, received)
+    answers = [await _deliver_one(handler, each) for each in received]
+    return (
+        answers[0] if len(answers) == 1 else f"handled {answers.count('handled')} of {len(answers)}"
+    )
+
+
+async def _deliver_one(handler: Handler, received: Envelope) -> str:
     async with transaction() as connection:
-        if not await mark_handled(connection, handler_id, received.id):
+        if not await mark_handled(connection, handler.id, received.id):
             return "already handled"
         # the mark is undone with the effect if the handler fails
         await handler.func(prepare(handler, received))
@@ -145,7 +157,7 @@ async def dead_letter(kwargs: dict[str, Any], attempts: int, problem: dict[str, 
     if batch is not None and len(batch) > 1:
         handler = current().events.handlers.get(kwargs["handler_id"])
         if handler is not None:
-            await current().tasks.enqueue_many([batch_delivery(handler, [e]) for e in batch])
+            await current().tasks.enqueue_many([delivery(handler, e) for e in batch])
             return
     for envelope in batch if batch is not None else [kwargs["envelope"]]:
         await _dead_letter(kwargs["handler_id"], envelope, attempts, problem)
