@@ -8,7 +8,7 @@ from typing import Any
 from kernel import after_commit
 
 from . import boards
-from .models import Balance, Entry, Exclusion, Journal, Streak, Unlock
+from .models import Balance, Entry, Exclusion, Journal, Progress, Streak, Unlock
 
 
 async def export(user_id: str) -> dict[str, Any] | None:
@@ -55,7 +55,7 @@ async def erase(user_id: str) -> None:
     """Delete everything about ``user_id``: the ledger's entries too (the one exception
     to append-only), and keep a bare tombstone so a late event awards nothing."""
     scopes = await _scopes(user_id)
-    for model in (Entry, Balance, Unlock, Streak, Journal):
+    for model in (Entry, Balance, Progress, Unlock, Streak, Journal):
         await model.filter(user_id=user_id).delete()
     if not await Exclusion.filter(user_id=user_id).update(reason="erased"):
         await Exclusion.create(user_id=user_id, reason="erased")

@@ -63,3 +63,20 @@ async def test_concurrent_batches_sharing_users_do_not_deadlock(lyo_app: Any) ->
             assert balances == {users[0]: 30, users[1]: 30}
             assert await Entry.filter(user_id__in=users).count() == 6
     assert failures == []
+
+
+async def test_erasing_a_user_leaves_no_achievement_counters(lyo_app: Any) -> None:
+    """Review (rev18): erasure deleted entries, balance, unlocks, streak and journal,
+    but kept the user's achievement counters (gamification_progress), keyed by their id."""
+    from lyo_gamification import privacy
+    from lyo_gamification.models import Progress
+
+    lyo_app.kernel.activate()
+    user = f"erase-{uuid.uuid4().hex[:8]}"
+    async with transaction():
+        await engine.handle_many([envelope(lesson_done(user)), envelope(lesson_done(user))])
+    assert await Progress.filter(user_id=user).count() == 1
+    async with transaction():
+        await privacy.erase(user)
+    assert await Progress.filter(user_id=user).count() == 0
+    assert await Balance.filter(user_id=user).count() == 0
