@@ -29,6 +29,8 @@ _PG_JOURNAL = """
 INSERT INTO gamification_journal (event_id, type, user_id, occurred_at, payload, received_at)
 SELECT e, t, u, o, p::jsonb, now()
 FROM unnest($1::uuid[], $2::text[], $3::text[], $4::timestamptz[], $5::text[]) AS j(e, t, u, o, p)
+WHERE NOT EXISTS (SELECT 1 FROM gamification_exclusion x WHERE x.user_id = j.u
+    AND x.reason = 'erased')
 ON CONFLICT DO NOTHING
 """
 
@@ -132,7 +134,8 @@ def waves(awards: Sequence[Award]) -> list[list[int]]:
 
 
 async def journal_many(journals: Sequence[Journaled]) -> None:
-    """Journal the events of a batch (those already journaled are left as they are)."""
+    """Journal the events of a batch (those already journaled are left as they are;
+    those about an erased user are not kept)."""
     if not journals:
         return
     db = connection()

@@ -80,3 +80,53 @@ async def test_erasing_a_user_leaves_no_achievement_counters(lyo_app: Any) -> No
         await privacy.erase(user)
     assert await Progress.filter(user_id=user).count() == 0
     assert await Balance.filter(user_id=user).count() == 0
+
+
+async def test_an_erasure_waiting_on_a_batch_deletes_what_the_batch_awarded(
+    lyo_app: Any,
+) -> None:
+    """Review (rev18): a user erased while a batch awarding them is in flight. The
+    erasure waits for the batch's balance lock; what the batch committed must then be
+    erased too, not left as ledger entries of an erased user."""
+    from lyo_gamification import privacy
+
+    lyo_app.kernel.activate()
+    if not ledger.is_postgres(ledger.connection()):
+        pytest.skip("concurrent transactions: PostgreSQL only (SQLite has one writer)")
+    user = f"race-{uuid.uuid4().hex[:8]}"
+    async with transaction():
+        await engine.handle_many([envelope(lesson_done(user))])
+    go = asyncio.Event()
+
+    async def erase() -> None:
+        await go.wait()
+        async with transaction():  # its own: the task was made outside the batch's
+            await privacy.erase(user)
+
+    erasing = asyncio.create_task(erase())
+    async with transaction():  # the batch: awarded, not committed yet
+        await engine.handle_many([envelope(lesson_done(user)), envelope(lesson_done(user))])
+        go.set()
+        await asyncio.sleep(0.5)  # the erasure is now waiting on the batch's locks
+        assert not erasing.done()
+    await erasing
+    assert await Entry.filter(user_id=user).count() == 0
+    assert await Balance.filter(user_id=user).count() == 0
+
+
+async def test_an_event_arriving_after_an_erasure_is_not_journaled(lyo_app: Any) -> None:
+    """Review (rev18): the tombstone makes a late event award nothing, but the event
+    (the erased user's id and payload) was still kept in the journal."""
+    from lyo_gamification import privacy
+    from lyo_gamification.models import Journal
+
+    lyo_app.kernel.activate()
+    user = f"late-{uuid.uuid4().hex[:8]}"
+    async with transaction():
+        await privacy.erase(user)
+    async with transaction():
+        await engine.handle_many([envelope(lesson_done(user)), envelope(lesson_done("other"))])
+    async with transaction():
+        await engine.handle(envelope(lesson_done(user)))
+    assert await Journal.filter(user_id=user).count() == 0
+    assert await Entry.filter(user_id=user).count() == 0
