@@ -72,3 +72,36 @@ async def test_a_batch_run_queued_before_the_handler_took_single_events_is_deliv
     await eventually(_folders("mirror-old-a", "mirror-old-b"), seconds=30)
     assert await HandledEvent.filter(handler_id="notes:mirror").count() == 2
     assert await DeadLetter.filter(handler_id="notes:mirror").count() == 0
+
+
+class _OtherItemAdded(notes.Event):  # another publisher's idea of the payload
+    type = "notes.item_added.v1"
+    name: str
+
+
+async def test_a_payload_the_model_rejects_is_split_out_at_once(
+    lyo_app: Any, lyo_worker: None
+) -> None:
+    """One malformed payload neither drops nor holds up its neighbours: the batch is
+    handled without it on its first try, and it alone is delivered (and dead-lettered)
+    on its own."""
+    from kernel import publish_many, transaction
+    from kernel.data.models import TaskRun
+
+    async with transaction():  # one relay round: one batch
+        await publish_many(
+            [notes.ItemAdded(slug="m1"), _OtherItemAdded(name="bad"), notes.ItemAdded(slug="m3")]
+        )
+
+    async def dead() -> bool:
+        return await DeadLetter.filter(handler_id="notes:batch").count() == 1
+
+    await eventually(_folders("item-m1", "item-m3"), seconds=30)
+    await eventually(dead, seconds=30)
+    letter = await DeadLetter.get(handler_id="notes:batch")
+    assert letter.envelope["payload"] == {"name": "bad"}
+    runs = await TaskRun.filter(name="kernel:deliver").order_by("created_at")
+    first = runs[0]
+    assert len(first.args["kwargs"]["envelopes"]) == 3
+    assert (first.status, first.attempts) == ("succeeded", 1)
+    assert await HandledEvent.filter(handler_id="notes:batch").count() == 2

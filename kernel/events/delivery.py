@@ -14,6 +14,8 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any
 
+from pydantic import ValidationError
+
 from kernel.current import current
 from kernel.data.db import orm_errors, transaction
 from kernel.data.models import DeadLetter, HandledEvent
@@ -100,18 +102,38 @@ async def _deliver_one(handler: Handler, received: Envelope) -> str:
 
 
 async def _deliver_batch(handler: Handler, received: list[Envelope]) -> str:
+    # an envelope whose payload the handler's event model rejects is split out at once
+    # (delivered alone, to fail its own tries), not left to fail its whole batch
+    # through every try before the split
+    valid: list[tuple[Envelope, Envelope]] = []
+    invalid: dict[uuid.UUID, Envelope] = {}
+    for envelope in received:
+        try:
+            valid.append((envelope, prepare(handler, envelope)))
+        except ValidationError:
+            if len(received) == 1:
+                raise
+            invalid[envelope.id] = envelope
     async with transaction() as connection:
-        fresh = await mark_many_handled(connection, handler.id, [e.id for e in received])
+        if invalid:  # with the marks: both or neither
+            await current().tasks.enqueue_many(
+                [
+                    batch_delivery(handler, [e.model_dump(mode="json", exclude={"event"})])
+                    for e in invalid.values()
+                ]
+            )
+        fresh = await mark_many_handled(connection, handler.id, [e.id for e, _ in valid])
         todo = []
-        for envelope in received:
+        for envelope, prepared in valid:
             if envelope.id in fresh:  # each once, even if the batch named it twice
                 fresh.discard(envelope.id)
-                todo.append(prepare(handler, envelope))
+                todo.append(prepared)
         if not todo:
-            return "already handled"
+            return "already handled" if not invalid else f"split out {len(invalid)}"
         await handler.func(todo)  # the marks are undone with the effects if it fails
         await _check_not_aborted(connection)
-    return f"handled {len(todo)} of {len(received)}"
+    split = f", split out {len(invalid)}" if invalid else ""
+    return f"handled {len(todo)} of {len(received)}{split}"
 
 
 async def _check_not_aborted(connection: Any) -> None:

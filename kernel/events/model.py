@@ -87,7 +87,8 @@ def on(
     receives up to N envelopes of one relay round at once, in outbox order, in one
     transaction with their handled marks, and only those it has not handled yet. A
     batch that fails its last try is split into deliveries of one envelope each, so
-    only the events that fail alone become dead letters."""
+    only the events that fail alone become dead letters; an envelope whose payload the
+    event model rejects is split out at once, its batch handled without it."""
     type_ = event if isinstance(event, str) else event.type
     check_type(type_)
     model = None if isinstance(event, str) else event
