@@ -179,7 +179,11 @@ async def dead_letter(kwargs: dict[str, Any], attempts: int, problem: dict[str, 
     if batch is not None and len(batch) > 1:
         handler = current().events.handlers.get(kwargs["handler_id"])
         if handler is not None:
-            await current().tasks.enqueue_many([delivery(handler, e) for e in batch])
+            # in a transaction: their messages leave after the commit, and if Redis is
+            # down they wait in the database for the reaper, as a dead letter would,
+            # rather than fail the split and strand the batch's run
+            async with transaction():
+                await current().tasks.enqueue_many([delivery(handler, e) for e in batch])
             return
     for envelope in batch if batch is not None else [kwargs["envelope"]]:
         await _dead_letter(kwargs["handler_id"], envelope, attempts, problem)
