@@ -9,7 +9,7 @@ import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, ClassVar
+from typing import Any, ClassVar, overload
 
 from pydantic import BaseModel, ConfigDict
 
@@ -68,6 +68,30 @@ def prepare(handler: Handler, envelope: Envelope) -> Envelope:
     it declared one."""
     event = handler.model.model_validate(envelope.payload) if handler.model else None
     return envelope.model_copy(update={"event": event})
+
+
+@overload
+def on(
+    event: str | type[Event],
+    *,
+    id: str,
+    durable: bool = True,
+    retries: int = 5,
+    backoff: float = 1.0,
+    batch: None = None,
+) -> Callable[[Callable[[Envelope], Awaitable[Any]]], Handler]: ...
+
+
+@overload
+def on(
+    event: str | type[Event],
+    *,
+    id: str,
+    durable: bool = True,
+    retries: int = 5,
+    backoff: float = 1.0,
+    batch: int,
+) -> Callable[[Callable[[list[Envelope]], Awaitable[Any]]], Handler]: ...
 
 
 def on(

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
@@ -67,7 +67,7 @@ async def handle_many(envelopes: list[Envelope]) -> Outcome:
     return await award(await awards_of(applied))
 
 
-async def awards_of(applied: list[Applied]) -> list[ledger.Award]:
+async def awards_of(applied: Sequence[Applied]) -> list[ledger.Award]:
     """The awards the rules make of these events, in order; the time zones of the
     users whose streaks they extend are looked up once for all."""
     counting = current_rules().counting
