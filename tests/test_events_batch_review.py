@@ -105,3 +105,17 @@ async def test_a_payload_the_model_rejects_is_split_out_at_once(
     assert len(first.args["kwargs"]["envelopes"]) == 3
     assert (first.status, first.attempts) == ("succeeded", 1)
     assert await HandledEvent.filter(handler_id="notes:batch").count() == 2
+
+
+def test_batch_must_be_a_whole_number() -> None:
+    """``batch=2.5`` (or "10" from a settings file) was accepted, and the relay then
+    failed on it every round: no event of any plugin was relayed any more."""
+    from kernel.errors import PluginError
+    from kernel.events import on
+
+    async def noop(envelopes: list[Any]) -> None:
+        return None
+
+    for wrong in (2.5, "10", True):
+        with pytest.raises(PluginError):
+            on(notes.ItemAdded, id="notes:x", batch=wrong)(noop)  # type: ignore[call-overload]

@@ -116,8 +116,13 @@ def on(
     type_ = event if isinstance(event, str) else event.type
     check_type(type_)
     model = None if isinstance(event, str) else event
-    if batch is not None and (batch < 1 or not durable):
-        raise PluginError(f"handler {id!r}: batch must be >= 1, on a durable handler")
+    if batch is not None and (
+        not isinstance(batch, int) or isinstance(batch, bool) or batch < 1 or not durable
+    ):
+        # checked here: a batch the relay cannot slice by would fail every relay round
+        raise PluginError(
+            f"handler {id!r}: batch must be a whole number >= 1, on a durable handler"
+        )
 
     def subscribe(func: Callable[[Any], Awaitable[Any]]) -> Handler:
         return Handler(id, type_, func, model, durable, retries, backoff, batch)
