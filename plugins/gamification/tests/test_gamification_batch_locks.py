@@ -130,3 +130,34 @@ async def test_an_event_arriving_after_an_erasure_is_not_journaled(lyo_app: Any)
         await engine.handle(envelope(lesson_done(user)))
     assert await Journal.filter(user_id=user).count() == 0
     assert await Entry.filter(user_id=user).count() == 0
+
+
+async def test_six_concurrent_batches_over_six_users_are_exact(lyo_app: Any) -> None:
+    """Six batches of 30 lesson completions (users and lessons drawn at random, lessons
+    completed again among them) delivered at once: no deadlock (five of six deadlocked
+    without the balance lock), and every balance, entry count and counter exact."""
+    import random
+
+    from lyo_gamification.models import Progress
+
+    lyo_app.kernel.activate()
+    if not ledger.is_postgres(ledger.connection()):
+        pytest.skip("row locks: PostgreSQL only (SQLite has one writer)")
+    draw = random.Random(7)
+    users = [f"st{uuid.uuid4().hex[:6]}-{n}" for n in range(6)]
+    lessons = {user: [uuid.uuid4() for _ in range(8)] for user in users}
+    async with transaction():  # each has completed their first lesson already
+        await engine.handle_many([_again(user, lessons[user][0]) for user in users])
+    batches = []
+    for _ in range(6):
+        picks = [draw.choice(users) for _ in range(30)]
+        batches.append([_again(user, draw.choice(lessons[user])) for user in picks])
+    results = await asyncio.gather(*(_deliver(b) for b in batches), return_exceptions=True)
+    assert [repr(r) for r in results if isinstance(r, BaseException)] == []
+    for user in users:
+        done = {str(lessons[user][0])} | {
+            e.payload["lesson_id"] for b in batches for e in b if e.payload["user_id"] == user
+        }
+        assert await Entry.filter(user_id=user).count() == len(done)
+        assert (await Balance.get(user_id=user)).points == 10 * len(done)
+        assert (await Progress.get(user_id=user, achievement="lessons")).count == len(done)
