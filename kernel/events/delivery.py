@@ -14,6 +14,8 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any
 
+from pydantic import ValidationError
+
 from kernel.current import current
 from kernel.data.db import orm_errors, transaction
 from kernel.data.models import DeadLetter, HandledEvent
@@ -70,22 +72,28 @@ async def deliver(
     envelopes: list[dict[str, Any]] | None = None,
 ) -> str:
     """Run handler ``handler_id`` on ``envelope`` (or, a batch handler, on those of
-    ``envelopes``) unless it has handled it already. A run queued before its handler
-    became a batch handler, or stopped being one, is delivered the handler's way."""
+    ``envelopes``) unless it has handled it already.
+
+    The handler's kind, not the run's, decides: a run queued before the handler took
+    batches (``envelope``) reaches a batch handler as a batch of one, and one queued
+    while it took them (``envelopes``) reaches a plain handler one envelope at a time,
+    each in its own transaction with its mark."""
     handler = ctx.kernel.events.handlers.get(handler_id)
     if handler is None:
         raise PluginError(f"no event handler {handler_id!r} in this process")
-    batch = envelopes if envelopes is not None else [envelope] if envelope is not None else []
+    given = envelopes if envelopes is not None else [envelope] if envelope is not None else []
+    received = [Envelope.model_validate(e) for e in given]
     if handler.batch is not None:
-        return await _deliver_batch(handler, [Envelope.model_validate(e) for e in batch])
-    answers = [await _deliver_one(handler, Envelope.model_validate(e)) for e in batch]
-    return answers[0] if len(answers) == 1 else ", ".join(answers)
+        return await _deliver_batch(handler, received)
+    answers = [await _deliver_one(handler, each) for each in received]
+    return (
+        answers[0] if len(answers) == 1 else f"handled {answers.count('handled')} of {len(answers)}"
+    )
 
 
 async def _deliver_one(handler: Handler, received: Envelope) -> str:
-    handler_id = handler.id
     async with transaction() as connection:
-        if not await mark_handled(connection, handler_id, received.id):
+        if not await mark_handled(connection, handler.id, received.id):
             return "already handled"
         # the mark is undone with the effect if the handler fails
         await handler.func(prepare(handler, received))
@@ -94,18 +102,38 @@ async def _deliver_one(handler: Handler, received: Envelope) -> str:
 
 
 async def _deliver_batch(handler: Handler, received: list[Envelope]) -> str:
+    # an envelope whose payload the handler's event model rejects is split out at once
+    # (delivered alone, to fail its own tries), not left to fail its whole batch
+    # through every try before the split
+    valid: list[tuple[Envelope, Envelope]] = []
+    invalid: dict[uuid.UUID, Envelope] = {}
+    for envelope in received:
+        try:
+            valid.append((envelope, prepare(handler, envelope)))
+        except ValidationError:
+            if len(received) == 1:
+                raise
+            invalid[envelope.id] = envelope
     async with transaction() as connection:
-        fresh = await mark_many_handled(connection, handler.id, [e.id for e in received])
+        if invalid:  # with the marks: both or neither
+            await current().tasks.enqueue_many(
+                [
+                    batch_delivery(handler, [e.model_dump(mode="json", exclude={"event"})])
+                    for e in invalid.values()
+                ]
+            )
+        fresh = await mark_many_handled(connection, handler.id, [e.id for e, _ in valid])
         todo = []
-        for envelope in received:
+        for envelope, prepared in valid:
             if envelope.id in fresh:  # each once, even if the batch named it twice
                 fresh.discard(envelope.id)
-                todo.append(prepare(handler, envelope))
+                todo.append(prepared)
         if not todo:
-            return "already handled"
+            return "already handled" if not invalid else f"split out {len(invalid)}"
         await handler.func(todo)  # the marks are undone with the effects if it fails
         await _check_not_aborted(connection)
-    return f"handled {len(todo)} of {len(received)}"
+    split = f", split out {len(invalid)}" if invalid else ""
+    return f"handled {len(todo)} of {len(received)}{split}"
 
 
 async def _check_not_aborted(connection: Any) -> None:
@@ -151,7 +179,11 @@ async def dead_letter(kwargs: dict[str, Any], attempts: int, problem: dict[str, 
     if batch is not None and len(batch) > 1:
         handler = current().events.handlers.get(kwargs["handler_id"])
         if handler is not None:
-            await current().tasks.enqueue_many([batch_delivery(handler, [e]) for e in batch])
+            # in a transaction: their messages leave after the commit, and if Redis is
+            # down they wait in the database for the reaper, as a dead letter would,
+            # rather than fail the split and strand the batch's run
+            async with transaction():
+                await current().tasks.enqueue_many([delivery(handler, e) for e in batch])
             return
     for envelope in batch if batch is not None else [kwargs["envelope"]]:
         await _dead_letter(kwargs["handler_id"], envelope, attempts, problem)

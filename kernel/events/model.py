@@ -9,7 +9,7 @@ import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, ClassVar
+from typing import Any, ClassVar, overload
 
 from pydantic import BaseModel, ConfigDict
 
@@ -70,6 +70,30 @@ def prepare(handler: Handler, envelope: Envelope) -> Envelope:
     return envelope.model_copy(update={"event": event})
 
 
+@overload
+def on(
+    event: str | type[Event],
+    *,
+    id: str,
+    durable: bool = True,
+    retries: int = 5,
+    backoff: float = 1.0,
+    batch: None = None,
+) -> Callable[[Callable[[Envelope], Awaitable[Any]]], Handler]: ...
+
+
+@overload
+def on(
+    event: str | type[Event],
+    *,
+    id: str,
+    durable: bool = True,
+    retries: int = 5,
+    backoff: float = 1.0,
+    batch: int,
+) -> Callable[[Callable[[list[Envelope]], Awaitable[Any]]], Handler]: ...
+
+
 def on(
     event: str | type[Event],
     *,
@@ -87,12 +111,18 @@ def on(
     receives up to N envelopes of one relay round at once, in outbox order, in one
     transaction with their handled marks, and only those it has not handled yet. A
     batch that fails its last try is split into deliveries of one envelope each, so
-    only the events that fail alone become dead letters."""
+    only the events that fail alone become dead letters; an envelope whose payload the
+    event model rejects is split out at once, its batch handled without it."""
     type_ = event if isinstance(event, str) else event.type
     check_type(type_)
     model = None if isinstance(event, str) else event
-    if batch is not None and (batch < 1 or not durable):
-        raise PluginError(f"handler {id!r}: batch must be >= 1, on a durable handler")
+    if batch is not None and (
+        not isinstance(batch, int) or isinstance(batch, bool) or batch < 1 or not durable
+    ):
+        # checked here: a batch the relay cannot slice by would fail every relay round
+        raise PluginError(
+            f"handler {id!r}: batch must be a whole number >= 1, on a durable handler"
+        )
 
     def subscribe(func: Callable[[Any], Awaitable[Any]]) -> Handler:
         return Handler(id, type_, func, model, durable, retries, backoff, batch)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import contextvars
 import uuid
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
@@ -44,7 +45,7 @@ async def publish(event: Event) -> Envelope:
     return await events.publish(event)
 
 
-async def publish_many(events: list[Event]) -> list[Envelope]:
+async def publish_many(events: Sequence[Event]) -> list[Envelope]:
     """Publish ``events``, in this order, through the outbox of the current transaction
     (or their own): on PostgreSQL one statement for all of them."""
     kernel_events = _current.get()

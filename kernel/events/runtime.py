@@ -4,6 +4,7 @@ outbox (:mod:`kernel.events.outbox`) and the relay (:mod:`kernel.events.relay`).
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Sequence
 from datetime import timedelta
 from itertools import pairwise
 from typing import TYPE_CHECKING
@@ -56,7 +57,7 @@ class Events:
         await after_commit(lambda: self._after_commit(envelope))
         return envelope
 
-    async def publish_many(self, events: list[Event]) -> list[Envelope]:
+    async def publish_many(self, events: Sequence[Event]) -> list[Envelope]:
         """:meth:`publish` for several events, in this order: their outbox rows in one
         statement (on PostgreSQL), one wake-up after the commit."""
         envelopes = [new_envelope(event) for event in events]

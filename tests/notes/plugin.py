@@ -215,10 +215,13 @@ class ItemAdded(Event):
 @on(ItemAdded, id="notes:batch", retries=1, backoff=0.05, batch=10)
 async def file_items(envelopes: list[Envelope]) -> None:
     """Durable, in batches: a folder per item, in the order received; a batch holding
-    an item whose slug starts with "poison" always fails."""
+    an item whose slug starts with "poison" always fails; one with a "slow" item takes 4 s
+    after its effects (before its commit)."""
     slugs = [envelope.event.slug for envelope in envelopes]
     for slug in slugs:
         await Folder.create(name=f"item-{slug}")
+    if any(slug.startswith("slow") for slug in slugs):
+        await asyncio.sleep(4)  # a batch a worker can be killed in the middle of
     if any(slug.startswith("poison") for slug in slugs):
         raise RuntimeError(f"poisoned batch {slugs}")
 

@@ -8,11 +8,11 @@ row, appears at most once, and so does each (rule, award_key); a user's awards f
 successive waves in event order. Each wave is one statement, :data:`_PG_WAVE`: the
 award statement of :mod:`.ledger` over arrays (``unnest``), so the balance, counters
 and streak returned for each entry are exactly those of applying the events one by one.
-A wave's upserts take their rows' locks in user order, and a user's first award is in
-the first wave unless an award key shared with another user pushes it later, so two
-batches sharing users mostly wait for each other rather than deadlock; when they do
-deadlock, PostgreSQL fails one and the kernel retries its delivery.
-SQLite (the development default, a single writer) records award by award.
+Before its first wave a batch locks the balance rows of all its users, in user order
+(:func:`lock_balances`): a later wave, or the part after a withdrawal, may be the first
+to move a user's rows (their first award in the batch was made already), so without it
+two batches sharing users could lock them in opposite orders and deadlock. With it they
+wait for each other. SQLite (the development default, a single writer) records award by award.
 """
 
 from __future__ import annotations
@@ -29,6 +29,8 @@ _PG_JOURNAL = """
 INSERT INTO gamification_journal (event_id, type, user_id, occurred_at, payload, received_at)
 SELECT e, t, u, o, p::jsonb, now()
 FROM unnest($1::uuid[], $2::text[], $3::text[], $4::timestamptz[], $5::text[]) AS j(e, t, u, o, p)
+WHERE NOT EXISTS (SELECT 1 FROM gamification_exclusion x WHERE x.user_id = j.u
+    AND x.reason = 'erased')
 ON CONFLICT DO NOTHING
 """
 
@@ -100,6 +102,21 @@ LEFT JOIN barred b ON b.user_id = w.user_id
 """
 
 
+_PG_LOCK = """
+SELECT user_id FROM gamification_balance WHERE user_id = ANY($1::text[])
+ORDER BY user_id FOR UPDATE
+"""
+
+
+async def lock_balances(user_ids: set[str]) -> None:
+    """Lock the balance rows of ``user_ids`` (those that exist) in the current
+    transaction, in user order, so that concurrent batches sharing users queue behind
+    each other rather than deadlock. PostgreSQL only (SQLite has a single writer)."""
+    db = connection()
+    if user_ids and is_postgres(db):
+        await db.execute_query(_PG_LOCK, [sorted(user_ids)])
+
+
 def waves(awards: Sequence[Award]) -> list[list[int]]:
     """The indexes of ``awards`` by wave: in each wave a user, and a (rule, award_key),
     at most once; each one's awards in successive waves, in order."""
@@ -117,7 +134,8 @@ def waves(awards: Sequence[Award]) -> list[list[int]]:
 
 
 async def journal_many(journals: Sequence[Journaled]) -> None:
-    """Journal the events of a batch (those already journaled are left as they are)."""
+    """Journal the events of a batch (those already journaled are left as they are;
+    those about an erased user are not kept)."""
     if not journals:
         return
     db = connection()

@@ -107,6 +107,8 @@ async def award(awards: list[ledger.Award], thorough: bool = False) -> Outcome:
     it are recorded, so their balances include the withdrawal, as one by one.
     Achievement tiers are checked when a count reaches one (counts move by one);
     ``thorough`` (backfills) checks every tier reached."""
+    # every user's balance row first, in user order: no deadlock with another batch
+    await bulk.lock_balances({a.user_id for a in awards})
     hidden = await moderation.hidden_among({a.content for a in awards if a.content})
     ends = [i + 1 for i, a in enumerate(awards) if a.content in hidden] + [len(awards)]
     entries = points = start = 0

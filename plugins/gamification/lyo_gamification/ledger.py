@@ -259,7 +259,9 @@ async def _record_sqlite(db: BaseDBAsyncClient, award: Award, grace: int) -> Rec
 async def journal_sqlite(db: BaseDBAsyncClient, journal: Journaled, now: str) -> None:
     await db.execute_query(
         "INSERT INTO gamification_journal (event_id, type, user_id, occurred_at, payload,"
-        " received_at) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+        " received_at) SELECT ?, ?, ?, ?, ?, ? WHERE NOT EXISTS (SELECT 1 FROM"
+        " gamification_exclusion WHERE user_id = ? AND reason = 'erased')"
+        " ON CONFLICT DO NOTHING",
         [
             str(journal.event_id),
             journal.type,
@@ -267,5 +269,6 @@ async def journal_sqlite(db: BaseDBAsyncClient, journal: Journaled, now: str) ->
             _time(journal.occurred_at),
             orjson.dumps(journal.payload).decode(),
             now,
+            journal.user_id,
         ],
     )

@@ -7,8 +7,8 @@ from typing import Any
 
 from kernel import after_commit
 
-from . import boards
-from .models import Balance, Entry, Exclusion, Journal, Streak, Unlock
+from . import boards, bulk
+from .models import Balance, Entry, Exclusion, Journal, Progress, Streak, Unlock
 
 
 async def export(user_id: str) -> dict[str, Any] | None:
@@ -54,8 +54,11 @@ async def exclude(user_id: str, reason: str) -> None:
 async def erase(user_id: str) -> None:
     """Delete everything about ``user_id``: the ledger's entries too (the one exception
     to append-only), and keep a bare tombstone so a late event awards nothing."""
+    # first wait for the batches awarding them (they hold this lock), so that what they
+    # commit is deleted below and later ones see the tombstone
+    await bulk.lock_balances({user_id})
     scopes = await _scopes(user_id)
-    for model in (Entry, Balance, Unlock, Streak, Journal):
+    for model in (Entry, Balance, Progress, Unlock, Streak, Journal):
         await model.filter(user_id=user_id).delete()
     if not await Exclusion.filter(user_id=user_id).update(reason="erased"):
         await Exclusion.create(user_id=user_id, reason="erased")
