@@ -175,7 +175,7 @@ async def test_runs_queued_before_a_handler_changed_shape_are_delivered_its_way(
     try:
         assert await deliver(ctx, batched.id, envelope=_envelope("s1")) == "handled 1 of 1"
         pair = [_envelope("s2"), _envelope("s3")]
-        assert await deliver(ctx, single.id, envelopes=pair) == "handled, handled"
+        assert await deliver(ctx, single.id, envelopes=pair) == "handled 2 of 2"
     finally:
         del kernel.events.handlers[batched.id], kernel.events.handlers[single.id]
     assert received == [["s1"], "s2", "s3"]
