@@ -516,3 +516,35 @@ async def test_a_send_not_recorded_in_time_is_left_for_the_reaper(client_kernel:
     fresh = datetime.now(UTC)
     await store._mark_sent([(run.id, stale), (run.id, fresh)])
     assert (await TaskRun.get(id=run.id)).sent_at == fresh  # the kept one's time
+
+
+async def test_a_dead_workers_entries_behind_a_thousand_pending_ones_are_claimed() -> None:
+    """Redis scans at most ten times XAUTOCLAIM's COUNT (100) of pending entries per
+    call: the broker goes on where its last scan stopped, so a dead worker's idle entries
+    behind a thousand live pending ones are claimed on a later round (a scan that began
+    at the start each round never reached them)."""
+    from redis.asyncio import Redis
+
+    from kernel.tasks.broker import ReclaimingStreamBroker
+
+    url = os.environ.get("LYO_TEST_REDIS", "redis://127.0.0.1:6379/0")
+    name = f"lyo-test-claim-{uuid.uuid4().hex[:8]}"
+    redis = Redis.from_url(url)
+    broker = ReclaimingStreamBroker(
+        url, queue_name=name, consumer_group_name="g", xread_block=1, idle_timeout=500
+    )
+    try:
+        ids = [await redis.xadd(name, {b"data": b"{}"}) for _ in range(1205)]
+        await redis.xgroup_create(name, "g", id="0")
+        await redis.xreadgroup("g", "dead", {name: ">"}, count=2000)
+        await asyncio.sleep(0.7)  # all idle; then the first 1,200 live again elsewhere
+        await redis.xclaim(name, "g", "live", 0, ids[:1200], justid=True)
+        claimed: list[Any] = []
+        for _ in range(3):
+            broker._claimed = 0.0  # a claim round every call, not once a second
+            claimed += await broker._read(redis, [name])
+        assert len(claimed) == 5
+    finally:
+        await redis.delete(name)
+        await redis.aclose()
+        await broker.shutdown()
