@@ -140,6 +140,27 @@ async def test_settle_waits_for_what_was_submitted_not_for_what_follows() -> Non
         await batch.settle()
 
 
+async def test_with_a_delay_items_wait_to_share_a_flush_and_settle_cuts_it_short() -> None:
+    flushes: list[list[int]] = []
+
+    async def flush(items: list[int]) -> list[int]:
+        flushes.append(items)
+        return items
+
+    batch = Batch(flush, singly=False, delay=3600)
+    waiting = [batch.submit(n) for n in (1, 2)]
+    await asyncio.sleep(0.01)
+    waiting.append(batch.submit(3))  # joins the group still waiting
+    assert flushes == [] and not any(f.done() for f in waiting)
+    await asyncio.wait_for(batch.settle(), 5)
+    assert flushes == [[1, 2, 3]] and [f.result() for f in waiting] == [1, 2, 3]
+    later = batch.submit(4)  # after the settle, the next group waits again
+    await asyncio.sleep(0.01)
+    assert not later.done()
+    await asyncio.wait_for(batch.settle(), 5)
+    assert flushes == [[1, 2, 3], [4]]
+
+
 async def test_redis_commands_share_a_pipeline_and_fail_alone() -> None:
     pipe = RedisPipe(Redis.from_url(REDIS_URL))
     key = f"lyo-test-{uuid.uuid4().hex}"

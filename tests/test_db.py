@@ -202,3 +202,36 @@ async def test_a_bug_in_a_plugins_hook_fails_only_that_plugin(lyo_settings: Sett
         ready = await client.get("/health/ready")
         checks = {c["name"]: c for c in (await ready.get_json())["checks"]}
         assert checks["sick:health_checks"]["status"] == "failing"
+
+
+async def test_a_transaction_after_a_failed_begin_starts_afresh(lyo_app: Any) -> None:
+    """A pooled connection that the server closed, unnoticed yet, fails BEGIN; the next
+    transaction in the same task must get a live one. (Tortoise left the task pointing
+    at the dead connection: after a PostgreSQL restart the outbox relay, a long-lived
+    task, failed every round for good.)"""
+    if lyo_app.kernel.db.dialect != "postgres":
+        pytest.skip("PostgreSQL only")
+    import contextlib
+    import shutil
+    import subprocess
+
+    if shutil.which("psql") is None:
+        pytest.skip("psql is not installed")
+    async with transaction():
+        await Note.all().count()
+    url = lyo_app.kernel.settings.database_url.replace("postgres://", "postgresql://", 1)
+    # blocking on purpose: this event loop does not see the sessions end
+    subprocess.run(  # noqa: ASYNC221
+        [
+            *("psql", url, "-qc"),
+            "SELECT pg_terminate_backend(pid, 5000) FROM pg_stat_activity "
+            "WHERE datname = current_database() AND pid <> pg_backend_pid()",
+        ],
+        check=True,
+        capture_output=True,
+    )
+    with contextlib.suppress(Exception):  # BEGIN on a dead connection
+        async with transaction():
+            await Note.all().count()
+    async with transaction():  # the same task
+        assert await Note.filter(slug="afresh").count() == 0

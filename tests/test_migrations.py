@@ -87,7 +87,7 @@ async def test_concurrent_migrations_apply_once(pg_url: str) -> None:
         count = await connection.fetchval("SELECT count(*) FROM aerich")
     finally:
         await connection.close()
-    assert count == 5  # the kernel's three, notes' and tags', once each
+    assert count == 6  # the kernel's four, notes' and tags', once each
 
 
 async def test_production_refuses_pending_migrations(pg_url: str) -> None:
@@ -111,14 +111,15 @@ def test_migration_commands(pg_url: str, monkeypatch: pytest.MonkeyPatch) -> Non
     runner = CliRunner()
     before = runner.invoke(main, ["migrations"])
     assert before.exit_code == 0, before.output
-    assert "kernel: 0 applied, 3 pending" in before.output
+    assert "kernel: 0 applied, 4 pending" in before.output
     done = runner.invoke(main, ["migrate"])
     assert done.exit_code == 0 and "kernel: applied 0_" in done.output
-    assert "kernel: 3 applied, 0 pending" in runner.invoke(main, ["migrations"]).output
+    assert "kernel: 4 applied, 0 pending" in runner.invoke(main, ["migrations"]).output
     down = runner.invoke(main, ["migrate", "--plugin", "kernel", "--downgrade", "-1"])
-    assert down.exit_code == 0 and "kernel: undone 2_" in down.output  # the owner index
+    # the last one: the owner_id index back, then gone again
+    assert down.exit_code == 0 and "kernel: undone 3_" in down.output
     again = runner.invoke(main, ["migrate"])
-    assert again.exit_code == 0 and "kernel: applied 2_" in again.output
+    assert again.exit_code == 0 and "kernel: applied 3_" in again.output
 
 
 def test_sqlite_is_built_from_models(monkeypatch: pytest.MonkeyPatch, tmp_path: object) -> None:

@@ -478,3 +478,73 @@ async def test_a_run_whose_message_never_left_is_sent_by_a_workers_reaper_once(
     assert done.sent_at is not None and done.args["kwargs"] == {"slug": "reaped"}
     assert await Note.filter(slug="reaped").count() == 1
     assert (await TaskRun.get(id=kept.id)).status == "queued"  # the same round left it
+
+
+async def test_a_send_recorded_after_redis_lost_its_data_is_forgotten_again(
+    client_kernel: Kernel,
+) -> None:
+    """Accepted sends are recorded up to a second late, with their acceptance time: one
+    accepted before Redis lost its data but recorded after the reaper's first pass is
+    forgotten by its second, so the reaper sends it again."""
+    tasks = client_kernel.tasks
+    run = await tasks.enqueue("notes:echo", owner=ada, name="late")
+    await tasks.store.settle()
+    accepted = (await TaskRun.get(id=run.id)).sent_at
+    assert accepted is not None
+    await TaskRun.filter(id=run.id).update(sent_at=None)  # not recorded yet when...
+    lost = datetime.now(UTC)
+    await tasks.reaper.forget_sends(lost)  # ...the loss is found
+    await TaskRun.filter(id=run.id).update(sent_at=accepted)  # the late record
+    tasks.reaper._lost = [(0.0, lost)]  # the second pass is due
+    await tasks.reaper._forget_late()
+    assert (await TaskRun.get(id=run.id)).sent_at is None  # for the reaper to send
+
+
+async def test_a_send_not_recorded_in_time_is_left_for_the_reaper(client_kernel: Kernel) -> None:
+    """A late record lands within SENT_LATEST of its acceptance or never (the reaper's
+    later passes over a Redis loss rely on it): an older one is dropped, and the reaper
+    sends its run again if it is still queued."""
+    from kernel.tasks.store import SENT_LATEST
+
+    store = client_kernel.tasks.store
+    run = await client_kernel.tasks.enqueue("notes:echo", owner=ada, name="stale")
+    await store.settle()
+    await TaskRun.filter(id=run.id).update(sent_at=None)
+    stale = datetime.now(UTC) - timedelta(seconds=SENT_LATEST + 1)
+    await store._mark_sent([(run.id, stale)])
+    assert (await TaskRun.get(id=run.id)).sent_at is None
+    fresh = datetime.now(UTC)
+    await store._mark_sent([(run.id, stale), (run.id, fresh)])
+    assert (await TaskRun.get(id=run.id)).sent_at == fresh  # the kept one's time
+
+
+async def test_a_dead_workers_entries_behind_a_thousand_pending_ones_are_claimed() -> None:
+    """Redis scans at most ten times XAUTOCLAIM's COUNT (100) of pending entries per
+    call: the broker goes on where its last scan stopped, so a dead worker's idle entries
+    behind a thousand live pending ones are claimed on a later round (a scan that began
+    at the start each round never reached them)."""
+    from redis.asyncio import Redis
+
+    from kernel.tasks.broker import ReclaimingStreamBroker
+
+    url = os.environ.get("LYO_TEST_REDIS", "redis://127.0.0.1:6379/0")
+    name = f"lyo-test-claim-{uuid.uuid4().hex[:8]}"
+    redis = Redis.from_url(url)
+    broker = ReclaimingStreamBroker(
+        url, queue_name=name, consumer_group_name="g", xread_block=1, idle_timeout=500
+    )
+    try:
+        ids = [await redis.xadd(name, {b"data": b"{}"}) for _ in range(1205)]
+        await redis.xgroup_create(name, "g", id="0")
+        await redis.xreadgroup("g", "dead", {name: ">"}, count=2000)
+        await asyncio.sleep(0.7)  # all idle; then the first 1,200 live again elsewhere
+        await redis.xclaim(name, "g", "live", 0, ids[:1200], justid=True)
+        claimed: list[Any] = []
+        for _ in range(3):
+            broker._claimed = 0.0  # a claim round every call, not once a second
+            claimed += await broker._read(redis, [name])
+        assert len(claimed) == 5
+    finally:
+        await redis.delete(name)
+        await redis.aclose()
+        await broker.shutdown()

@@ -10,6 +10,8 @@ ten tasks pays for one.
 from __future__ import annotations
 
 import asyncio
+import bisect
+import contextlib
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
@@ -42,6 +44,11 @@ class Batch(Generic[T, R]):
     task that was leased comes back to finish), join it rather than wait for the one
     after: with ten tasks in flight, a statement then carries about seven of them, not
     five. It costs no wall time when nothing is ready to run.
+
+    With ``delay`` (for writes nobody waits on) an item waits between half of it and
+    all of it (seconds) before its flush, with whatever else came meanwhile: a flush
+    takes the items at least ``delay / 2`` old once the oldest is ``delay`` old, so
+    statements go at most every ``delay / 2``. :meth:`settle` cuts the wait short.
     """
 
     def __init__(
@@ -50,11 +57,15 @@ class Batch(Generic[T, R]):
         *,
         singly: bool = True,
         linger: int = 0,
+        delay: float = 0.0,
     ):
         self._flush = flush
         self._singly = singly
         self._linger = linger
+        self._delay = delay
+        self._hurry: asyncio.Event | None = None  # set by settle(): no more delay
         self._waiting: list[tuple[T, asyncio.Future[R]]] = []
+        self._times: list[float] = []  # with a delay: when each waiting item came
         self._flushing: list[tuple[T, asyncio.Future[R]]] = []  # the group in flight
         # a stack of groups to flush first: a failed group's items, one each, in order
         self._retrying: list[list[tuple[T, asyncio.Future[R]]]] = []
@@ -65,9 +76,14 @@ class Batch(Generic[T, R]):
 
     def submit(self, item: T) -> asyncio.Future[R]:
         """Queue ``item`` for the next flush; the future holds its answer."""
-        future: asyncio.Future[R] = asyncio.get_running_loop().create_future()
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[R] = loop.create_future()
         self._waiting.append((item, future))
+        if self._delay:
+            self._times.append(loop.time())
         if self._flusher is None or self._flusher.done():
+            if self._delay:
+                self._hurry = asyncio.Event()  # of this loop, as the task
             self._flusher = asyncio.create_task(self._run())
         return future
 
@@ -77,7 +93,30 @@ class Batch(Generic[T, R]):
         groups = (self._flushing, *self._retrying, self._waiting)
         pending = [future for group in groups for _, future in group]
         if pending:
+            if self._hurry is not None:
+                self._hurry.set()
             await asyncio.wait(pending)
+
+    async def _next_group(self, flushed: bool) -> list[tuple[T, asyncio.Future[R]]]:
+        """The waiting items to flush next: after ``linger`` loop turns following a
+        flush, all of them; with a ``delay``, once the oldest has waited it, those
+        half as old (all of them when settling)."""
+        for _ in range(self._linger if flushed else 0):
+            await asyncio.sleep(0)
+        cut: int | None = None  # None: all that wait once the group is taken
+        if self._delay and (hurry := self._hurry) is not None:
+            loop = asyncio.get_running_loop()
+            while not hurry.is_set() and (wait := self._times[0] + self._delay - loop.time()) > 0:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(hurry.wait(), wait)
+            if not hurry.is_set():
+                cut = bisect.bisect_right(self._times, loop.time() - self._delay / 2)
+            hurry.clear()  # what settle() waits for is in this group or an earlier one
+        if cut is None:
+            cut = len(self._waiting)
+        group, self._waiting = self._waiting[:cut], self._waiting[cut:]
+        del self._times[:cut]
+        return group
 
     async def _run(self) -> None:
         groups = self._retrying
@@ -85,10 +124,7 @@ class Batch(Generic[T, R]):
             flushed = False
             while self._waiting or groups:
                 if not groups:
-                    for _ in range(self._linger if flushed else 0):
-                        await asyncio.sleep(0)
-                    groups.append(self._waiting)
-                    self._waiting = []
+                    groups.append(await self._next_group(flushed))
                 group = self._flushing = groups.pop()
                 flushed = True
                 try:
@@ -117,7 +153,7 @@ class Batch(Generic[T, R]):
             for group in (*groups, self._flushing, self._waiting):
                 for _, future in group:
                     future.cancel()
-            self._waiting, self._flushing, self._retrying = [], [], []
+            self._waiting, self._flushing, self._retrying, self._times = [], [], [], []
 
 
 class RedisPipe:

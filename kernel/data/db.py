@@ -13,6 +13,7 @@ middleware, the worker's and CLI's main task), so every task spawned from there 
 
 from __future__ import annotations
 
+import contextlib
 import contextvars
 import functools
 import importlib
@@ -183,7 +184,7 @@ async def transaction() -> AsyncIterator[BaseDBAsyncClient]:
     callbacks: list[Callable[[], Awaitable[Any]]] = []
     callbacks_token = _after_commit.set(callbacks)
     try:
-        async with in_transaction() as connection:
+        async with _in_transaction() as connection:
             token = _transaction.set(connection)
             try:
                 yield connection
@@ -199,6 +200,32 @@ async def transaction() -> AsyncIterator[BaseDBAsyncClient]:
             await callback()
         except Exception:  # committed is committed: one failing callback skips no other
             log.exception("after-commit callback failed")
+
+
+@asynccontextmanager
+async def _in_transaction() -> AsyncIterator[BaseDBAsyncClient]:
+    """Tortoise's ``in_transaction()``, except that a BEGIN that fails leaves nothing
+    behind. Tortoise 1.1 makes its transaction client the task's current connection
+    (and holds a pooled connection) before it sends BEGIN, and only its ``__aexit__``
+    undoes that, which ``async with`` skips when ``__aenter__`` raises. A pooled
+    connection the server had closed, unnoticed yet (PostgreSQL restarted), then left
+    a long-lived task (the outbox relay, the reaper) failing every later transaction
+    for good: "connection has been released back to the pool"."""
+    context = in_transaction()
+    try:
+        connection = await context.__aenter__()
+    except BaseException as exc:
+        if getattr(context, "token", None) is not None:  # it got as far as BEGIN
+            with contextlib.suppress(Exception):  # the rollback fails; the rest is done
+                await context.__aexit__(type(exc), exc, exc.__traceback__)
+        raise
+    try:
+        yield connection
+    except BaseException as exc:
+        await context.__aexit__(type(exc), exc, exc.__traceback__)  # never swallows it
+        raise
+    else:
+        await context.__aexit__(None, None, None)
 
 
 async def after_commit(callback: Callable[[], Awaitable[Any]]) -> None:

@@ -16,7 +16,7 @@ class TaskRun(Model):
     name = fields.CharField(max_length=200, db_index=True)
     kind = fields.CharField(max_length=100, default="task")
     queue = fields.CharField(max_length=20, default="default")
-    owner_id = fields.CharField(max_length=100, null=True, db_index=True)
+    owner_id = fields.CharField(max_length=100, null=True)
     request_id = fields.CharField(max_length=128, null=True)
     status = fields.CharField(max_length=20, default="queued", db_index=True)
     percent = fields.FloatField(default=0)

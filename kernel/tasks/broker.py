@@ -92,6 +92,10 @@ class ReclaimingStreamBroker(RedisStreamBroker):
         self.on_lost: Callable[[datetime], Awaitable[Any]] | None = None
         #: Entries this consumer holds, by task id: (stream, entry id).
         self.held: dict[str, tuple[str, str]] = {}
+        #: Where the next XAUTOCLAIM of each stream goes on: Redis scans at most ten
+        #: times its COUNT of pending entries per call, so a scan that always began at
+        #: the start never reached a dead worker's entries behind a thousand live ones.
+        self._cursors: dict[str, Any] = {}
 
     async def shutdown(self) -> None:
         if self._own_pipe:
@@ -146,6 +150,7 @@ class ReclaimingStreamBroker(RedisStreamBroker):
                 if "BUSYGROUP" not in str(exc):
                     raise
         self.held.clear()
+        self._cursors.clear()
         log.warning("task consumer group was missing (Redis lost its data); recreated")
         if self.on_lost is not None:
             try:
@@ -199,7 +204,9 @@ class ReclaimingStreamBroker(RedisStreamBroker):
                 self.consumer_name,
                 min_idle_time=self.idle_timeout,
                 count=self.unacknowledged_batch_size,
+                start_id=self._cursors.get(name, "0-0"),
             )
+            self._cursors[name] = reply[0]  # "0-0" once the scan has gone round
             for message_id, fields in reply[1]:
                 if fields:  # trimmed entries come back empty
                     found.append(self._ackable(name, message_id, fields))

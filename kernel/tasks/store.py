@@ -38,6 +38,18 @@ _INSERT = (
     "$2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::jsonb[])"
 )
 _SENT = "UPDATE kernel_task_run SET sent_at = $2 WHERE id = ANY($1::uuid[]) AND sent_at IS NULL"
+# the same for sends recorded late: a run a worker has taken since needs no record
+_ACCEPTED = _SENT + " AND status = 'queued'"
+#: Seconds an accepted send waits to be recorded, with the others of that time: runs
+#: that workers take meanwhile are left alone (no row version, no index entries), so a
+#: queue that keeps up records nothing. Far under the reaper's grace (5 s).
+SENT_DELAY = 1.0
+#: An accepted send not on its way to the database this many seconds after it was
+#: accepted (a stalled loop, a slow statement before it) is not recorded at all: the
+#: reaper sends its run again if it is still queued, which the lease makes harmless.
+#: So a late record lands within about this long of its acceptance or never, which
+#: the reaper's later passes over a Redis data loss rely on.
+SENT_LATEST = 2 * SENT_DELAY
 # queued runs whose message never left, oldest first, each taken by one worker
 _REAP = (
     "SELECT id, name, args::text AS args FROM kernel_task_run WHERE status = 'queued' "
@@ -75,8 +87,10 @@ class RunStore:
         self.lease = lease
         # PostgreSQL: concurrent runs share their statements (see kernel.data.batch)
         self._inserts = Batch(_insert_many)
-        # accepted sends are recorded together (not awaited by the sender)
-        self._sends: Batch[uuid.UUID, None] = Batch(self._mark_sent, singly=False, linger=2)
+        # accepted sends are recorded together, a second later (not awaited by the sender)
+        self._sends: Batch[tuple[uuid.UUID, datetime], None] = Batch(
+            self._mark_sent, singly=False, delay=SENT_DELAY
+        )
         #: A worker's leases and finishes: one statement per round.
         self.rows: Batch[tuple[str, Any], Any] = Batch(self._write_rows, linger=2)
 
@@ -120,24 +134,35 @@ class RunStore:
         ]
 
     def sent_soon(self, task_id: uuid.UUID) -> None:
-        """Record, soon and with concurrent others, that the broker accepted the run's
-        message (not awaited: if it is lost the reaper sends the message again, which the
-        lease makes harmless)."""
-        self._sends.submit(task_id).add_done_callback(_marked)
+        """Record, within :data:`SENT_DELAY` and with the others of that time, that the
+        broker accepted the run's message, unless a worker has taken the run by then
+        (not awaited: if it is lost the reaper sends the message again, which the lease
+        makes harmless)."""
+        self._sends.submit((task_id, _now())).add_done_callback(_marked)
 
     async def settle(self) -> None:
         """Wait for the accepted sends on their way to be recorded."""
         await self._sends.settle()
 
-    async def _mark_sent(self, task_ids: list[uuid.UUID]) -> list[None]:
-        """Record that the broker accepted these runs' messages (one statement)."""
-        now = _now()
+    async def _mark_sent(self, sends: list[tuple[uuid.UUID, datetime]]) -> list[None]:
+        """Record that the broker accepted these runs' messages, those still queued (one
+        statement). The time recorded is the earliest acceptance among them: a Redis
+        that lost its data after it makes them sent again (:meth:`forget_sends`); a
+        later one could hide a lost message from the reaper."""
+        oldest = _now() - timedelta(seconds=SENT_LATEST)
+        kept = [(task_id, at) for task_id, at in sends if at > oldest]
+        if not kept:
+            return [None] * len(sends)
+        task_ids = [task_id for task_id, _ in kept]
+        accepted = min(at for _, at in kept)
         if postgres() is None:
-            await TaskRun.filter(id__in=task_ids, sent_at__isnull=True).update(sent_at=now)
+            await TaskRun.filter(id__in=task_ids, sent_at__isnull=True, status="queued").update(
+                sent_at=accepted
+            )
         else:
             async with pool().acquire_connection() as connection, orm_errors():
-                await connection.execute(_SENT, task_ids, now)
-        return [None] * len(task_ids)
+                await connection.execute(_ACCEPTED, task_ids, accepted)
+        return [None] * len(sends)
 
     async def cancel_unsent(self, task_ids: list[str]) -> None:
         """Cancel queued runs whose messages were never accepted."""

@@ -82,6 +82,7 @@ class Worker:
             max_async_tasks=concurrency,
             run_startup=False,
             wait_tasks_timeout=settings.hook_timeout,
+            validate_params=False,  # the kernel's own dicts: pydantic would copy them
         )
         try:
             await receiver.listen(stop)

@@ -294,7 +294,21 @@ async def _all_done(cluster: Cluster, load: Load, upto: int, before: float) -> s
         }
         unfinished = [t for t in acked_jobs if runs.get(str(t)) != "succeeded"]
         if unfinished:
-            return f"{len(unfinished)} acknowledged tasks not finished"
+            # what the runs look like, so a failure says why
+            rows = await db.fetch(
+                "SELECT id, status, attempts, sent_at IS NOT NULL AS sent, problem, "
+                "round(extract(epoch FROM now() - updated_at)) AS idle_s, "
+                "round(extract(epoch FROM lease_until - now())) AS lease_s "
+                "FROM kernel_task_run WHERE id = ANY($1::uuid[]) ORDER BY id LIMIT 3",
+                unfinished,
+            )
+            seen = "; ".join(
+                f"{str(r['id'])[:8]} {r['status']} attempts={r['attempts']} sent={r['sent']} "
+                f"idle={r['idle_s']}s lease={r['lease_s']}s"
+                + (f" problem={r['problem'][:160]}" if r["problem"] else "")
+                for r in rows
+            )
+            return f"{len(unfinished)} acknowledged tasks not finished ({seen or 'no rows'})"
         stranded = await db.fetchval(
             "SELECT count(*) FROM kernel_task_run WHERE status IN ('queued', 'running') "
             "AND created_at < to_timestamp($1)",
@@ -313,7 +327,8 @@ async def _until(what: str, check: Any, bound: float) -> float:
     last = None
     while time.monotonic() - started < bound:
         previous, last = last, await check()
-        if last != previous and last is not None:  # what recovery waits for, as it goes
+        # what recovery waits for, as it goes (details in brackets change every poll)
+        if last is not None and (previous or "").split(" (")[0] != last.split(" (")[0]:
             print(f"faults: {what}: {time.monotonic() - started:.1f} s: {last}")
         if last is None:
             took = time.monotonic() - started

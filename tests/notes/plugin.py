@@ -121,12 +121,17 @@ def blueprints(kernel: Kernel) -> list[Blueprint]:
 @task("notes:write_note", retries=0, timeout=30)
 async def write_note(ctx: TaskContext, slug: str, seconds: float = 0.0) -> dict[str, str]:
     """Report progress for ``seconds``, then write a note whose slug is unique: run
-    twice, the second write would fail, so one note proves one effect."""
+    twice, the second write would fail, so one note proves one effect. The write is
+    idempotent by run id, as the kernel asks of task effects: a worker killed after it
+    but before the run's finish was recorded (or a finish whose commit was lost with
+    PostgreSQL) leaves the run unfinished, and its next attempt finds the note."""
     steps = max(1, int(seconds / 0.1))
     for step in range(steps):
         await ctx.progress(100 * step / steps, f"step {step}", step=step)
         await asyncio.sleep(seconds / steps)
-    note = await Note.create(slug=slug, title=f"by task {ctx.id}", priority=1)
+    note = await Note.get_or_none(slug=slug, title=f"by task {ctx.id}")
+    if note is None:
+        note = await Note.create(slug=slug, title=f"by task {ctx.id}", priority=1)
     return {"note": str(note.id), "owner": ctx.identity.id or ""}
 
 
