@@ -11,9 +11,7 @@ import shutil
 import socket
 import subprocess
 import time
-import uuid
 from collections.abc import Iterator
-from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -21,6 +19,7 @@ import pytest
 from kernel.data.models import TaskRun
 from kernel.events.delivery import dead_letter
 from tests.notes import plugin as notes
+from tests.test_events_batch import _envelope
 
 
 @pytest.fixture
@@ -68,17 +67,6 @@ def private_redis() -> Iterator[_Redis]:
 @pytest.fixture
 def lyo_redis_url(private_redis: _Redis) -> str | None:
     return f"redis://127.0.0.1:{private_redis.port}/0"
-
-
-def _envelope(slug: str) -> dict[str, Any]:
-    return {
-        "id": str(uuid.uuid4()),
-        "type": "notes.item_added.v1",
-        "version": 1,
-        "occurred_at": datetime.now(UTC).isoformat(),
-        "request_id": None,
-        "payload": {"slug": slug},
-    }
 
 
 async def test_a_split_with_redis_down_leaves_its_runs_for_the_reaper(

@@ -71,21 +71,11 @@ def new_envelope(event: Event) -> Envelope:
     )
 
 
-async def write(envelope: Envelope) -> None:
-    """Write ``envelope`` to the outbox in the current transaction (or its own). Inside
-    one, no savepoint: it would cost two round trips per event, and a failed write
-    fails the publisher's transaction either way."""
-    connection = current_transaction()
-    if connection is None:
-        async with transaction() as connection:
-            await _insert(connection, envelope)
-    else:
-        await _insert(connection, envelope)
-
-
 async def write_many(envelopes: list[Envelope]) -> None:
     """Write ``envelopes`` to the outbox in the current transaction (or their own), on
-    PostgreSQL in one statement (and one ``NOTIFY``)."""
+    PostgreSQL in one statement (and one ``NOTIFY``). Inside one, no savepoint: it would
+    cost two round trips, and a failed write fails the publisher's transaction either
+    way."""
     if not envelopes:
         return
     connection = current_transaction()

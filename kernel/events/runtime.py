@@ -15,7 +15,7 @@ from kernel.data.db import after_commit
 from kernel.data.models import DeadLetter
 from kernel.errors import PluginError
 from kernel.events.model import Envelope, Event, Handler, prepare
-from kernel.events.outbox import activate, new_envelope, write, write_many
+from kernel.events.outbox import activate, new_envelope, write_many
 from kernel.events.relay import Relay
 
 if TYPE_CHECKING:
@@ -52,10 +52,7 @@ class Events:
     async def publish(self, event: Event) -> Envelope:
         """Write ``event`` to the outbox in the current transaction (or its own); after
         the commit, wake the relay and run the in-process handlers."""
-        envelope = new_envelope(event)
-        await write(envelope)
-        await after_commit(lambda: self._after_commit(envelope))
-        return envelope
+        return (await self.publish_many([event]))[0]
 
     async def publish_many(self, events: Sequence[Event]) -> list[Envelope]:
         """:meth:`publish` for several events, in this order: their outbox rows in one
