@@ -28,8 +28,9 @@ from .tokens import Issued, token_digest
 from .verified import TOPIC
 
 REVOKED = "The token has been revoked."
-#: A sign-in whose account changed (password, deactivation) while it was being checked.
-CHANGED = "Invalid email or password."
+#: A sign-in refused: wrong credentials, or an account that changed (password,
+#: deactivation) while its password was being checked; the same answer either way.
+BAD_CREDENTIALS = "Invalid email or password."
 
 
 def utcnow() -> datetime:
@@ -86,14 +87,14 @@ async def open_session(
         values = [now, password_hash, user_id, session_id, user_agent, ip]
         _, rows = await db.execute_query(_SIGN_IN, [*values, *_refresh_row(refresh), verified])
         if not rows:
-            raise Unauthorized(CHANGED)
+            raise Unauthorized(BAD_CREDENTIALS)
         return pair
     fields = {"last_login_at": now}
     if password_hash is not None:
         fields["password_hash"] = password_hash  # type: ignore[assignment]
     # SQLite has one writer: the check and the write cannot interleave with another's
     if not await User.filter(id=user_id, password_hash=verified, is_active=True).update(**fields):
-        raise Unauthorized(CHANGED)
+        raise Unauthorized(BAD_CREDENTIALS)
     await Session.create(
         id=session_id, user_id=user_id, user_agent=user_agent, ip=ip, last_used_at=now
     )

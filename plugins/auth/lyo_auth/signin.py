@@ -18,12 +18,10 @@ from kernel import Unauthorized
 
 from .models import User
 from .services import services
-from .sessions import open_session
+from .sessions import BAD_CREDENTIALS, open_session
 from .settings import plugin
 
 T = TypeVar("T")
-
-BAD_CREDENTIALS = "Invalid email or password."
 
 
 def account_key(email: str) -> str:
